@@ -1,0 +1,314 @@
+//! Pipeline configuration: one schema for TOML and JSON (`deny_unknown_fields` throughout),
+//! loaded and validated before anything starts. Every error names the file, line, column and
+//! field, with a "did you mean" hint for misspelt plugin and source kinds.
+
+mod locate;
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use framebus_protocol::RunState;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::edge::EdgePolicy;
+use crate::registry::{self, did_you_mean};
+
+/// A whole framebus config.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Runtime settings.
+    #[serde(default)]
+    pub runtime: RuntimeConfig,
+    /// Frame sources; each gets a capture thread and a pipeline thread.
+    pub sources: Vec<SourceConfig>,
+    /// Stages, run in order by the pipeline of their source.
+    #[serde(default)]
+    pub stages: Vec<StageConfig>,
+    /// Serve the web UI and API (see `framebus-server`); absent means headless.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server: Option<ServerConfig>,
+}
+
+/// `[runtime]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct RuntimeConfig {
+    /// A stage that fails this many frames in a row is disabled.
+    pub max_consecutive_failures: u32,
+    /// Frames each source may have in flight (pool size).
+    pub pool_frames: usize,
+    /// Run state at start.
+    pub initial_state: RunState,
+}
+
+impl Default for RuntimeConfig {
+    fn default() -> Self {
+        Self {
+            max_consecutive_failures: 5,
+            pool_frames: 8,
+            initial_state: RunState::Running,
+        }
+    }
+}
+
+/// `[[sources]]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SourceConfig {
+    /// Source id (`camera_0`), also a command target.
+    pub id: String,
+    /// Registered source kind (`synthetic_rider`, `image_sequence`, `browser`).
+    pub kind: String,
+    /// Policy of the edge from this source to its pipeline.
+    #[serde(default)]
+    pub edge: EdgePolicy,
+    /// Kind-specific params.
+    #[serde(default = "empty_object")]
+    pub params: Value,
+}
+
+/// `[[stages]]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StageConfig {
+    /// Instance id (defaults to the plugin id); the command target.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Registered stage id (`blob_detection`).
+    pub plugin: String,
+    /// Source whose pipeline runs this stage (defaults to the first source).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// Results namespace (defaults to the plugin's, else the instance id).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    /// Start disabled with `false`.
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// Plugin params (validated against its schema).
+    #[serde(default = "empty_object")]
+    pub params: Value,
+}
+
+/// `[server]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Address to listen on; a non-loopback address requires `token`.
+    pub bind: String,
+    /// Bearer token for REST and WebSocket (required off loopback).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+    /// Extra Origins allowed to open WebSockets (same-origin is always allowed).
+    pub allowed_origins: Vec<String>,
+    /// Largest accepted WebSocket message or request body, bytes.
+    pub max_message_bytes: usize,
+    /// Largest accepted ingest frame, bytes.
+    pub max_ingest_bytes: usize,
+    /// JPEG quality of the video preview (1-100).
+    pub preview_quality: u8,
+    /// Close a connection idle this long, seconds.
+    pub idle_timeout_s: u64,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            bind: "127.0.0.1:8000".into(),
+            token: None,
+            allowed_origins: Vec::new(),
+            max_message_bytes: 64 * 1024,
+            max_ingest_bytes: 4 * 1024 * 1024,
+            preview_quality: 75,
+            idle_timeout_s: 60,
+        }
+    }
+}
+
+fn empty_object() -> Value {
+    Value::Object(Default::default())
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// A config problem, located.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub struct ConfigError {
+    /// The file (or `<string>`).
+    pub file: String,
+    /// 1-based line, when known.
+    pub line: Option<usize>,
+    /// 1-based column, when known.
+    pub column: Option<usize>,
+    /// Field path (`stages[1].plugin`), when known.
+    pub field: Option<String>,
+    /// What is wrong.
+    pub message: String,
+    /// A suggestion.
+    pub hint: Option<String>,
+}
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.file)?;
+        if let Some(l) = self.line {
+            write!(f, ":{l}")?;
+            if let Some(c) = self.column {
+                write!(f, ":{c}")?;
+            }
+        }
+        write!(f, ": ")?;
+        if let Some(field) = &self.field {
+            write!(f, "field `{field}`: ")?;
+        }
+        write!(f, "{}", self.message)?;
+        if let Some(h) = &self.hint {
+            write!(f, " ({h})")?;
+        }
+        Ok(())
+    }
+}
+
+/// The syntax a config is written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// TOML.
+    Toml,
+    /// JSON.
+    Json,
+}
+
+impl Format {
+    /// From a file extension (`.json` is JSON, anything else TOML).
+    pub fn of(path: &Path) -> Self {
+        match path.extension().and_then(|e| e.to_str()) {
+            Some("json") => Self::Json,
+            _ => Self::Toml,
+        }
+    }
+}
+
+/// A config with where it came from.
+#[derive(Debug, Clone)]
+pub struct LoadedConfig {
+    /// The parsed, validated config.
+    pub config: Config,
+    /// Directory relative paths resolve against.
+    pub base_dir: PathBuf,
+}
+
+impl Config {
+    /// Reads, parses and validates a config file.
+    pub fn load(path: &Path) -> Result<LoadedConfig, ConfigError> {
+        let file = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+            file: file.clone(),
+            line: None,
+            column: None,
+            field: None,
+            message: format!("cannot read: {e}"),
+            hint: None,
+        })?;
+        let config = Self::parse(&text, Format::of(path), &file)?;
+        let base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        Ok(LoadedConfig { config, base_dir })
+    }
+
+    /// Parses and validates config text. `file` names it in errors.
+    pub fn parse(text: &str, format: Format, file: &str) -> Result<Self, ConfigError> {
+        let config = match format {
+            Format::Toml => locate::parse_toml(text, file)?,
+            Format::Json => locate::parse_json(text, file)?,
+        };
+        if let Err((path, message, hint)) = config.validate() {
+            let (line, column) = locate::position_of(text, format, &path).unzip();
+            return Err(ConfigError {
+                file: file.into(),
+                line,
+                column,
+                field: Some(path),
+                message,
+                hint,
+            });
+        }
+        Ok(config)
+    }
+
+    /// The JSON Schema of the config file.
+    pub fn schema() -> Value {
+        crate::params::schema_of::<Config>()
+    }
+
+    /// Instance id of stage `i`.
+    pub fn stage_id(&self, i: usize) -> &str {
+        let s = &self.stages[i];
+        s.id.as_deref().unwrap_or(&s.plugin)
+    }
+
+    /// The source stage `i` belongs to.
+    pub fn stage_source(&self, i: usize) -> &str {
+        self.stages[i]
+            .source
+            .as_deref()
+            .unwrap_or_else(|| self.sources.first().map_or("", |s| s.id.as_str()))
+    }
+
+    /// Semantic checks: ids, kinds, plugins, params. Returns (field path, message, hint).
+    pub fn validate(&self) -> Result<(), (String, String, Option<String>)> {
+        let mut ids = HashSet::new();
+        let reserved = ["pipeline", "all_cameras"];
+        if self.sources.is_empty() {
+            return Err(("sources".into(), "at least one source is needed".into(), None));
+        }
+        for (i, s) in self.sources.iter().enumerate() {
+            let at = |f: &str| format!("sources[{i}].{f}");
+            if reserved.contains(&s.id.as_str()) || !ids.insert(s.id.clone()) {
+                return Err((at("id"), format!("duplicate or reserved id `{}`", s.id), None));
+            }
+            let Some(reg) = registry::source(&s.kind) else {
+                let hint = did_you_mean(&s.kind, registry::sources().iter().map(|r| r.kind))
+                    .map(|k| format!("did you mean `{k}`?"));
+                return Err((at("kind"), format!("unknown source kind `{}`", s.kind), hint));
+            };
+            if let Err(e) = reg.check_params(&s.params) {
+                let path = e.field.as_ref().map_or(at("params"), |f| format!("{}.{f}", at("params")));
+                return Err((path, e.message, None));
+            }
+            if s.edge.capacity() == 0 {
+                return Err((at("edge.capacity"), "capacity must be at least 1".into(), None));
+            }
+        }
+        for (i, s) in self.stages.iter().enumerate() {
+            let at = |f: &str| format!("stages[{i}].{f}");
+            let id = self.stage_id(i);
+            if reserved.contains(&id) || !ids.insert(id.to_owned()) {
+                let field = if s.id.is_some() { "id" } else { "plugin" };
+                return Err((
+                    at(field),
+                    format!("duplicate id `{id}`"),
+                    Some("give each stage a distinct `id`".into()),
+                ));
+            }
+            let Some(reg) = registry::stage(&s.plugin) else {
+                let hint = did_you_mean(&s.plugin, registry::stages().iter().map(|r| r.info.id))
+                    .map(|k| format!("did you mean `{k}`?"));
+                return Err((at("plugin"), format!("unknown plugin `{}`", s.plugin), hint));
+            };
+            if let Some(src) = &s.source {
+                if !self.sources.iter().any(|x| &x.id == src) {
+                    return Err((at("source"), format!("no source `{src}`"), None));
+                }
+            }
+            if let Err(e) = reg.check_params(&s.params) {
+                let path = e.field.as_ref().map_or(at("params"), |f| format!("{}.{f}", at("params")));
+                return Err((path, e.message, None));
+            }
+        }
+        Ok(())
+    }
+}

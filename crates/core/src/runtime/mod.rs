@@ -1,0 +1,440 @@
+//! The runtime: builds sources and pipelines from a config, runs one capture thread and one
+//! pipeline thread per source, and hands out the command bus and status.
+//!
+//! # Layout
+//! - [`pipeline`]: one source's stages, commands between frames, failure handling.
+//! - [`snapshot`]: the snapshot writer (serialized once per frame into a reused buffer).
+//! - [`stats`]: lock-free counters for status, REST and metrics.
+//! - this module: [`Runtime`] and its threads.
+
+pub mod pipeline;
+pub(crate) mod snapshot;
+pub mod stats;
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use crossbeam_channel::{Receiver, Sender, select};
+use framebus_protocol::{Notification, NotificationLevel, RunState, ServerMessage};
+
+use crate::clock::{Clock, MonotonicClock};
+use crate::command::{BusPlan, CommandBus, Request};
+use crate::config::{Config, ConfigError};
+use crate::edge::{EdgePolicy, EdgeRx, EdgeStats, EdgeTx, edge};
+use crate::error::{Error, Result};
+use crate::erased::DynSource;
+use crate::frame::Frame;
+use crate::observer::{Observer, Observers, SnapshotOut};
+use crate::registry;
+use crate::source::{Ingest, SourceControls, SourceInit, StopFlag};
+use crate::stage::StageInit;
+use crate::state::RunControl;
+
+pub use pipeline::Pipeline;
+pub use stats::{RuntimeStatus, SourceStatus, StageStatus};
+
+/// Options for [`Runtime::start`].
+pub struct RuntimeOptions {
+    /// Clock for sources (timestamps, pacing). Tests inject a [`crate::clock::ManualClock`].
+    pub clock: Arc<dyn Clock>,
+    /// Stop each source after this many frames.
+    pub max_frames: Option<u64>,
+    /// Receivers of snapshots and events.
+    pub observers: Vec<Arc<dyn Observer>>,
+    /// Directory relative paths in source params resolve against.
+    pub base_dir: std::path::PathBuf,
+}
+
+impl Default for RuntimeOptions {
+    fn default() -> Self {
+        Self {
+            clock: Arc::new(MonotonicClock::new()),
+            max_frames: None,
+            observers: Vec::new(),
+            base_dir: std::path::PathBuf::from("."),
+        }
+    }
+}
+
+struct SourceHandle {
+    id: String,
+    kind: String,
+    policy: EdgePolicy,
+    edge: Arc<EdgeStats>,
+    pending: Arc<AtomicU64>,
+    capturing: Arc<AtomicBool>,
+    last_error: Arc<Mutex<Option<String>>>,
+    pipeline: Arc<stats::PipelineStats>,
+    stages: Vec<(String, Arc<stats::StageStats>)>,
+    ingest: Option<Arc<dyn Ingest>>,
+    controls: Option<Arc<dyn SourceControls>>,
+}
+
+/// A running runtime. Drop or [`Runtime::shutdown`] stops it.
+pub struct Runtime {
+    bus: CommandBus,
+    run: Arc<RunControl>,
+    stop: StopFlag,
+    shutdown_tx: Option<Sender<()>>,
+    threads: Vec<JoinHandle<()>>,
+    sources: Vec<SourceHandle>,
+    sequence: Arc<AtomicU64>,
+    config: Config,
+    observers: Observers,
+}
+
+fn config_error(field: String, message: String) -> Error {
+    Error::Config(ConfigError {
+        file: "<config>".into(),
+        line: None,
+        column: None,
+        field: Some(field),
+        message,
+        hint: None,
+    })
+}
+
+impl Runtime {
+    /// Builds every source and stage from `config` (validated first) and starts the threads.
+    pub fn start(config: &Config, options: RuntimeOptions) -> Result<Self> {
+        if let Err((field, message, hint)) = config.validate() {
+            return Err(Error::Config(ConfigError {
+                file: "<config>".into(),
+                line: None,
+                column: None,
+                field: Some(field),
+                message,
+                hint,
+            }));
+        }
+        let run = Arc::new(RunControl::new(config.runtime.initial_state));
+        let observers = Observers::new(options.observers);
+        let stop = StopFlag::new();
+        let sequence = Arc::new(AtomicU64::new(0));
+        let (shutdown_tx, shutdown_rx) = crossbeam_channel::bounded::<()>(0);
+
+        // Build sources and pipelines before starting any thread: a failure starts nothing.
+        let mut built = Vec::new();
+        let mut plan = BusPlan {
+            stages: Vec::new(),
+            sources: Vec::new(),
+        };
+        for (index, sc) in config.sources.iter().enumerate() {
+            let reg = registry::source(&sc.kind).expect("validated");
+            let init = SourceInit {
+                id: Arc::from(sc.id.as_str()),
+                index: index as u32,
+                clock: options.clock.clone(),
+                stop: stop.clone(),
+                pool_frames: config.runtime.pool_frames,
+                base_dir: options.base_dir.clone(),
+            };
+            let source = (reg.build)(&sc.params, &init)
+                .map_err(|e| config_error(format!("sources[{index}]"), format!("cannot open `{}`: {e}", sc.id)))?;
+            let controls = source.controls();
+            let mut stages = Vec::new();
+            for (si, st) in config.stages.iter().enumerate() {
+                if config.stage_source(si) != sc.id {
+                    continue;
+                }
+                let id = config.stage_id(si).to_owned();
+                let sinit = StageInit {
+                    id: id.clone(),
+                    source: sc.id.clone(),
+                };
+                let reg = registry::stage(&st.plugin).expect("validated");
+                let stage = (reg.build)(&st.params, &sinit)
+                    .map_err(|e| config_error(format!("stages[{si}]"), format!("cannot build `{id}`: {e}")))?;
+                plan.stages.push((id, index));
+                stages.push((sinit, stage, st.enabled, st.namespace.clone()));
+            }
+            plan.sources.push((sc.id.clone(), index, controls.is_some()));
+            let mut pipeline = Pipeline::new(
+                init.id.clone(),
+                stages,
+                controls.clone(),
+                run.clone(),
+                config.runtime.max_consecutive_failures,
+            );
+            pipeline.sequence = sequence.clone();
+            built.push((sc, source, pipeline, controls));
+        }
+
+        let mut senders = Vec::new();
+        let mut receivers = Vec::new();
+        for _ in &built {
+            let (tx, rx) = crossbeam_channel::unbounded::<Request>();
+            senders.push(tx);
+            receivers.push(rx);
+        }
+        let bus = CommandBus::new(plan, senders, run.clone(), observers.clone());
+
+        let mut threads = Vec::new();
+        let mut handles = Vec::new();
+        for ((sc, source, mut pipeline, controls), cmd_rx) in built.into_iter().zip(receivers) {
+            let (tx, rx) = edge::<Frame>(sc.edge);
+            pipeline.edges.push((sc.id.clone(), tx.stats().clone()));
+            pipeline.bus = Some(bus.clone());
+            let capturing = Arc::new(AtomicBool::new(true));
+            let last_error = Arc::new(Mutex::new(None));
+            let pending = Arc::new(AtomicU64::new(0));
+            handles.push(SourceHandle {
+                id: sc.id.clone(),
+                kind: sc.kind.clone(),
+                policy: sc.edge,
+                edge: tx.stats().clone(),
+                pending: pending.clone(),
+                capturing: capturing.clone(),
+                last_error: last_error.clone(),
+                pipeline: pipeline.stats.clone(),
+                stages: pipeline
+                    .stages
+                    .iter()
+                    .map(|s| (s.init.id.clone(), s.stats.clone()))
+                    .collect(),
+                ingest: source.ingest(),
+                controls,
+            });
+            let capture = Capture {
+                id: sc.id.clone(),
+                source,
+                tx,
+                stop: stop.clone(),
+                max_frames: options.max_frames,
+                observers: observers.clone(),
+                capturing,
+                last_error,
+                pending: pending.clone(),
+            };
+            threads.push(
+                std::thread::Builder::new()
+                    .name(format!("capture-{}", sc.id))
+                    .spawn(move || capture.run())?,
+            );
+            let obs = observers.clone();
+            let shutdown = shutdown_rx.clone();
+            let index = pipeline.stages.len();
+            let _ = index;
+            threads.push(
+                std::thread::Builder::new()
+                    .name(format!("pipeline-{}", sc.id))
+                    .spawn(move || run_pipeline(pipeline, rx, cmd_rx, shutdown, obs, pending))?,
+            );
+        }
+        Ok(Self {
+            bus,
+            run,
+            stop,
+            shutdown_tx: Some(shutdown_tx),
+            threads,
+            sources: handles,
+            sequence,
+            config: config.clone(),
+            observers,
+        })
+    }
+
+    /// The command bus.
+    pub fn bus(&self) -> &CommandBus {
+        &self.bus
+    }
+
+    /// The run state.
+    pub fn state(&self) -> RunState {
+        self.run.get()
+    }
+
+    /// The effective config.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The observers (to emit events from outside, e.g. the server).
+    pub fn observers(&self) -> &Observers {
+        &self.observers
+    }
+
+    /// The push-ingest endpoint of source `id`, if it takes pushed frames.
+    pub fn ingest(&self, id: &str) -> Option<Arc<dyn Ingest>> {
+        self.sources.iter().find(|s| s.id == id).and_then(|s| s.ingest.clone())
+    }
+
+    /// The camera controls of source `id`.
+    pub fn controls(&self, id: &str) -> Option<Arc<dyn SourceControls>> {
+        self.sources.iter().find(|s| s.id == id).and_then(|s| s.controls.clone())
+    }
+
+    /// A status report (sources, edges, stages, timings).
+    pub fn status(&self) -> RuntimeStatus {
+        RuntimeStatus {
+            state: self.run.get(),
+            sequence: self.sequence.load(Ordering::Relaxed),
+            sources: self
+                .sources
+                .iter()
+                .map(|s| SourceStatus {
+                    id: s.id.clone(),
+                    kind: s.kind.clone(),
+                    edge: s.policy,
+                    sent: s.edge.sent.load(Ordering::Relaxed),
+                    dropped: s.edge.dropped.load(Ordering::Relaxed),
+                    queue_depth: s.pending.load(Ordering::Relaxed) as usize,
+                    processed: s.pipeline.frames.load(Ordering::Relaxed),
+                    fps: s.pipeline.fps_milli.load(Ordering::Relaxed) as f64 / 1000.0,
+                    last_error: s.last_error.lock().ok().and_then(|e| e.clone()),
+                    capturing: s.capturing.load(Ordering::Relaxed),
+                    stages: s.stages.iter().map(|(id, st)| st.read(id)).collect(),
+                })
+                .collect(),
+        }
+    }
+
+    /// True once every pipeline has finished (all sources ended).
+    pub fn finished(&self) -> bool {
+        self.sources.iter().all(|s| s.pipeline.finished.load(Ordering::Relaxed))
+    }
+
+    /// Waits until every source has ended and every pipeline has drained.
+    pub fn wait(mut self) {
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+    }
+
+    /// Stops capture, lets pipelines finish the frame in hand, and joins every thread.
+    pub fn shutdown(mut self) {
+        self.stop_threads();
+    }
+
+    fn stop_threads(&mut self) {
+        self.stop.stop();
+        self.shutdown_tx.take();
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        self.stop_threads();
+    }
+}
+
+struct Capture {
+    id: String,
+    source: Box<dyn DynSource>,
+    tx: EdgeTx<Frame>,
+    stop: StopFlag,
+    max_frames: Option<u64>,
+    observers: Observers,
+    capturing: Arc<AtomicBool>,
+    last_error: Arc<Mutex<Option<String>>>,
+    pending: Arc<AtomicU64>,
+}
+
+impl Capture {
+    fn run(mut self) {
+        let mut n = 0u64;
+        let mut backoff = Duration::from_millis(50);
+        while !self.stop.is_stopped() && self.max_frames.is_none_or(|m| n < m) {
+            match self.source.next_frame() {
+                Ok(Some(frame)) => {
+                    backoff = Duration::from_millis(50);
+                    n += 1;
+                    self.pending.store(self.tx.len() as u64, Ordering::Relaxed);
+                    if self.tx.send(frame).is_err() {
+                        break;
+                    }
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    let msg = e.to_string();
+                    tracing::warn!(source = %self.id, error = %msg, "capture failed; retrying");
+                    self.observers.event(&ServerMessage::Alert(Notification {
+                        level: NotificationLevel::Warning,
+                        source: self.id.clone(),
+                        title: "capture failed".into(),
+                        message: format!("{msg}; retrying in {} ms", backoff.as_millis()),
+                    }));
+                    if let Ok(mut l) = self.last_error.lock() {
+                        *l = Some(msg);
+                    }
+                    // Wait with backoff, waking early on shutdown.
+                    let until = std::time::Instant::now() + backoff;
+                    while std::time::Instant::now() < until && !self.stop.is_stopped() {
+                        std::thread::sleep(Duration::from_millis(10));
+                    }
+                    backoff = (backoff * 2).min(Duration::from_secs(5));
+                }
+            }
+        }
+        self.capturing.store(false, Ordering::Relaxed);
+    }
+}
+
+fn run_pipeline(
+    mut p: Pipeline,
+    frames: EdgeRx<Frame>,
+    commands: Receiver<Request>,
+    shutdown: Receiver<()>,
+    observers: Observers,
+    pending: Arc<AtomicU64>,
+) {
+    p.start();
+    let handle = |p: &mut Pipeline, req: Request| {
+        if let Request::Command(cmd, reply) = req {
+            let r = p.dispatch(&cmd);
+            reply(r);
+        }
+    };
+    loop {
+        while let Ok(req) = commands.try_recv() {
+            handle(&mut p, req);
+        }
+        if p.run.get() == RunState::Paused {
+            select! {
+                recv(commands) -> r => match r { Ok(req) => handle(&mut p, req), Err(_) => break },
+                recv(shutdown) -> _ => break,
+            }
+            continue;
+        }
+        select! {
+            recv(commands) -> r => match r { Ok(req) => handle(&mut p, req), Err(_) => break },
+            recv(frames.rx) -> f => match f {
+                Ok(frame) => {
+                    // Commands that arrived with the frame apply before it.
+                    while let Ok(req) = commands.try_recv() {
+                        handle(&mut p, req);
+                    }
+                    if p.run.get() == RunState::Paused {
+                        continue;
+                    }
+                    pending.store(frames.rx.len() as u64, Ordering::Relaxed);
+                    p.process(&frame);
+                    let out = SnapshotOut {
+                        json: p.snapshot(),
+                        frame: &frame,
+                        source_index: frame.source_index,
+                        sequence: p.last_sequence,
+                    };
+                    observers.snapshot(&out);
+                    for n in &p.store.notifications {
+                        observers.event(&ServerMessage::Notification(n.clone()));
+                    }
+                }
+                Err(_) => break,
+            },
+            recv(shutdown) -> _ => break,
+        }
+    }
+    // Answer commands still queued so no caller waits forever.
+    drop(frames);
+    p.stop();
+    p.stats.finished.store(true, Ordering::Relaxed);
+    while let Ok(req) = commands.try_recv() {
+        handle(&mut p, req);
+    }
+}

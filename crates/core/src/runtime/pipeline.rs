@@ -1,0 +1,364 @@
+//! One source's pipeline: runs its stages in order on a frame, applies commands between
+//! frames, catches failures, and serializes the snapshot once into a reused buffer.
+//! The same type backs the runtime's pipeline thread and the stage test harness.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use framebus_protocol::{Command, ErrorCode, NotificationLevel, RunState, StageError};
+use serde_json::{Value, json};
+
+use crate::command::{CommandBus, Reply, reply_for};
+use crate::context::{CommandCtx, FrameCtx};
+use crate::edge::EdgeStats;
+use crate::erased::DynStage;
+use crate::error::{CommandError, Error};
+use crate::frame::Frame;
+use crate::results::ResultStore;
+use crate::runtime::snapshot::write_snapshot;
+use crate::runtime::stats::{PipelineStats, StageStats};
+use crate::source::SourceControls;
+use crate::stage::{Flow, StageInit};
+use crate::state::RunControl;
+use crate::views::Views;
+
+pub(crate) struct StageSlot {
+    pub(crate) init: StageInit,
+    pub(crate) stage: Box<dyn DynStage>,
+    pub(crate) enabled: bool,
+    pub(crate) consecutive: u32,
+    pub(crate) last_error: Option<String>,
+    pub(crate) perf_ms: f64,
+    pub(crate) stats: Arc<StageStats>,
+}
+
+/// A pipeline of stages for one source.
+pub struct Pipeline {
+    pub(crate) source_id: Arc<str>,
+    pub(crate) stages: Vec<StageSlot>,
+    pub(crate) store: ResultStore,
+    pub(crate) views: Views,
+    pub(crate) camera: Option<Arc<dyn SourceControls>>,
+    pub(crate) run: Arc<RunControl>,
+    pub(crate) bus: Option<CommandBus>,
+    pub(crate) max_failures: u32,
+    pub(crate) snapshot: Vec<u8>,
+    pub(crate) errors: Vec<StageError>,
+    pub(crate) edges: Vec<(String, Arc<EdgeStats>)>,
+    pub(crate) sequence: Arc<AtomicU64>,
+    pub(crate) last_sequence: u64,
+    pub(crate) fps: f64,
+    pub(crate) last_t_ns: Option<u64>,
+    pub(crate) stats: Arc<PipelineStats>,
+}
+
+thread_local! {
+    static IN_STAGE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Installs (once) a panic hook that keeps stage panics off stderr: the pipeline reports
+/// them in the snapshot's `errors` and as notifications instead.
+pub(crate) fn quiet_stage_panics() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let prev = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !IN_STAGE.with(std::cell::Cell::get) {
+                prev(info);
+            }
+        }));
+    });
+}
+
+fn guarded<T>(f: impl FnOnce() -> T) -> Result<T, String> {
+    IN_STAGE.with(|c| c.set(true));
+    let r = catch_unwind(AssertUnwindSafe(f));
+    IN_STAGE.with(|c| c.set(false));
+    r.map_err(|p| {
+        let msg = p
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| p.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".into());
+        format!("panicked: {msg}")
+    })
+}
+
+impl Pipeline {
+    pub(crate) fn new(
+        source_id: Arc<str>,
+        stages: Vec<(StageInit, Box<dyn DynStage>, bool, Option<String>)>,
+        camera: Option<Arc<dyn SourceControls>>,
+        run: Arc<RunControl>,
+        max_failures: u32,
+    ) -> Self {
+        quiet_stage_panics();
+        let mut namespaces = Vec::new();
+        let slots = stages
+            .into_iter()
+            .map(|(init, stage, enabled, ns)| {
+                namespaces.push(
+                    ns.or_else(|| stage.info().namespace.map(str::to_owned))
+                        .unwrap_or_else(|| init.id.clone()),
+                );
+                let stats = Arc::new(StageStats::default());
+                stats.enabled.store(enabled, Ordering::Relaxed);
+                StageSlot {
+                    init,
+                    stage,
+                    enabled,
+                    consecutive: 0,
+                    last_error: None,
+                    perf_ms: 0.0,
+                    stats,
+                }
+            })
+            .collect();
+        Self {
+            source_id,
+            stages: slots,
+            store: ResultStore::new(namespaces),
+            views: Views::default(),
+            camera,
+            run,
+            bus: None,
+            max_failures: max_failures.max(1),
+            snapshot: Vec::with_capacity(4096),
+            errors: Vec::new(),
+            edges: Vec::new(),
+            sequence: Arc::new(AtomicU64::new(0)),
+            last_sequence: 0,
+            fps: 0.0,
+            last_t_ns: None,
+            stats: Arc::new(PipelineStats::default()),
+        }
+    }
+
+    /// Calls every stage's `start`. A stage that fails to start is disabled and reported.
+    pub(crate) fn start(&mut self) {
+        let state = self.run.get();
+        for i in 0..self.stages.len() {
+            let camera = self.camera.as_deref();
+            let slot = &mut self.stages[i];
+            let mut cctx = CommandCtx::new(&slot.init, camera, state);
+            let outcome = guarded(|| slot.stage.start(&mut cctx)).and_then(|r| r.map_err(|e| e.to_string()));
+            if let Err(e) = outcome {
+                slot.enabled = false;
+                slot.stats.enabled.store(false, Ordering::Relaxed);
+                let msg = format!("failed to start: {e}");
+                self.store.notify(NotificationLevel::Error, &slot.init.id, "stage disabled", msg.clone());
+                slot.last_error = Some(msg);
+            }
+        }
+    }
+
+    /// Calls every stage's `stop`.
+    pub(crate) fn stop(&mut self) {
+        for slot in &mut self.stages {
+            let _ = guarded(|| slot.stage.stop());
+        }
+    }
+
+    /// Runs every enabled stage on `frame` and serializes the snapshot; returns its bytes.
+    pub fn process(&mut self, frame: &Frame) -> &[u8] {
+        let state = self.run.get();
+        self.store.begin_frame();
+        self.errors.clear();
+        let data: &crate::frame::FrameData = frame;
+        if let Some(prev) = self.last_t_ns {
+            if data.t_ns > prev {
+                let inst = 1e9 / (data.t_ns - prev) as f64;
+                self.fps = if self.fps == 0.0 { inst } else { 0.9 * self.fps + 0.1 * inst };
+            }
+        }
+        self.last_t_ns = Some(data.t_ns);
+        let mut skip = false;
+        for (i, slot) in self.stages.iter_mut().enumerate() {
+            if !slot.enabled || skip {
+                slot.perf_ms = 0.0;
+                continue;
+            }
+            let mut ctx = FrameCtx {
+                frame: data,
+                views: &mut self.views,
+                store: &mut self.store,
+                slot: i,
+                stage_id: &slot.init.id,
+                camera: self.camera.as_deref(),
+                state,
+                bus: self.bus.as_ref(),
+            };
+            let t0 = Instant::now();
+            let outcome = guarded(|| slot.stage.process(&mut ctx));
+            let ns = t0.elapsed().as_nanos() as u64;
+            slot.perf_ms = ns as f64 / 1e6;
+            slot.stats.record(ns);
+            let failure = match outcome {
+                Ok(Ok(Flow::Continue)) => None,
+                Ok(Ok(Flow::Skip)) => {
+                    skip = true;
+                    None
+                }
+                Ok(Err(e)) => Some(e.to_string()),
+                Err(panic) => Some(panic),
+            };
+            match failure {
+                None => slot.consecutive = 0,
+                Some(message) => {
+                    slot.consecutive += 1;
+                    slot.stats.failures.fetch_add(1, Ordering::Relaxed);
+                    if let Ok(mut e) = slot.stats.last_error.lock() {
+                        *e = Some(message.clone());
+                    }
+                    let disable = slot.consecutive >= self.max_failures;
+                    if slot.consecutive == 1 || disable {
+                        let title = if disable { "stage disabled" } else { "stage failed" };
+                        let detail = if disable {
+                            format!("{message} ({} failures in a row)", slot.consecutive)
+                        } else {
+                            message.clone()
+                        };
+                        self.store.notify(NotificationLevel::Error, &slot.init.id, title, detail);
+                    }
+                    if disable {
+                        slot.enabled = false;
+                        slot.stats.enabled.store(false, Ordering::Relaxed);
+                    }
+                    self.errors.push(StageError {
+                        stage: slot.init.id.clone(),
+                        message: message.clone(),
+                        consecutive: slot.consecutive,
+                        disabled: disable,
+                    });
+                    slot.last_error = Some(message);
+                }
+            }
+        }
+        for slot in &self.stages {
+            if !slot.enabled && !self.errors.iter().any(|e| e.stage == slot.init.id) {
+                self.errors.push(StageError {
+                    stage: slot.init.id.clone(),
+                    message: slot.last_error.clone().unwrap_or_else(|| "disabled".into()),
+                    consecutive: slot.consecutive,
+                    disabled: true,
+                });
+            }
+        }
+        for (slot, store_slot) in self.stages.iter().zip(self.store.slots.iter_mut()) {
+            store_slot.visible = slot.enabled;
+        }
+        self.last_sequence = self.sequence.fetch_add(1, Ordering::Relaxed) + 1;
+        self.stats.frames.fetch_add(1, Ordering::Relaxed);
+        self.stats.fps_milli.store((self.fps * 1000.0) as u64, Ordering::Relaxed);
+        self.stats.last_frame_id.store(data.frame_id, Ordering::Relaxed);
+        write_snapshot(self, data, state);
+        &self.snapshot
+    }
+
+    /// The last serialized snapshot.
+    pub fn snapshot(&self) -> &[u8] {
+        &self.snapshot
+    }
+
+    /// The results store (typed reads in tests).
+    pub fn results(&self) -> &ResultStore {
+        &self.store
+    }
+
+    /// The derived-view cache (conversion counts in tests).
+    pub fn views(&self) -> &Views {
+        &self.views
+    }
+
+    /// Applies a command and builds its reply.
+    pub fn dispatch(&mut self, cmd: &Command) -> Reply {
+        let outcome = self.handle(cmd);
+        reply_for(cmd, outcome)
+    }
+
+    fn handle(&mut self, cmd: &Command) -> Result<Value, CommandError> {
+        let state = self.run.get();
+        let args = &cmd.payload.args;
+        let name = cmd.payload.cmd.as_str();
+        if cmd.target == "pipeline" {
+            return self.pipeline_command(name, args);
+        }
+        if *cmd.target == *self.source_id {
+            let Some(cam) = self.camera.as_deref() else {
+                return Err(CommandError::unknown_command(&cmd.target, name));
+            };
+            return match name {
+                "set_params" => {
+                    if state == RunState::Recording {
+                        return Err(recording_lock(&cmd.target));
+                    }
+                    cam.apply(args).map(|s| json!(s))
+                }
+                "get_params" => Ok(json!(cam.settings())),
+                _ => Err(CommandError::unknown_command(&cmd.target, name)),
+            };
+        }
+        let camera = self.camera.as_deref();
+        let Some(slot) = self.stages.iter_mut().find(|s| s.init.id == cmd.target) else {
+            return Err(CommandError::new(ErrorCode::UnknownTarget, format!("no target `{}`", cmd.target)));
+        };
+        let info = slot.stage.info();
+        let mut cctx = CommandCtx::new(&slot.init, camera, state);
+        let stage = &mut slot.stage;
+        let outcome = match name {
+            "set_params" => {
+                if state == RunState::Recording {
+                    return Err(recording_lock(&cmd.target));
+                }
+                guarded(|| stage.set_params(args, &mut cctx))
+            }
+            "get_params" => Ok(Ok(stage.params())),
+            "reset" => guarded(|| {
+                stage.reset();
+                Ok(json!({}))
+            }),
+            _ => match info.commands.iter().find(|c| c.name == name) {
+                None => return Err(CommandError::unknown_command(&cmd.target, name)),
+                Some(spec) if spec.locked_while_recording && state == RunState::Recording => {
+                    return Err(recording_lock(&cmd.target));
+                }
+                Some(_) => guarded(|| stage.command(name, args, &mut cctx)),
+            },
+        };
+        outcome.unwrap_or_else(|panic| Err(CommandError::new(ErrorCode::StageFailed, panic)))
+    }
+
+    fn pipeline_command(&mut self, name: &str, args: &Value) -> Result<Value, CommandError> {
+        let id = args.get("stage").and_then(Value::as_str).unwrap_or_default();
+        let Some(slot) = self.stages.iter_mut().find(|s| s.init.id == id) else {
+            return Err(CommandError::bad_args(format!("no stage `{id}`")));
+        };
+        match name {
+            "enable_stage" => {
+                slot.enabled = true;
+                slot.consecutive = 0;
+                slot.last_error = None;
+                let _ = guarded(|| slot.stage.reset());
+            }
+            "disable_stage" => slot.enabled = false,
+            "reset_stage" => {
+                let _ = guarded(|| slot.stage.reset());
+            }
+            other => return Err(CommandError::unknown_command("pipeline", other)),
+        }
+        slot.stats.enabled.store(slot.enabled, Ordering::Relaxed);
+        Ok(json!({ "stage": id, "enabled": slot.enabled }))
+    }
+}
+
+fn recording_lock(target: &str) -> CommandError {
+    CommandError::busy(format!("recording: parameters of `{target}` are locked until recording stops"))
+}
+
+impl From<Error> for CommandError {
+    fn from(e: Error) -> Self {
+        CommandError::new(ErrorCode::StageFailed, e.to_string())
+    }
+}

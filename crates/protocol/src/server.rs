@@ -1,0 +1,76 @@
+//! Server → client JSON messages.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use ts_rs::TS;
+
+use crate::reply::{Ack, ErrorReply};
+use crate::snapshot::{RunState, Snapshot};
+
+/// Severity of a [`Notification`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+#[ts(export)]
+pub enum NotificationLevel {
+    /// Informational.
+    Info,
+    /// Something to look at.
+    Warning,
+    /// Something failed.
+    Error,
+}
+
+/// A toast for the UI (seed 000 `ui.notify`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct Notification {
+    /// Severity.
+    pub level: NotificationLevel,
+    /// Who raised it (stage or source id, `pipeline`).
+    pub source: String,
+    /// Short title.
+    pub title: String,
+    /// Details.
+    pub message: String,
+}
+
+/// The run state changed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct StateChanged {
+    /// Previous state.
+    pub from: RunState,
+    /// New state.
+    pub to: RunState,
+}
+
+/// Every JSON message the server sends on `/ws/stream`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(tag = "type", rename_all = "snake_case")]
+#[ts(export)]
+pub enum ServerMessage {
+    /// One processed frame.
+    Snapshot(Box<Snapshot>),
+    /// A command succeeded.
+    Ack(Ack),
+    /// A command or message failed.
+    Error(ErrorReply),
+    /// A toast.
+    Notification(Notification),
+    /// The run state changed.
+    StateChanged(StateChanged),
+    /// An alert (stage disabled, client too slow, source lost).
+    Alert(Notification),
+    /// The effective configuration.
+    Config {
+        /// The config as JSON.
+        #[ts(type = "unknown")]
+        config: Value,
+    },
+    /// Reply to `ping`.
+    Pong {
+        /// Echo of the ping id.
+        #[ts(type = "string | number | null")]
+        id: Option<Value>,
+    },
+}

@@ -1,0 +1,118 @@
+//! The per-frame snapshot (seed 000's packet plus framebus additions).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use ts_rs::TS;
+
+use crate::server::Notification;
+
+/// Run state of the runtime (seed 001's recording lock lives in `Recording`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS, Default, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+#[ts(export)]
+pub enum RunState {
+    /// Frames are not processed; commands still are.
+    Paused,
+    /// Frames are processed; parameters change live.
+    #[default]
+    Running,
+    /// Frames are processed; parameter changes are refused with `busy`.
+    Recording,
+}
+
+impl RunState {
+    /// The wire spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Paused => "paused",
+            Self::Running => "running",
+            Self::Recording => "recording",
+        }
+    }
+}
+
+/// One entry of `active_plugins`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct ActivePlugin {
+    /// Stage id.
+    pub id: String,
+    /// Time spent in the stage for this frame, milliseconds.
+    pub performance_ms: f64,
+    /// False once the stage was disabled after repeated failures.
+    pub enabled: bool,
+}
+
+/// One entry of `errors`: a stage that failed on this frame or is disabled.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct StageError {
+    /// Stage id.
+    pub stage: String,
+    /// The error or panic message.
+    pub message: String,
+    /// Consecutive failures so far.
+    pub consecutive: u32,
+    /// True once the stage is disabled.
+    pub disabled: bool,
+}
+
+/// A dashboard widget published by a stage (a value with optional range).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct Widget {
+    /// Unique id (`stage.tool`).
+    pub id: String,
+    /// Label to show.
+    pub label: String,
+    /// Current value, or null when not valid this frame.
+    pub value: Option<f64>,
+    /// Unit (`deg`, `px`, …).
+    pub unit: String,
+    /// Minimum over the stage's window.
+    pub min: Option<f64>,
+    /// Maximum over the stage's window.
+    pub max: Option<f64>,
+}
+
+/// The snapshot sent once per processed frame to every `state` subscriber.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct Snapshot {
+    /// Per-source frame number, strictly increasing.
+    #[ts(type = "number")]
+    pub frame_id: u64,
+    /// Index of the source in the config (seed 000's integer camera id).
+    pub camera_id: u32,
+    /// Source id (`camera_0`).
+    pub source: String,
+    /// Monotonic capture time of the frame, nanoseconds.
+    #[ts(type = "number")]
+    pub t_ns: u64,
+    /// Snapshot counter over the whole runtime, strictly increasing.
+    #[ts(type = "number")]
+    pub sequence: u64,
+    /// Processed frames per second (smoothed).
+    pub fps: f64,
+    /// Run state.
+    pub state: RunState,
+    /// Stage results by namespace.
+    #[ts(type = "Record<string, any>")]
+    pub results: BTreeMap<String, Value>,
+    /// Scalar signals published by stages (`knee_angle`).
+    #[ts(type = "Record<string, number>")]
+    pub signals: BTreeMap<String, f64>,
+    /// Dashboard widgets.
+    pub widgets: Vec<Widget>,
+    /// Notifications raised while processing this frame.
+    pub notifications: Vec<Notification>,
+    /// Every stage with its time for this frame.
+    pub active_plugins: Vec<ActivePlugin>,
+    /// Stages that failed on this frame or are disabled.
+    pub errors: Vec<StageError>,
+    /// Frames dropped so far on each edge, by edge name.
+    #[ts(type = "Record<string, number>")]
+    pub dropped: BTreeMap<String, u64>,
+}
