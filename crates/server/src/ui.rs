@@ -1,0 +1,1 @@
+//! The embedded web UI (placeholder until the UI lands).

@@ -1,0 +1,1 @@
+//! framebus-stages: the built-in stages, one file each, grouped by domain.
