@@ -39,6 +39,11 @@ pub mod state;
 pub mod views;
 
 pub use error::{CommandError, Error, Result};
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+mod readme {}
 pub use framebus_protocol as protocol;
 #[doc(hidden)]
 pub use inventory;

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# The whole test suite: Rust tests for every crate, the web UI's unit tests, and the
+# end-to-end test in a real headless Chromium against `framebus demo`.
+# Installs what it needs (Debian chromium, npm packages) when missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { printf '\n==> %s\n' "$*"; }
+
+need_apt=()
+command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  say "installing ${need_apt[*]} (apt)"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+
+if [ ! -d web/node_modules ] || [ web/package-lock.json -nt web/node_modules/.package-lock.json ]; then
+  say "npm ci (web)"
+  (cd web && npm ci --no-audit --no-fund)
+fi
+
+say "cargo test --workspace"
+cargo test --workspace
+
+say "web unit tests (vitest)"
+(cd web && npm test)
+
+say "end-to-end (headless Chromium)"
+cargo build -p framebus
+(cd web && FRAMEBUS_BIN="$PWD/../target/debug/framebus" npm run e2e)
+
+say "all tests passed"
