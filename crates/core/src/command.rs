@@ -11,7 +11,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crossbeam_channel::{Receiver, Sender};
-use framebus_protocol::{Ack, Command, ErrorCode, ErrorReply, RunState, ServerMessage, StateChanged};
+use framebus_protocol::{
+    Ack, Command, ErrorCode, ErrorReply, RunState, ServerMessage, StateChanged,
+};
 use serde_json::{Value, json};
 
 use crate::error::CommandError;
@@ -117,7 +119,10 @@ impl CommandBus {
                     let hint = did_you_mean(target, self.targets())
                         .map(|s| format!(" (did you mean `{s}`?)"))
                         .unwrap_or_default();
-                    let e = CommandError::new(ErrorCode::UnknownTarget, format!("no target `{target}`{hint}"));
+                    let e = CommandError::new(
+                        ErrorCode::UnknownTarget,
+                        format!("no target `{target}`{hint}"),
+                    );
                     on_reply(reply_for(&cmd, Err(e)));
                 }
             },
@@ -139,7 +144,10 @@ impl CommandBus {
         self.request(cmd).recv_timeout(timeout).unwrap_or_else(|_| {
             reply_for(
                 &fallback,
-                Err(CommandError::new(ErrorCode::Unavailable, "no reply: the pipeline is not running")),
+                Err(CommandError::new(
+                    ErrorCode::Unavailable,
+                    "no reply: the pipeline is not running",
+                )),
             )
         })
     }
@@ -252,7 +260,10 @@ impl CommandBus {
             "pause" => Ok(self.set_state(RunState::Paused)),
             "record" => Ok(self.set_state(RunState::Recording)),
             "stop_recording" => Ok(self.set_state(RunState::Running)),
-            "set_state" => match args.get("state").map(|s| serde_json::from_value::<RunState>(s.clone())) {
+            "set_state" => match args
+                .get("state")
+                .map(|s| serde_json::from_value::<RunState>(s.clone()))
+            {
                 Some(Ok(s)) => Ok(self.set_state(s)),
                 _ => Err(CommandError::bad_args(
                     "set_state needs {\"state\": \"paused\" | \"running\" | \"recording\"}",

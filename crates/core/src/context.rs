@@ -57,7 +57,12 @@ impl<'a> FrameCtx<'a> {
 
     /// The point called `name`, if published this frame.
     pub fn point(&self, name: &str) -> Option<&NamedPoint> {
-        self.store.points.as_slice().iter().rev().find(|p| p.name == name)
+        self.store
+            .points
+            .as_slice()
+            .iter()
+            .rev()
+            .find(|p| p.name == name)
     }
 
     /// Publishes a named point for later stages.
@@ -79,7 +84,14 @@ impl<'a> FrameCtx<'a> {
     }
 
     /// Publishes a dashboard widget for this frame. `id` is prefixed with the stage id.
-    pub fn widget(&mut self, id: &str, label: &str, value: Option<f64>, unit: &str, range: Option<(f64, f64)>) {
+    pub fn widget(
+        &mut self,
+        id: &str,
+        label: &str,
+        value: Option<f64>,
+        unit: &str,
+        range: Option<(f64, f64)>,
+    ) {
         let stage = self.stage_id;
         let w = self.store.widgets.push().0.get_or_insert_with(|| Widget {
             id: String::new(),
@@ -139,8 +151,16 @@ pub struct CommandCtx<'a> {
 
 impl<'a> CommandCtx<'a> {
     /// A context (used by the runtime and the harness).
-    pub fn new(init: &'a StageInit, camera: Option<&'a dyn SourceControls>, state: RunState) -> Self {
-        Self { init, camera, state }
+    pub fn new(
+        init: &'a StageInit,
+        camera: Option<&'a dyn SourceControls>,
+        state: RunState,
+    ) -> Self {
+        Self {
+            init,
+            camera,
+            state,
+        }
     }
 
     /// The stage's init info (id, source).

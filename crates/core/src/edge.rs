@@ -9,10 +9,14 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use crossbeam_channel::{Receiver, Sender, TrySendError, bounded};
 
 /// How an edge behaves when its consumer is slower than its producer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 #[serde(tag = "policy", rename_all = "snake_case", deny_unknown_fields)]
+#[derive(Default)]
 pub enum EdgePolicy {
     /// One slot; a new item replaces an unread one (counted as dropped). Live cameras.
+    #[default]
     Latest,
     /// A queue of `capacity`; when full, the oldest item is dropped (counted).
     DropOldest {
@@ -24,12 +28,6 @@ pub enum EdgePolicy {
         /// Queue length (≥ 1).
         capacity: usize,
     },
-}
-
-impl Default for EdgePolicy {
-    fn default() -> Self {
-        Self::Latest
-    }
 }
 
 impl EdgePolicy {

@@ -13,13 +13,24 @@ use crate::params::{merge_params, parse_params, schema_of};
 use crate::source::{Ingest, Source, SourceControls, SourceInit};
 use crate::stage::{Flow, Stage, StageInfo, StageInit};
 
+/// Builds an erased stage from params JSON.
+pub(crate) type BuildStage = fn(&Value, &StageInit) -> Result<Box<dyn DynStage>, String>;
+/// Builds an erased source from params JSON.
+pub(crate) type BuildSource = fn(&Value, &SourceInit) -> Result<Box<dyn DynSource>, String>;
+
 /// A stage with its type erased.
 pub(crate) trait DynStage: Send {
     fn info(&self) -> &'static StageInfo;
     fn process(&mut self, ctx: &mut FrameCtx<'_>) -> Result<Flow>;
-    fn set_params(&mut self, args: &Value, ctx: &mut CommandCtx<'_>) -> Result<Value, CommandError>;
+    fn set_params(&mut self, args: &Value, ctx: &mut CommandCtx<'_>)
+    -> Result<Value, CommandError>;
     fn params(&self) -> Value;
-    fn command(&mut self, cmd: &str, args: &Value, ctx: &mut CommandCtx<'_>) -> Result<Value, CommandError>;
+    fn command(
+        &mut self,
+        cmd: &str,
+        args: &Value,
+        ctx: &mut CommandCtx<'_>,
+    ) -> Result<Value, CommandError>;
     fn start(&mut self, ctx: &mut CommandCtx<'_>) -> Result<()>;
     fn stop(&mut self);
     fn reset(&mut self);
@@ -40,7 +51,11 @@ impl<S: Stage> ErasedStage<S> {
         let schema = schema_of::<S::Params>();
         let params: S::Params = parse_params(&schema, params).map_err(|e| e.to_string())?;
         let stage = S::new(params.clone(), init).map_err(|e| e.to_string())?;
-        Ok(Box::new(Self { stage, params, schema }))
+        Ok(Box::new(Self {
+            stage,
+            params,
+            schema,
+        }))
     }
 }
 
@@ -51,18 +66,27 @@ impl<S: Stage> DynStage for ErasedStage<S> {
     fn process(&mut self, ctx: &mut FrameCtx<'_>) -> Result<Flow> {
         self.stage.process(ctx)
     }
-    fn set_params(&mut self, args: &Value, ctx: &mut CommandCtx<'_>) -> Result<Value, CommandError> {
+    fn set_params(
+        &mut self,
+        args: &Value,
+        ctx: &mut CommandCtx<'_>,
+    ) -> Result<Value, CommandError> {
         let (params, json) = merge_params::<S::Params>(&self.schema, &self.params, args)?;
-        self.stage
-            .set_params(params.clone(), ctx)
-            .map_err(|e| CommandError::new(framebus_protocol::ErrorCode::StageFailed, e.to_string()))?;
+        self.stage.set_params(params.clone(), ctx).map_err(|e| {
+            CommandError::new(framebus_protocol::ErrorCode::StageFailed, e.to_string())
+        })?;
         self.params = params;
         Ok(json)
     }
     fn params(&self) -> Value {
         serde_json::to_value(&self.params).unwrap_or(Value::Null)
     }
-    fn command(&mut self, cmd: &str, args: &Value, ctx: &mut CommandCtx<'_>) -> Result<Value, CommandError> {
+    fn command(
+        &mut self,
+        cmd: &str,
+        args: &Value,
+        ctx: &mut CommandCtx<'_>,
+    ) -> Result<Value, CommandError> {
         self.stage.command(cmd, args, ctx)
     }
     fn start(&mut self, ctx: &mut CommandCtx<'_>) -> Result<()> {
@@ -90,7 +114,8 @@ impl<S: Source> ErasedSource<S> {
         parse_params::<S::Params>(&schema_of::<S::Params>(), params).map(|_| ())
     }
     pub(crate) fn build(params: &Value, init: &SourceInit) -> Result<Box<dyn DynSource>, String> {
-        let params: S::Params = parse_params(&schema_of::<S::Params>(), params).map_err(|e| e.to_string())?;
+        let params: S::Params =
+            parse_params(&schema_of::<S::Params>(), params).map_err(|e| e.to_string())?;
         let s = S::new(params, init).map_err(|e| e.to_string())?;
         Ok(Box::new(Self(s, PhantomData)))
     }

@@ -74,6 +74,8 @@ impl CommandError {
 }
 
 /// Parses command args into a typed struct, mapping failures to `bad_args`.
-pub fn parse_args<T: serde::de::DeserializeOwned>(args: &serde_json::Value) -> Result<T, CommandError> {
+pub fn parse_args<T: serde::de::DeserializeOwned>(
+    args: &serde_json::Value,
+) -> Result<T, CommandError> {
     serde_json::from_value(args.clone()).map_err(|e| CommandError::bad_args(e.to_string()))
 }

@@ -25,10 +25,12 @@ use crate::source::SourceControls;
 use crate::stage::{Stage, StageInit};
 use crate::state::RunControl;
 
+type Built = (StageInit, Box<dyn DynStage>);
+
 /// Builds a [`Harness`].
 #[derive(Default)]
 pub struct HarnessBuilder {
-    stages: Vec<Result<(StageInit, Box<dyn DynStage>), String>>,
+    stages: Vec<Result<Built, String>>,
     camera: Option<Arc<dyn SourceControls>>,
     max_failures: u32,
 }
@@ -73,8 +75,13 @@ impl HarnessBuilder {
             .map(|s| s.map(|(i, st)| (i, st, true, None)))
             .collect::<Result<Vec<_>, _>>()?;
         let run = Arc::new(RunControl::new(RunState::Running));
-        let max = if self.max_failures == 0 { 5 } else { self.max_failures };
-        let mut pipeline = Pipeline::new(Arc::from("camera_0"), stages, self.camera, run.clone(), max);
+        let max = if self.max_failures == 0 {
+            5
+        } else {
+            self.max_failures
+        };
+        let mut pipeline =
+            Pipeline::new(Arc::from("camera_0"), stages, self.camera, run.clone(), max);
         pipeline.start();
         Ok(Harness {
             pipeline,
@@ -107,12 +114,22 @@ impl Harness {
     }
 
     /// Makes a frame with the next frame id and `t_ns = id × 33.3 ms`, filled by `fill`.
-    pub fn frame(&mut self, width: u32, height: u32, format: PixelFormat, fill: impl FnOnce(&mut [u8])) -> Frame {
+    pub fn frame(
+        &mut self,
+        width: u32,
+        height: u32,
+        format: PixelFormat,
+        fill: impl FnOnce(&mut [u8]),
+    ) -> Frame {
         self.next_id += 1;
         let mut f = self
             .pool
             .try_acquire(width, height, format)
-            .unwrap_or_else(|| FramePool::new(1, Arc::from("camera_0"), 0).try_acquire(width, height, format).expect("fresh pool"));
+            .unwrap_or_else(|| {
+                FramePool::new(1, Arc::from("camera_0"), 0)
+                    .try_acquire(width, height, format)
+                    .expect("fresh pool")
+            });
         let d = f.get_mut().expect("unique");
         d.frame_id = self.next_id;
         d.t_ns = self.next_id * 33_333_333;

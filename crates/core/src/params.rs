@@ -51,23 +51,29 @@ pub fn check_ranges(schema: &Value, values: &Map<String, Value>) -> Result<(), P
     };
     for (key, v) in values {
         let Some(p) = props.get(key) else { continue };
-        let err = |message: String| ParamError { field: Some(key.clone()), message };
+        let err = |message: String| ParamError {
+            field: Some(key.clone()),
+            message,
+        };
         if let Some(x) = v.as_f64() {
-            if let Some(min) = p.get("minimum").and_then(Value::as_f64) {
-                if x < min {
-                    return Err(err(format!("{v} is below the minimum {min}")));
-                }
+            if let Some(min) = p.get("minimum").and_then(Value::as_f64)
+                && x < min
+            {
+                return Err(err(format!("{v} is below the minimum {min}")));
             }
-            if let Some(max) = p.get("maximum").and_then(Value::as_f64) {
-                if x > max {
-                    return Err(err(format!("{v} is above the maximum {max}")));
-                }
+            if let Some(max) = p.get("maximum").and_then(Value::as_f64)
+                && x > max
+            {
+                return Err(err(format!("{v} is above the maximum {max}")));
             }
         }
-        if let Some(allowed) = p.get("enum").and_then(Value::as_array) {
-            if !allowed.contains(v) {
-                return Err(err(format!("{v} is not one of {}", Value::from(allowed.clone()))));
-            }
+        if let Some(allowed) = p.get("enum").and_then(Value::as_array)
+            && !allowed.contains(v)
+        {
+            return Err(err(format!(
+                "{v} is not one of {}",
+                Value::from(allowed.clone())
+            )));
         }
     }
     Ok(())
@@ -95,7 +101,10 @@ pub fn parse_params<P: Params>(schema: &Value, value: &Value) -> Result<P, Param
         Value::Null => Map::new(),
         Value::Object(o) => o.clone(),
         other => {
-            return Err(ParamError { field: None, message: format!("params must be a table/object, not {other}") });
+            return Err(ParamError {
+                field: None,
+                message: format!("params must be a table/object, not {other}"),
+            });
         }
     };
     check_ranges(schema, &obj)?;
@@ -110,12 +119,18 @@ pub fn merge_params<P: Params>(
     args: &Value,
 ) -> Result<(P, Value), CommandError> {
     let Value::Object(changes) = args else {
-        return Err(CommandError::bad_args("set_params needs an object of params"));
+        return Err(CommandError::bad_args(
+            "set_params needs an object of params",
+        ));
     };
     let props = schema.get("properties").and_then(Value::as_object);
     for key in changes.keys() {
         if props.is_some_and(|p| !p.contains_key(key)) {
-            let known: Vec<&str> = props.into_iter().flat_map(|p| p.keys()).map(String::as_str).collect();
+            let known: Vec<&str> = props
+                .into_iter()
+                .flat_map(|p| p.keys())
+                .map(String::as_str)
+                .collect();
             return Err(CommandError::bad_args(format!(
                 "unknown param `{key}` (known: {})",
                 known.join(", ")
@@ -123,13 +138,15 @@ pub fn merge_params<P: Params>(
         }
     }
     check_ranges(schema, changes).map_err(|e| CommandError::bad_args(e.to_string()))?;
-    let mut merged = serde_json::to_value(current).map_err(|e| CommandError::bad_args(e.to_string()))?;
+    let mut merged =
+        serde_json::to_value(current).map_err(|e| CommandError::bad_args(e.to_string()))?;
     if let Value::Object(m) = &mut merged {
         for (k, v) in changes {
             m.insert(k.clone(), v.clone());
         }
     }
-    let parsed: P = deserialize_at(merged.clone()).map_err(|e| CommandError::bad_args(e.to_string()))?;
+    let parsed: P =
+        deserialize_at(merged.clone()).map_err(|e| CommandError::bad_args(e.to_string()))?;
     let json = serde_json::to_value(&parsed).unwrap_or(merged);
     Ok((parsed, json))
 }
@@ -152,7 +169,10 @@ mod tests {
     }
     impl Default for P {
         fn default() -> Self {
-            Self { threshold: 200, invert: false }
+            Self {
+                threshold: 200,
+                invert: false,
+            }
         }
     }
 
@@ -162,7 +182,13 @@ mod tests {
         let (p, j) = merge_params(&s, &P::default(), &json!({"threshold": 120})).unwrap();
         assert_eq!(p.threshold, 120);
         assert_eq!(j, json!({"threshold":120,"invert":false}));
-        for bad in [json!({"threshold": 300}), json!({"threshold": "x"}), json!({"nope": 1}), json!(5), json!({"invert": 1})] {
+        for bad in [
+            json!({"threshold": 300}),
+            json!({"threshold": "x"}),
+            json!({"nope": 1}),
+            json!(5),
+            json!({"invert": 1}),
+        ] {
             let e = merge_params::<P>(&s, &P::default(), &bad).unwrap_err();
             assert_eq!(e.code, framebus_protocol::ErrorCode::BadArgs, "{bad}");
         }

@@ -136,7 +136,9 @@ impl<T> Clone for Pooled<T> {
 impl<T> std::ops::Deref for Pooled<T> {
     type Target = T;
     fn deref(&self) -> &T {
-        self.item.as_ref().expect("a live Pooled always holds its item")
+        self.item
+            .as_ref()
+            .expect("a live Pooled always holds its item")
     }
 }
 

@@ -5,9 +5,9 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::erased::{DynSource, DynStage, ErasedSource, ErasedStage};
-use crate::source::{Source, SourceInit};
-use crate::stage::{Stage, StageInfo, StageInit};
+use crate::erased::{BuildSource, BuildStage, ErasedSource, ErasedStage};
+use crate::source::Source;
+use crate::stage::{Stage, StageInfo};
 
 /// A registered stage type.
 pub struct StageRegistration {
@@ -15,7 +15,7 @@ pub struct StageRegistration {
     pub info: StageInfo,
     /// JSON Schema of its params.
     pub params_schema: fn() -> Value,
-    pub(crate) build: fn(&Value, &StageInit) -> Result<Box<dyn DynStage>, String>,
+    pub(crate) build: BuildStage,
     pub(crate) check: fn(&Value) -> Result<(), crate::params::ParamError>,
 }
 
@@ -44,7 +44,7 @@ pub struct SourceRegistration {
     pub description: &'static str,
     /// JSON Schema of its params.
     pub params_schema: fn() -> Value,
-    pub(crate) build: fn(&Value, &SourceInit) -> Result<Box<dyn DynSource>, String>,
+    pub(crate) build: BuildSource,
     pub(crate) check: fn(&Value) -> Result<(), crate::params::ParamError>,
 }
 
@@ -101,16 +101,23 @@ pub fn sources() -> Vec<&'static SourceRegistration> {
 
 /// The stage registered as `id`.
 pub fn stage(id: &str) -> Option<&'static StageRegistration> {
-    inventory::iter::<StageRegistration>.into_iter().find(|r| r.info.id == id)
+    inventory::iter::<StageRegistration>
+        .into_iter()
+        .find(|r| r.info.id == id)
 }
 
 /// The source registered as `kind`.
 pub fn source(kind: &str) -> Option<&'static SourceRegistration> {
-    inventory::iter::<SourceRegistration>.into_iter().find(|r| r.kind == kind)
+    inventory::iter::<SourceRegistration>
+        .into_iter()
+        .find(|r| r.kind == kind)
 }
 
 /// The closest candidate to `wrong` by edit distance, if close enough to be a typo.
-pub fn did_you_mean<'a>(wrong: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub fn did_you_mean<'a>(
+    wrong: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
     candidates
         .into_iter()
         .map(|c| (levenshtein(wrong, c), c))
@@ -125,7 +132,9 @@ fn levenshtein(a: &str, b: &str) -> usize {
     for (i, ca) in a.chars().enumerate() {
         let mut cur = vec![i + 1; b.len() + 1];
         for (j, cb) in b.iter().enumerate() {
-            cur[j + 1] = (prev[j] + usize::from(ca != *cb)).min(prev[j + 1] + 1).min(cur[j] + 1);
+            cur[j + 1] = (prev[j] + usize::from(ca != *cb))
+                .min(prev[j + 1] + 1)
+                .min(cur[j] + 1);
         }
         prev = cur;
     }
@@ -166,7 +175,11 @@ impl StageRegistration {
     /// The manifest of this stage.
     pub fn manifest(&self) -> StageManifest {
         let generic = [
-            ("set_params", "Validates and applies params between frames (refused while recording)", true),
+            (
+                "set_params",
+                "Validates and applies params between frames (refused while recording)",
+                true,
+            ),
             ("get_params", "Returns the params in force", false),
             ("reset", "Clears the stage's accumulated state", false),
         ];
@@ -175,7 +188,11 @@ impl StageRegistration {
             .map(|(n, d, locked)| CommandManifest {
                 name: (*n).into(),
                 description: (*d).into(),
-                args_schema: if *n == "set_params" { (self.params_schema)() } else { serde_json::json!({"type":"object"}) },
+                args_schema: if *n == "set_params" {
+                    (self.params_schema)()
+                } else {
+                    serde_json::json!({"type":"object"})
+                },
                 locked_while_recording: *locked,
             })
             .collect();
@@ -195,7 +212,6 @@ impl StageRegistration {
         }
     }
 }
-
 
 #[cfg(test)]
 mod tests {

@@ -142,10 +142,15 @@ impl ResultStore {
     /// The result of slot `index` as JSON (tests, REST).
     pub fn to_json(&self, namespace: &str) -> Option<serde_json::Value> {
         let slot = self.slots.iter().find(|s| s.namespace == namespace)?;
-        slot.value.as_deref().and_then(|v| serde_json::to_value(v as &dyn erased_serde::Serialize).ok())
+        slot.value
+            .as_deref()
+            .and_then(|v| serde_json::to_value(v as &dyn erased_serde::Serialize).ok())
     }
 
-    pub(crate) fn output<T: Any + Send + serde::Serialize + Default>(&mut self, slot: usize) -> &mut T {
+    pub(crate) fn output<T: Any + Send + serde::Serialize + Default>(
+        &mut self,
+        slot: usize,
+    ) -> &mut T {
         let s = &mut self.slots[slot];
         let fresh = s.value.as_deref().is_none_or(|v| !v.as_any().is::<T>());
         if fresh {
@@ -158,7 +163,13 @@ impl ResultStore {
     }
 
     /// Adds a notification.
-    pub fn notify(&mut self, level: NotificationLevel, source: &str, title: &str, message: impl Into<String>) {
+    pub fn notify(
+        &mut self,
+        level: NotificationLevel,
+        source: &str,
+        title: &str,
+        message: impl Into<String>,
+    ) {
         self.notifications.push(Notification {
             level,
             source: source.to_owned(),

@@ -12,7 +12,9 @@ use crate::frame::Frame;
 use crate::params::Params;
 
 /// The camera settings seed 000 controls (`exposure`, `gain`, `auto_exposure`).
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 pub struct CameraSettings {
     /// Exposure, in the source's units (synthetic: 1..1000, 157 ≈ nominal).
     pub exposure: f64,

@@ -30,7 +30,10 @@ pub struct CommandSpec {
 
 impl CommandSpec {
     /// A command whose args deserialize into `A`.
-    pub const fn new<A: schemars::JsonSchema>(name: &'static str, description: &'static str) -> Self {
+    pub const fn new<A: schemars::JsonSchema>(
+        name: &'static str,
+        description: &'static str,
+    ) -> Self {
         Self {
             name,
             description,
@@ -95,7 +98,12 @@ pub trait Stage: Send + Sized + 'static {
     }
 
     /// Handles a custom command (see [`StageInfo::commands`]).
-    fn command(&mut self, cmd: &str, args: &Value, ctx: &mut CommandCtx<'_>) -> Result<Value, CommandError> {
+    fn command(
+        &mut self,
+        cmd: &str,
+        args: &Value,
+        ctx: &mut CommandCtx<'_>,
+    ) -> Result<Value, CommandError> {
         let _ = (args, ctx);
         Err(CommandError::unknown_command(Self::INFO.id, cmd))
     }

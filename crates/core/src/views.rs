@@ -37,7 +37,11 @@ pub struct Views {
 
 /// Identifies one frame: id, time and buffer (pooled buffers are reused across frame ids).
 fn key(f: &FrameData) -> (u64, u64, usize) {
-    (f.frame_id, f.t_ns ^ (u64::from(f.source_index) << 48), f.data.as_ptr() as usize)
+    (
+        f.frame_id,
+        f.t_ns ^ (u64::from(f.source_index) << 48),
+        f.data.as_ptr() as usize,
+    )
 }
 
 impl Views {

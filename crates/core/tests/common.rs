@@ -44,7 +44,10 @@ impl Source for Counter {
             return Ok(None);
         }
         let stop = self.init.stop.clone();
-        let Some(mut f) = self.pool.acquire_or(8, 8, PixelFormat::Gray8, || stop.is_stopped()) else {
+        let Some(mut f) = self
+            .pool
+            .acquire_or(8, 8, PixelFormat::Gray8, || stop.is_stopped())
+        else {
             return Ok(None);
         };
         self.n += 1;
@@ -70,7 +73,10 @@ pub struct ProbeParams {
 
 impl Default for ProbeParams {
     fn default() -> Self {
-        Self { level: 10, panic: false }
+        Self {
+            level: 10,
+            panic: false,
+        }
     }
 }
 
@@ -95,7 +101,10 @@ impl Stage for Probe {
         version: "0.1.0",
         description: "test stage",
         namespace: None,
-        commands: &[CommandSpec::new::<Value>("poke", "returns 42"), CommandSpec::new::<Value>("poke_locked", "locked").locked()],
+        commands: &[
+            CommandSpec::new::<Value>("poke", "returns 42"),
+            CommandSpec::new::<Value>("poke_locked", "locked").locked(),
+        ],
     };
     fn new(p: ProbeParams, _: &StageInit) -> Result<Self> {
         Ok(Self { p, frames: 0 })
@@ -116,7 +125,12 @@ impl Stage for Probe {
         self.p = p;
         Ok(())
     }
-    fn command(&mut self, cmd: &str, _: &Value, _: &mut CommandCtx<'_>) -> Result<Value, CommandError> {
+    fn command(
+        &mut self,
+        cmd: &str,
+        _: &Value,
+        _: &mut CommandCtx<'_>,
+    ) -> Result<Value, CommandError> {
         match cmd {
             "poke" | "poke_locked" => Ok(json!(42)),
             _ => Err(CommandError::unknown_command("test_probe", cmd)),
@@ -175,7 +189,10 @@ pub struct Collect {
 impl Observer for Collect {
     fn snapshot(&self, s: &SnapshotOut<'_>) {
         self.count.fetch_add(1, Ordering::SeqCst);
-        self.snapshots.lock().unwrap().push(serde_json::from_slice(s.json).unwrap());
+        self.snapshots
+            .lock()
+            .unwrap()
+            .push(serde_json::from_slice(s.json).unwrap());
     }
 }
 

@@ -5,7 +5,9 @@ mod common;
 use framebus_core::config::{Config, Format};
 
 fn err(text: &str, format: Format) -> String {
-    Config::parse(text, format, "rig.toml").unwrap_err().to_string()
+    Config::parse(text, format, "rig.toml")
+        .unwrap_err()
+        .to_string()
 }
 
 const GOOD: &str = r#"
@@ -44,9 +46,15 @@ fn wrong_type_and_out_of_range_params_name_the_field() {
     assert!(e.contains("stages[0].params.level"), "{e}");
     let e = err(&GOOD.replace("level = 3", "level = 999"), Format::Toml);
     assert!(e.starts_with("rig.toml:8:"), "{e}");
-    assert!(e.contains("stages[0].params.level") && e.contains("maximum 255"), "{e}");
+    assert!(
+        e.contains("stages[0].params.level") && e.contains("maximum 255"),
+        "{e}"
+    );
     let e = err(&GOOD.replace("level = 3", "levle = 3"), Format::Toml);
-    assert!(e.contains("stages[0].params.levle") && e.contains("unknown field"), "{e}");
+    assert!(
+        e.contains("stages[0].params.levle") && e.contains("unknown field"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -54,20 +62,38 @@ fn duplicate_ids_unknown_fields_and_syntax_errors() {
     let dup = format!("{GOOD}\n[[stages]]\nplugin = \"test_probe\"\n");
     let e = err(&dup, Format::Toml);
     assert!(e.starts_with("rig.toml:11:"), "{e}");
-    assert!(e.contains("stages[1].plugin") && e.contains("duplicate id `test_probe`"), "{e}");
+    assert!(
+        e.contains("stages[1].plugin") && e.contains("duplicate id `test_probe`"),
+        "{e}"
+    );
 
-    let e = err(&GOOD.replace("kind = \"test_counter\"", "kind = \"test_counter\"\nfps = 3"), Format::Toml);
+    let e = err(
+        &GOOD.replace(
+            "kind = \"test_counter\"",
+            "kind = \"test_counter\"\nfps = 3",
+        ),
+        Format::Toml,
+    );
     assert!(e.starts_with("rig.toml:5:"), "{e}");
     assert!(e.contains("unknown field `fps`"), "{e}");
 
     let e = err("[[sources]\nid = 1", Format::Toml);
     assert!(e.starts_with("rig.toml:1:"), "{e}");
 
-    let e = err(&GOOD.replace("kind = \"test_counter\"", "kind = \"test_countr\""), Format::Toml);
-    assert!(e.contains("sources[0].kind") && e.contains("did you mean `test_counter`?"), "{e}");
+    let e = err(
+        &GOOD.replace("kind = \"test_counter\"", "kind = \"test_countr\""),
+        Format::Toml,
+    );
+    assert!(
+        e.contains("sources[0].kind") && e.contains("did you mean `test_counter`?"),
+        "{e}"
+    );
 
     let e = err(&GOOD.replace("id = \"camera_0\"", "id = 5"), Format::Toml);
-    assert!(e.starts_with("rig.toml:3:") && e.contains("sources[0].id"), "{e}");
+    assert!(
+        e.starts_with("rig.toml:3:") && e.contains("sources[0].id"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -79,9 +105,19 @@ fn json_errors_are_located_too() {
     {"plugin": "tset_probe", "id": "b"}
   ]
 }"#;
-    let e = Config::parse(text, Format::Json, "rig.json").unwrap_err().to_string();
+    let e = Config::parse(text, Format::Json, "rig.json")
+        .unwrap_err()
+        .to_string();
     assert!(e.starts_with("rig.json:5:"), "{e}");
-    assert!(e.contains("stages[1].plugin") && e.contains("did you mean `test_probe`?"), "{e}");
-    let e = Config::parse(&text.replace("\"b\"", "7"), Format::Json, "rig.json").unwrap_err().to_string();
-    assert!(e.starts_with("rig.json:5:") && e.contains("stages[1].id"), "{e}");
+    assert!(
+        e.contains("stages[1].plugin") && e.contains("did you mean `test_probe`?"),
+        "{e}"
+    );
+    let e = Config::parse(&text.replace("\"b\"", "7"), Format::Json, "rig.json")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.starts_with("rig.json:5:") && e.contains("stages[1].id"),
+        "{e}"
+    );
 }

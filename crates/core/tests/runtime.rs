@@ -52,9 +52,15 @@ fn block_edge_loses_no_frame_over_10000() {
     assert_eq!(s.sources[0].processed, 10_000);
     assert_eq!(s.sources[0].dropped, 0);
     let snaps = c.take();
-    let ids: Vec<u64> = snaps.iter().map(|s| s["frame_id"].as_u64().unwrap()).collect();
+    let ids: Vec<u64> = snaps
+        .iter()
+        .map(|s| s["frame_id"].as_u64().unwrap())
+        .collect();
     assert_eq!(ids, (1..=10_000).collect::<Vec<_>>());
-    assert_eq!(snaps.last().unwrap()["results"]["test_probe"]["frames"], 10_000);
+    assert_eq!(
+        snaps.last().unwrap()["results"]["test_probe"]["frames"],
+        10_000
+    );
     rt.shutdown();
 }
 
@@ -63,15 +69,15 @@ mod gate {
     use super::*;
     use std::sync::{Condvar, Mutex};
 
-    pub static OPEN: Mutex<bool> = Mutex::new(false);
-    pub static CV: Condvar = Condvar::new();
-    pub static ENTERED: AtomicBool = AtomicBool::new(false);
+    pub(crate) static OPEN: Mutex<bool> = Mutex::new(false);
+    pub(crate) static CV: Condvar = Condvar::new();
+    pub(crate) static ENTERED: AtomicBool = AtomicBool::new(false);
 
     #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
     #[serde(default, deny_unknown_fields)]
-    pub struct GateParams {}
+    pub(crate) struct GateParams {}
 
-    pub struct Gate;
+    pub(crate) struct Gate;
     impl Stage for Gate {
         type Params = GateParams;
         const INFO: StageInfo = StageInfo {
@@ -126,9 +132,15 @@ fn latest_edge_drops_and_counts_under_a_slow_stage() {
     assert_eq!(s.sources[0].dropped + s.sources[0].processed, 100);
     assert!(s.sources[0].dropped >= 98, "{s:?}");
     let snaps = c.take();
-    let ids: Vec<u64> = snaps.iter().map(|s| s["frame_id"].as_u64().unwrap()).collect();
+    let ids: Vec<u64> = snaps
+        .iter()
+        .map(|s| s["frame_id"].as_u64().unwrap())
+        .collect();
     assert_eq!(*ids.last().unwrap(), 100, "the newest frame wins");
-    assert_eq!(snaps.last().unwrap()["dropped"]["camera_0"], s.sources[0].dropped);
+    assert_eq!(
+        snaps.last().unwrap()["dropped"]["camera_0"],
+        s.sources[0].dropped
+    );
     rt.shutdown();
 }
 
@@ -144,23 +156,42 @@ const PAUSED_PROBE: &str = r#"
     plugin = "test_probe"
     "#;
 
-fn request(rt: &Runtime, target: &str, cmd: &str, args: serde_json::Value) -> framebus_core::command::Reply {
-    rt.bus().request_blocking(Command::new(target, cmd, args).with_id(7), T)
+fn request(
+    rt: &Runtime,
+    target: &str,
+    cmd: &str,
+    args: serde_json::Value,
+) -> framebus_core::command::Reply {
+    rt.bus()
+        .request_blocking(Command::new(target, cmd, args).with_id(7), T)
 }
 
 #[test]
 fn recording_lock_unknown_target_and_bad_args_change_nothing() {
     let c = Collect::new();
     let rt = start(PAUSED_PROBE, &c);
-    let get = |rt: &Runtime| request(rt, "test_probe", "get_params", json!({})).unwrap().result;
+    let get = |rt: &Runtime| {
+        request(rt, "test_probe", "get_params", json!({}))
+            .unwrap()
+            .result
+    };
     let before = get(&rt);
 
     let e = request(&rt, "test_prob", "set_params", json!({"level": 1})).unwrap_err();
     assert_eq!(e.code, ErrorCode::UnknownTarget);
     assert_eq!(e.id, Some(json!(7)));
-    assert!(e.message.contains("did you mean `test_probe`"), "{}", e.message);
+    assert!(
+        e.message.contains("did you mean `test_probe`"),
+        "{}",
+        e.message
+    );
 
-    for bad in [json!({"level": "x"}), json!({"level": 300}), json!({"nope": 1}), json!([1])] {
+    for bad in [
+        json!({"level": "x"}),
+        json!({"level": 300}),
+        json!({"nope": 1}),
+        json!([1]),
+    ] {
         let e = request(&rt, "test_probe", "set_params", bad.clone()).unwrap_err();
         assert_eq!(e.code, ErrorCode::BadArgs, "{bad}");
     }
@@ -176,7 +207,12 @@ fn recording_lock_unknown_target_and_bad_args_change_nothing() {
     assert_eq!(e.code, ErrorCode::Busy);
     let e = request(&rt, "test_probe", "poke_locked", json!({})).unwrap_err();
     assert_eq!(e.code, ErrorCode::Busy);
-    assert_eq!(request(&rt, "test_probe", "poke", json!({})).unwrap().result, json!(42));
+    assert_eq!(
+        request(&rt, "test_probe", "poke", json!({}))
+            .unwrap()
+            .result,
+        json!(42)
+    );
     assert_eq!(get(&rt), before);
 
     request(&rt, "pipeline", "stop_recording", json!({})).unwrap();
@@ -195,7 +231,9 @@ fn seed_001_update_param_alias_goes_through_the_same_path() {
         r#"{"stage_id":"test_probe","cmd":"UpdateParam","key":"level","value":33}"#,
     )
     .unwrap();
-    let framebus_core::protocol::ClientMessage::Command(cmd) = msg else { panic!() };
+    let framebus_core::protocol::ClientMessage::Command(cmd) = msg else {
+        panic!()
+    };
     let ack = rt.bus().request_blocking(cmd, T).unwrap();
     assert_eq!(ack.result["level"], 33);
     rt.shutdown();
@@ -257,7 +295,10 @@ fn a_panicking_stage_is_disabled_and_the_others_go_on() {
     assert_eq!(snaps.len(), 8);
     for (i, s) in snaps.iter().enumerate() {
         let frame = i as u64 + 1;
-        assert_eq!(s["results"]["steady"]["frames"], frame, "the other stage keeps producing");
+        assert_eq!(
+            s["results"]["steady"]["frames"], frame,
+            "the other stage keeps producing"
+        );
         let err = &s["errors"][0];
         assert_eq!(err["stage"], "bomb");
         assert!(err["message"].as_str().unwrap().contains("probe exploded"));
@@ -281,9 +322,21 @@ fn a_panicking_stage_is_disabled_and_the_others_go_on() {
 fn pipeline_commands_reenable_and_pause() {
     let c = Collect::new();
     let rt = start(PAUSED_PROBE, &c);
-    let r = request(&rt, "pipeline", "disable_stage", json!({"stage": "test_probe"})).unwrap();
+    let r = request(
+        &rt,
+        "pipeline",
+        "disable_stage",
+        json!({"stage": "test_probe"}),
+    )
+    .unwrap();
     assert_eq!(r.result["enabled"], false);
-    let r = request(&rt, "pipeline", "enable_stage", json!({"stage": "test_probe"})).unwrap();
+    let r = request(
+        &rt,
+        "pipeline",
+        "enable_stage",
+        json!({"stage": "test_probe"}),
+    )
+    .unwrap();
     assert_eq!(r.result["enabled"], true);
     let e = request(&rt, "pipeline", "enable_stage", json!({"stage": "ghost"})).unwrap_err();
     assert_eq!(e.code, ErrorCode::BadArgs);

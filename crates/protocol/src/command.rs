@@ -98,6 +98,12 @@ pub struct Subscribe {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
     pub max_fps: Option<f64>,
+    /// Opt in to compression (seed 002's rule): JSON messages over 1 KiB that deflate to
+    /// less than 90 % are sent as binary messages, [`crate::compressed::COMPRESSED_MAGIC`]
+    /// followed by a zlib stream. Absent or false: plain text messages.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub compress: Option<bool>,
 }
 
 /// Every message a client may send on `/ws/stream`.
@@ -229,13 +235,16 @@ mod tests {
 
     #[test]
     fn tagged_subscribe_and_ping() {
-        let m = ClientMessage::parse(r#"{"type":"subscribe","streams":["state","video"],"max_fps":10}"#)
-            .unwrap();
+        let m = ClientMessage::parse(
+            r#"{"type":"subscribe","streams":["state","video"],"max_fps":10}"#,
+        )
+        .unwrap();
         assert_eq!(
             m,
             ClientMessage::Subscribe(Subscribe {
                 streams: vec![StreamKind::State, StreamKind::Video],
-                max_fps: Some(10.0)
+                max_fps: Some(10.0),
+                compress: None,
             })
         );
         assert!(matches!(

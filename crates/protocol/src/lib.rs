@@ -10,8 +10,10 @@
 //! - [`snapshot`]: the per-frame snapshot packet (seed 000 fields plus framebus additions).
 //! - [`server`]: every server → client JSON message as one tagged enum.
 //! - [`video`]: the small binary header in front of JPEG preview frames.
+//! - [`compressed`]: the binary form of a compressed JSON message (opt-in, seed 002).
 
 pub mod command;
+pub mod compressed;
 pub mod reply;
 pub mod server;
 pub mod snapshot;

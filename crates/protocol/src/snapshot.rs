@@ -9,7 +9,19 @@ use ts_rs::TS;
 use crate::server::Notification;
 
 /// Run state of the runtime (seed 001's recording lock lives in `Recording`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS, Default, schemars::JsonSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    TS,
+    Default,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 #[ts(export)]
 pub enum RunState {

@@ -59,7 +59,11 @@ pub(super) fn parse_json(text: &str, file: &str) -> Result<Config, ConfigError> 
         let path = e.path().to_string();
         let inner = e.into_inner();
         let message = inner.to_string();
-        let message = message.split(" at line ").next().unwrap_or(&message).to_owned();
+        let message = message
+            .split(" at line ")
+            .next()
+            .unwrap_or(&message)
+            .to_owned();
         ConfigError {
             file: file.into(),
             line: Some(inner.line()),
@@ -152,11 +156,17 @@ fn toml_path_at(text: &str, offset: usize) -> Option<String> {
     'outer: loop {
         for (key, item) in table.iter() {
             let key_span = table.key(key).and_then(|k| k.span());
-            let inside = |s: Option<std::ops::Range<usize>>| s.is_some_and(|s| s.start <= offset && offset < s.end.max(s.start + 1));
+            let inside = |s: Option<std::ops::Range<usize>>| {
+                s.is_some_and(|s| s.start <= offset && offset < s.end.max(s.start + 1))
+            };
             match item {
                 Item::ArrayOfTables(a) => {
                     for (i, t) in a.iter().enumerate() {
-                        if inside(t.span()) || t.iter().any(|(k, v)| inside(t.key(k).and_then(|k| k.span())) || inside(v.span())) {
+                        if inside(t.span())
+                            || t.iter().any(|(k, v)| {
+                                inside(t.key(k).and_then(|k| k.span())) || inside(v.span())
+                            })
+                        {
                             push(&mut path, key);
                             path.push_str(&format!("[{i}]"));
                             table = t;

@@ -112,6 +112,11 @@ pub struct ServerConfig {
     pub preview_quality: u8,
     /// Close a connection idle this long, seconds.
     pub idle_timeout_s: u64,
+    /// Close a WebSocket client whose sends have been blocked this long (it stopped reading
+    /// or cannot keep up), seconds.
+    pub slow_client_timeout_s: u64,
+    /// Most WebSocket clients served at once; more are refused with 503.
+    pub max_clients: usize,
 }
 
 impl Default for ServerConfig {
@@ -124,6 +129,8 @@ impl Default for ServerConfig {
             max_ingest_bytes: 4 * 1024 * 1024,
             preview_quality: 75,
             idle_timeout_s: 60,
+            slow_client_timeout_s: 10,
+            max_clients: 2048,
         }
     }
 }
@@ -263,24 +270,43 @@ impl Config {
         let mut ids = HashSet::new();
         let reserved = ["pipeline", "all_cameras"];
         if self.sources.is_empty() {
-            return Err(("sources".into(), "at least one source is needed".into(), None));
+            return Err((
+                "sources".into(),
+                "at least one source is needed".into(),
+                None,
+            ));
         }
         for (i, s) in self.sources.iter().enumerate() {
             let at = |f: &str| format!("sources[{i}].{f}");
             if reserved.contains(&s.id.as_str()) || !ids.insert(s.id.clone()) {
-                return Err((at("id"), format!("duplicate or reserved id `{}`", s.id), None));
+                return Err((
+                    at("id"),
+                    format!("duplicate or reserved id `{}`", s.id),
+                    None,
+                ));
             }
             let Some(reg) = registry::source(&s.kind) else {
                 let hint = did_you_mean(&s.kind, registry::sources().iter().map(|r| r.kind))
                     .map(|k| format!("did you mean `{k}`?"));
-                return Err((at("kind"), format!("unknown source kind `{}`", s.kind), hint));
+                return Err((
+                    at("kind"),
+                    format!("unknown source kind `{}`", s.kind),
+                    hint,
+                ));
             };
             if let Err(e) = reg.check_params(&s.params) {
-                let path = e.field.as_ref().map_or(at("params"), |f| format!("{}.{f}", at("params")));
+                let path = e
+                    .field
+                    .as_ref()
+                    .map_or(at("params"), |f| format!("{}.{f}", at("params")));
                 return Err((path, e.message, None));
             }
             if s.edge.capacity() == 0 {
-                return Err((at("edge.capacity"), "capacity must be at least 1".into(), None));
+                return Err((
+                    at("edge.capacity"),
+                    "capacity must be at least 1".into(),
+                    None,
+                ));
             }
         }
         for (i, s) in self.stages.iter().enumerate() {
@@ -299,13 +325,16 @@ impl Config {
                     .map(|k| format!("did you mean `{k}`?"));
                 return Err((at("plugin"), format!("unknown plugin `{}`", s.plugin), hint));
             };
-            if let Some(src) = &s.source {
-                if !self.sources.iter().any(|x| &x.id == src) {
-                    return Err((at("source"), format!("no source `{src}`"), None));
-                }
+            if let Some(src) = &s.source
+                && !self.sources.iter().any(|x| &x.id == src)
+            {
+                return Err((at("source"), format!("no source `{src}`"), None));
             }
             if let Err(e) = reg.check_params(&s.params) {
-                let path = e.field.as_ref().map_or(at("params"), |f| format!("{}.{f}", at("params")));
+                let path = e
+                    .field
+                    .as_ref()
+                    .map_or(at("params"), |f| format!("{}.{f}", at("params")));
                 return Err((path, e.message, None));
             }
         }

@@ -23,8 +23,8 @@ use crate::clock::{Clock, MonotonicClock};
 use crate::command::{BusPlan, CommandBus, Request};
 use crate::config::{Config, ConfigError};
 use crate::edge::{EdgePolicy, EdgeRx, EdgeStats, EdgeTx, edge};
-use crate::error::{Error, Result};
 use crate::erased::DynSource;
+use crate::error::{Error, Result};
 use crate::frame::Frame;
 use crate::observer::{Observer, Observers, SnapshotOut};
 use crate::registry;
@@ -131,8 +131,12 @@ impl Runtime {
                 pool_frames: config.runtime.pool_frames,
                 base_dir: options.base_dir.clone(),
             };
-            let source = (reg.build)(&sc.params, &init)
-                .map_err(|e| config_error(format!("sources[{index}]"), format!("cannot open `{}`: {e}", sc.id)))?;
+            let source = (reg.build)(&sc.params, &init).map_err(|e| {
+                config_error(
+                    format!("sources[{index}]"),
+                    format!("cannot open `{}`: {e}", sc.id),
+                )
+            })?;
             let controls = source.controls();
             let mut stages = Vec::new();
             for (si, st) in config.stages.iter().enumerate() {
@@ -145,12 +149,14 @@ impl Runtime {
                     source: sc.id.clone(),
                 };
                 let reg = registry::stage(&st.plugin).expect("validated");
-                let stage = (reg.build)(&st.params, &sinit)
-                    .map_err(|e| config_error(format!("stages[{si}]"), format!("cannot build `{id}`: {e}")))?;
+                let stage = (reg.build)(&st.params, &sinit).map_err(|e| {
+                    config_error(format!("stages[{si}]"), format!("cannot build `{id}`: {e}"))
+                })?;
                 plan.stages.push((id, index));
                 stages.push((sinit, stage, st.enabled, st.namespace.clone()));
             }
-            plan.sources.push((sc.id.clone(), index, controls.is_some()));
+            plan.sources
+                .push((sc.id.clone(), index, controls.is_some()));
             let mut pipeline = Pipeline::new(
                 init.id.clone(),
                 stages,
@@ -258,12 +264,18 @@ impl Runtime {
 
     /// The push-ingest endpoint of source `id`, if it takes pushed frames.
     pub fn ingest(&self, id: &str) -> Option<Arc<dyn Ingest>> {
-        self.sources.iter().find(|s| s.id == id).and_then(|s| s.ingest.clone())
+        self.sources
+            .iter()
+            .find(|s| s.id == id)
+            .and_then(|s| s.ingest.clone())
     }
 
     /// The camera controls of source `id`.
     pub fn controls(&self, id: &str) -> Option<Arc<dyn SourceControls>> {
-        self.sources.iter().find(|s| s.id == id).and_then(|s| s.controls.clone())
+        self.sources
+            .iter()
+            .find(|s| s.id == id)
+            .and_then(|s| s.controls.clone())
     }
 
     /// A status report (sources, edges, stages, timings).
@@ -293,7 +305,9 @@ impl Runtime {
 
     /// True once every pipeline has finished (all sources ended).
     pub fn finished(&self) -> bool {
-        self.sources.iter().all(|s| s.pipeline.finished.load(Ordering::Relaxed))
+        self.sources
+            .iter()
+            .all(|s| s.pipeline.finished.load(Ordering::Relaxed))
     }
 
     /// Waits until every source has ended and every pipeline has drained.
@@ -390,6 +404,21 @@ fn run_pipeline(
             reply(r);
         }
     };
+    let process = |p: &mut Pipeline, frame: Frame| {
+        pending.store(frames.rx.len() as u64, Ordering::Relaxed);
+        p.process(&frame);
+        let out = SnapshotOut {
+            json: p.snapshot(),
+            frame: &frame,
+            source_index: frame.source_index,
+            sequence: p.last_sequence,
+        };
+        observers.snapshot(&out);
+        for n in &p.store.notifications {
+            observers.event(&ServerMessage::Notification(n.clone()));
+        }
+    };
+    let mut draining = false;
     loop {
         while let Ok(req) = commands.try_recv() {
             handle(&mut p, req);
@@ -409,25 +438,23 @@ fn run_pipeline(
                     while let Ok(req) = commands.try_recv() {
                         handle(&mut p, req);
                     }
-                    if p.run.get() == RunState::Paused {
-                        continue;
-                    }
-                    pending.store(frames.rx.len() as u64, Ordering::Relaxed);
-                    p.process(&frame);
-                    let out = SnapshotOut {
-                        json: p.snapshot(),
-                        frame: &frame,
-                        source_index: frame.source_index,
-                        sequence: p.last_sequence,
-                    };
-                    observers.snapshot(&out);
-                    for n in &p.store.notifications {
-                        observers.event(&ServerMessage::Notification(n.clone()));
+                    if p.run.get() != RunState::Paused {
+                        process(&mut p, frame);
                     }
                 }
                 Err(_) => break,
             },
-            recv(shutdown) -> _ => break,
+            recv(shutdown) -> _ => {
+                draining = true;
+                break;
+            }
+        }
+    }
+    // On shutdown, finish the frames already queued (capture has stopped), so nothing
+    // accepted is lost.
+    if draining && p.run.get() != RunState::Paused {
+        while let Ok(frame) = frames.rx.try_recv() {
+            process(&mut p, frame);
         }
     }
     // Answer commands still queued so no caller waits forever.

@@ -24,6 +24,9 @@ use crate::stage::{Flow, StageInit};
 use crate::state::RunControl;
 use crate::views::Views;
 
+/// A built stage ready for a pipeline: init, stage, enabled, namespace override.
+pub(crate) type StageSpec = (StageInit, Box<dyn DynStage>, bool, Option<String>);
+
 pub(crate) struct StageSlot {
     pub(crate) init: StageInit,
     pub(crate) stage: Box<dyn DynStage>,
@@ -89,7 +92,7 @@ fn guarded<T>(f: impl FnOnce() -> T) -> Result<T, String> {
 impl Pipeline {
     pub(crate) fn new(
         source_id: Arc<str>,
-        stages: Vec<(StageInit, Box<dyn DynStage>, bool, Option<String>)>,
+        stages: Vec<StageSpec>,
         camera: Option<Arc<dyn SourceControls>>,
         run: Arc<RunControl>,
         max_failures: u32,
@@ -143,12 +146,18 @@ impl Pipeline {
             let camera = self.camera.as_deref();
             let slot = &mut self.stages[i];
             let mut cctx = CommandCtx::new(&slot.init, camera, state);
-            let outcome = guarded(|| slot.stage.start(&mut cctx)).and_then(|r| r.map_err(|e| e.to_string()));
+            let outcome =
+                guarded(|| slot.stage.start(&mut cctx)).and_then(|r| r.map_err(|e| e.to_string()));
             if let Err(e) = outcome {
                 slot.enabled = false;
                 slot.stats.enabled.store(false, Ordering::Relaxed);
                 let msg = format!("failed to start: {e}");
-                self.store.notify(NotificationLevel::Error, &slot.init.id, "stage disabled", msg.clone());
+                self.store.notify(
+                    NotificationLevel::Error,
+                    &slot.init.id,
+                    "stage disabled",
+                    msg.clone(),
+                );
                 slot.last_error = Some(msg);
             }
         }
@@ -167,11 +176,15 @@ impl Pipeline {
         self.store.begin_frame();
         self.errors.clear();
         let data: &crate::frame::FrameData = frame;
-        if let Some(prev) = self.last_t_ns {
-            if data.t_ns > prev {
-                let inst = 1e9 / (data.t_ns - prev) as f64;
-                self.fps = if self.fps == 0.0 { inst } else { 0.9 * self.fps + 0.1 * inst };
-            }
+        if let Some(prev) = self.last_t_ns
+            && data.t_ns > prev
+        {
+            let inst = 1e9 / (data.t_ns - prev) as f64;
+            self.fps = if self.fps == 0.0 {
+                inst
+            } else {
+                0.9 * self.fps + 0.1 * inst
+            };
         }
         self.last_t_ns = Some(data.t_ns);
         let mut skip = false;
@@ -214,13 +227,18 @@ impl Pipeline {
                     }
                     let disable = slot.consecutive >= self.max_failures;
                     if slot.consecutive == 1 || disable {
-                        let title = if disable { "stage disabled" } else { "stage failed" };
+                        let title = if disable {
+                            "stage disabled"
+                        } else {
+                            "stage failed"
+                        };
                         let detail = if disable {
                             format!("{message} ({} failures in a row)", slot.consecutive)
                         } else {
                             message.clone()
                         };
-                        self.store.notify(NotificationLevel::Error, &slot.init.id, title, detail);
+                        self.store
+                            .notify(NotificationLevel::Error, &slot.init.id, title, detail);
                     }
                     if disable {
                         slot.enabled = false;
@@ -251,8 +269,12 @@ impl Pipeline {
         }
         self.last_sequence = self.sequence.fetch_add(1, Ordering::Relaxed) + 1;
         self.stats.frames.fetch_add(1, Ordering::Relaxed);
-        self.stats.fps_milli.store((self.fps * 1000.0) as u64, Ordering::Relaxed);
-        self.stats.last_frame_id.store(data.frame_id, Ordering::Relaxed);
+        self.stats
+            .fps_milli
+            .store((self.fps * 1000.0) as u64, Ordering::Relaxed);
+        self.stats
+            .last_frame_id
+            .store(data.frame_id, Ordering::Relaxed);
         write_snapshot(self, data, state);
         &self.snapshot
     }
@@ -302,7 +324,10 @@ impl Pipeline {
         }
         let camera = self.camera.as_deref();
         let Some(slot) = self.stages.iter_mut().find(|s| s.init.id == cmd.target) else {
-            return Err(CommandError::new(ErrorCode::UnknownTarget, format!("no target `{}`", cmd.target)));
+            return Err(CommandError::new(
+                ErrorCode::UnknownTarget,
+                format!("no target `{}`", cmd.target),
+            ));
         };
         let info = slot.stage.info();
         let mut cctx = CommandCtx::new(&slot.init, camera, state);
@@ -331,7 +356,10 @@ impl Pipeline {
     }
 
     fn pipeline_command(&mut self, name: &str, args: &Value) -> Result<Value, CommandError> {
-        let id = args.get("stage").and_then(Value::as_str).unwrap_or_default();
+        let id = args
+            .get("stage")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
         let Some(slot) = self.stages.iter_mut().find(|s| s.init.id == id) else {
             return Err(CommandError::bad_args(format!("no stage `{id}`")));
         };
@@ -354,7 +382,9 @@ impl Pipeline {
 }
 
 fn recording_lock(target: &str) -> CommandError {
-    CommandError::busy(format!("recording: parameters of `{target}` are locked until recording stops"))
+    CommandError::busy(format!(
+        "recording: parameters of `{target}` are locked until recording stops"
+    ))
 }
 
 impl From<Error> for CommandError {

@@ -47,8 +47,16 @@ impl StageStats {
             frames,
             failures: self.failures.load(Ordering::Relaxed),
             last_ms: self.last_ns.load(Ordering::Relaxed) as f64 / 1e6,
-            mean_ms: if frames == 0 { 0.0 } else { total as f64 / frames as f64 / 1e6 },
-            histogram_us_log2: self.histogram.iter().map(|b| b.load(Ordering::Relaxed)).collect(),
+            mean_ms: if frames == 0 {
+                0.0
+            } else {
+                total as f64 / frames as f64 / 1e6
+            },
+            histogram_us_log2: self
+                .histogram
+                .iter()
+                .map(|b| b.load(Ordering::Relaxed))
+                .collect(),
             last_error: self.last_error.lock().map(|e| e.clone()).unwrap_or(None),
         }
     }
