@@ -1,0 +1,37 @@
+import { CameraPanel } from './CameraPanel';
+import { ErrorsPanel } from './ErrorsPanel';
+import { GeometryPanel } from './GeometryPanel';
+import { Header } from './Header';
+import { MarkersPanel } from './MarkersPanel';
+import { StagePanels } from './StagePanels';
+import { StageTimings } from './StageTimings';
+import { StatusBar } from './StatusBar';
+import { Toasts } from './Toasts';
+import { VideoView } from './VideoView';
+import { WidgetsPanel } from './WidgetsPanel';
+
+export function App() {
+  return (
+    <div className="app">
+      <Header />
+      <main className="main">
+        <section className="stage-area" aria-label="Live video">
+          <VideoView />
+          <div className="below-video">
+            <WidgetsPanel />
+            <StageTimings />
+            <ErrorsPanel />
+          </div>
+        </section>
+        <aside className="sidebar" aria-label="Controls">
+          <CameraPanel />
+          <MarkersPanel />
+          <GeometryPanel />
+          <StagePanels />
+        </aside>
+      </main>
+      <StatusBar />
+      <Toasts />
+    </div>
+  );
+}
