@@ -1,1 +1,37 @@
-//! framebus-stages: the built-in stages, one file each, grouped by domain.
+//! framebus-stages: the built-in stages, one file each, grouped by domain. Each stage
+//! registers itself with one `register_stage!` line, so a binary that links this crate can
+//! build any of them from a config by plugin id.
+//!
+//! # Layout
+//! - [`vision`]: image stages, the BikeFit set of seed 000:
+//!   - [`vision::blob_detection`]: bright (or dark) spots by connected components.
+//!   - [`vision::camera_control`]: camera exposure/gain/auto-exposure, shown and forwarded.
+//!   - [`vision::marker_manager`]: named markers, placed by hand, that can follow blobs.
+//!   - [`vision::geometry_manager`]: angle/distance tools over named points, with a time
+//!     window of min/max/mean.
+//!
+//! # Linking
+//! Registrations live in `inventory` statics that the linker drops when nothing in the
+//! binary refers to this crate. Binaries call [`link`] once (e.g. at the top of `main`) so
+//! the stages stay in the registry.
+
+pub mod vision;
+
+pub use vision::blob_detection::{BBox, Blob, BlobDetection, BlobParams, Blobs};
+pub use vision::camera_control::{CameraControl, CameraControlParams, CameraState};
+pub use vision::geometry_manager::{
+    Geometry, GeometryManager, GeometryParams, Reference, ToolKind, ToolReading, ToolSpec,
+};
+pub use vision::marker_manager::{Marker, MarkerManager, MarkerParams, MarkerSpec, Markers};
+
+/// Keeps this crate's stage registrations in the final binary. It does nothing at run
+/// time; it refers to every module that registers a stage, so the linker keeps them all.
+#[inline(never)]
+pub fn link() {
+    std::hint::black_box([
+        vision::blob_detection::keep as fn(),
+        vision::camera_control::keep as fn(),
+        vision::marker_manager::keep as fn(),
+        vision::geometry_manager::keep as fn(),
+    ]);
+}
