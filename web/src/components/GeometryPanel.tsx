@@ -6,7 +6,7 @@ import { Panel } from './Panel';
 const TOOLS: { type: ToolType; label: string; testId: string; help: string }[] = [
   { type: 'angle', label: '∠ Angle', testId: 'btn-add-angle', help: 'Pick three points: end, vertex, end' },
   { type: 'distance', label: '↔ Distance', testId: 'btn-add-distance', help: 'Pick two points' },
-  { type: 'line_angle', label: '⦣ Line angle', testId: 'btn-add-line-angle', help: 'Pick two points; angle against the horizontal' },
+  { type: 'line_angle', label: '⟋ Line angle', testId: 'btn-add-line-angle', help: 'Pick two points; angle against the horizontal' },
 ];
 
 /** Geometry tools: create by picking points, see value and min/max over the window. */

@@ -20,7 +20,7 @@ export function StageTimings() {
                 <td className="mono">{p.performance_ms.toFixed(2)} ms</td>
                 <td className="muted mono small">max {(ring?.max() ?? 0).toFixed(2)}</td>
                 <td>
-                  <Sparkline values={ring?.values() ?? []} label={`${p.id} time per frame`} />
+                  <Sparkline width={90} values={ring?.values() ?? []} label={`${p.id} time per frame`} />
                 </td>
                 {!p.enabled && <td className="badge">disabled</td>}
               </tr>

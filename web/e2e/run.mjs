@@ -1,0 +1,270 @@
+#!/usr/bin/env node
+// End-to-end test of the web UI against the real server, in headless Chromium.
+//
+// Starts `$FRAMEBUS_BIN demo --bind 127.0.0.1:0` (default ../target/release/framebus), waits
+// for its `listening on http://…` line, drives Debian's Chromium with playwright-core, saves
+// screenshots into e2e/screenshots/, and always stops the server. Exit code 0 only when every
+// check passed; the last line is `N passed, N failed`.
+//
+// Env: FRAMEBUS_BIN, CHROMIUM_PATH (default /usr/bin/chromium), E2E_HEADFUL=1 to watch.
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const web = resolve(here, '..');
+const bin = resolve(web, process.env.FRAMEBUS_BIN ?? '../target/release/framebus');
+const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const shots = join(here, 'screenshots');
+mkdirSync(shots, { recursive: true });
+
+const results = [];
+let server = null;
+let serverLog = '';
+let context = null;
+const profile = mkdtempSync(join(tmpdir(), 'framebus-e2e-'));
+
+function log(msg) {
+  console.log(`[e2e] ${msg}`);
+}
+
+async function check(name, fn) {
+  const t = Date.now();
+  try {
+    await fn();
+    results.push({ name, ok: true });
+    log(`ok   ${name} (${Date.now() - t} ms)`);
+  } catch (e) {
+    results.push({ name, ok: false, error: e });
+    log(`FAIL ${name}: ${e?.stack ?? e}`);
+  }
+}
+
+function assert(cond, msg) {
+  if (!cond) throw new Error(msg);
+}
+
+function startServer() {
+  return new Promise((resolvePromise, reject) => {
+    log(`starting ${bin} demo --bind 127.0.0.1:0`);
+    const child = spawn(bin, ['demo', '--bind', '127.0.0.1:0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    server = child;
+    const timer = setTimeout(() => reject(new Error(`no "listening on" line within 60 s\n${serverLog}`)), 60_000);
+    let out = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+      serverLog += d;
+      const m = /listening on (http:\/\/\S+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolvePromise(m[1].replace(/\/$/, ''));
+      }
+    });
+    child.stderr.on('data', (d) => {
+      serverLog += d;
+    });
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    child.on('exit', (code, sig) => {
+      clearTimeout(timer);
+      reject(new Error(`server exited early (${code ?? sig})\n${serverLog}`));
+    });
+  });
+}
+
+async function stopServer() {
+  const child = server;
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  child.removeAllListeners('exit');
+  const exited = new Promise((r) => child.once('exit', (code, sig) => r({ code, sig })));
+  child.kill('SIGTERM');
+  const res = await Promise.race([exited, new Promise((r) => setTimeout(() => r(null), 10_000))]);
+  if (!res) {
+    log('server ignored SIGTERM for 10 s: killing it');
+    child.kill('SIGKILL');
+    await exited;
+  } else {
+    log(`server stopped (${res.code ?? res.sig})`);
+  }
+}
+
+/** Blob counts shown over `ms`. */
+async function sampleCounts(page, ms) {
+  const seen = [];
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    const t = await page.getByTestId('blob-count').textContent().catch(() => null);
+    if (t !== null && t.trim() !== '') seen.push(Number(t));
+    await page.waitForTimeout(100);
+  }
+  return seen;
+}
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+};
+
+async function canvasHash(page) {
+  const url = await page.getByTestId('video-canvas').evaluate((c) => c.toDataURL('image/png'));
+  return createHash('sha1').update(url).digest('hex');
+}
+
+async function main() {
+  const base = await startServer();
+  log(`server at ${base}`);
+  context = await chromium.launchPersistentContext(profile, {
+    executablePath: chromiumPath,
+    headless: process.env.E2E_HEADFUL !== '1',
+    viewport: { width: 1400, height: 900 },
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ].filter((a) => a !== '--headless' || process.env.E2E_HEADFUL !== '1'),
+  });
+  const page = context.pages()[0] ?? (await context.newPage());
+  page.setDefaultTimeout(15_000);
+  const consoleErrors = [];
+  page.on('console', (m) => {
+    if (m.type() === 'error') consoleErrors.push(m.text());
+  });
+  page.on('pageerror', (e) => consoleErrors.push(`pageerror: ${e.message}`));
+
+  await check('page loads and connects', async () => {
+    const res = await page.goto(base + '/');
+    assert(res?.ok(), `GET / → ${res?.status()}`);
+    assert((await res.headerValue('content-type'))?.includes('text/html'), 'not HTML');
+    await page.locator('[data-testid="connection-state"][data-state="open"]').waitFor();
+    await page.getByTestId('stage-blob_detection').waitFor();
+    await page.screenshot({ path: join(shots, '01-loaded.png') });
+  });
+
+  await check('video canvas shows changing frames', async () => {
+    const canvas = page.getByTestId('video-canvas');
+    await page.waitForFunction(() => document.querySelector('[data-testid="video-canvas"]')?.dataset.frameId !== undefined, null, { timeout: 20_000 });
+    const f1 = Number(await canvas.getAttribute('data-frame-id'));
+    const h1 = await canvasHash(page);
+    await page.waitForTimeout(1200);
+    const f2 = Number(await canvas.getAttribute('data-frame-id'));
+    const h2 = await canvasHash(page);
+    assert(f2 > f1, `video frame id did not advance (${f1} → ${f2})`);
+    assert(h1 !== h2, 'canvas pixels did not change');
+    await page.screenshot({ path: join(shots, '02-video.png') });
+  });
+
+  await check('blob threshold slider changes the blob count', async () => {
+    const slider = page.getByTestId('slider-blob_detection-threshold');
+    await slider.waitFor();
+    assert(await slider.isEnabled(), 'threshold slider disabled');
+    await page.getByTestId('blob-count').waitFor();
+    const before = await sampleCounts(page, 1500);
+    assert(before.length > 0, 'no blob count shown');
+    const base = median(before);
+    const max = Number(await slider.getAttribute('max'));
+    const min = Number(await slider.getAttribute('min'));
+    log(`blob count at the start: ${base} (threshold ${await slider.inputValue()}, range ${min}..${max})`);
+    const tried = [];
+    for (const key of ['End', 'Home']) {
+      await slider.focus();
+      await page.keyboard.press(key);
+      const want = String(key === 'End' ? max : min);
+      await page.waitForFunction(
+        ([w]) => document.querySelector('[data-testid="slider-blob_detection-threshold"]')?.value === w &&
+          !document.querySelector('[data-testid="param-blob_detection-threshold"]')?.classList.contains('pending'),
+        [want],
+      );
+      await page.waitForTimeout(500); // later snapshots
+      const after = await sampleCounts(page, 1500);
+      tried.push(`${want}: ${median(after)}`);
+      await page.screenshot({ path: join(shots, `03-threshold-${want}.png`) });
+      if (after.length > 0 && median(after) !== base && after.every((c) => c !== base)) {
+        log(`threshold ${want} → blob count ${median(after)} (was ${base})`);
+        return;
+      }
+    }
+    throw new Error(`blob count never changed from ${base}: ${tried.join(', ')}`);
+  });
+
+  await check('clicking the video adds a marker', async () => {
+    const canvas = page.getByTestId('video-canvas');
+    const list = page.getByTestId('marker-list').locator('li');
+    const n0 = await list.count();
+    const box = await canvas.boundingBox();
+    assert(box, 'canvas has no box');
+    await canvas.click({ position: { x: box.width * 0.3, y: box.height * 0.3 } });
+    await page.waitForFunction((n) => document.querySelectorAll('[data-testid="marker-list"] li').length > n, n0);
+    await page.waitForTimeout(300);
+    await page.screenshot({ path: join(shots, '04-marker.png') });
+  });
+
+  await check('three picks make an angle tool with a value', async () => {
+    const canvas = page.getByTestId('video-canvas');
+    const box = await canvas.boundingBox();
+    assert(box, 'canvas has no box');
+    await page.getByTestId('btn-add-angle').click();
+    await page.getByTestId('video-hint').filter({ hasText: 'pick point 1 of 3' }).waitFor();
+    const picks = [
+      [0.3, 0.3], // the marker added above
+      [0.45, 0.7],
+      [0.7, 0.35],
+    ];
+    for (const [i, [fx, fy]] of picks.entries()) {
+      await canvas.click({ position: { x: box.width * fx, y: box.height * fy } });
+      if (i < picks.length - 1) await page.getByTestId('video-hint').filter({ hasText: `pick point ${i + 2} of 3` }).waitFor();
+    }
+    const row = page.locator('[data-testid^="tool-angle_"]').first();
+    await row.waitFor();
+    const value = page.locator('[data-testid^="tool-value-angle_"]').first();
+    await page.waitForFunction(() => /°/.test(document.querySelector('[data-testid^="tool-value-angle_"]')?.textContent ?? ''));
+    log(`angle tool shows ${await value.textContent()}`);
+    await page.waitForTimeout(300);
+    await page.screenshot({ path: join(shots, '05-angle.png') });
+  });
+
+  await check('recording disables parameter sliders with a reason', async () => {
+    const slider = page.getByTestId('slider-blob_detection-threshold');
+    await page.getByTestId('btn-record').click();
+    await page.waitForFunction(() => document.querySelector('[data-testid="slider-blob_detection-threshold"]')?.disabled === true);
+    assert(await page.getByTestId('lock-blob_detection').isVisible(), 'no lock reason shown');
+    const title = await slider.getAttribute('title');
+    assert(/recording/i.test(title ?? ''), `slider title gives no reason: ${title}`);
+    assert((await page.getByTestId('btn-record').textContent())?.includes('Stop'), 'record button does not offer stop');
+    await page.screenshot({ path: join(shots, '06-recording.png') });
+    await page.getByTestId('btn-record').click();
+    await page.waitForFunction(() => document.querySelector('[data-testid="slider-blob_detection-threshold"]')?.disabled === false);
+  });
+
+  await check('no console errors', async () => {
+    assert(consoleErrors.length === 0, `console errors:\n${consoleErrors.join('\n')}`);
+  });
+}
+
+let fatal = null;
+try {
+  await main();
+} catch (e) {
+  fatal = e;
+  log(`fatal: ${e?.stack ?? e}`);
+} finally {
+  await context?.close().catch(() => {});
+  await stopServer().catch(() => {});
+  rmSync(profile, { recursive: true, force: true });
+}
+const failed = results.filter((r) => !r.ok).length + (fatal ? 1 : 0);
+const passed = results.filter((r) => r.ok).length;
+if (failed > 0 && serverLog) log(`server output (last 3000 chars):\n${serverLog.slice(-3000)}`);
+log(`screenshots in ${shots}`);
+console.log(`e2e: ${passed} passed, ${failed} failed`);
+process.exit(failed > 0 ? 1 : 0);
