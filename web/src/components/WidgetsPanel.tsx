@@ -7,7 +7,11 @@ export function WidgetsPanel() {
   const ui = useUi();
   const s = ui.snapshot;
   const count = readBlobCount(s?.results, model.tools().ns.blobs);
-  const signals = Object.entries(s?.signals ?? {}).filter(([k]) => k !== 'blob_count');
+  // Signals already shown as a widget (`stage.tool` for signal `tool`) or as the blob count are skipped.
+  const widgetIds = (s?.widgets ?? []).map((w) => w.id);
+  const signals = Object.entries(s?.signals ?? {}).filter(
+    ([k]) => k !== 'blob_count' && !widgetIds.some((id) => id === k || id.endsWith(`.${k}`)),
+  );
   return (
     <section className="card widgets" aria-label="Measurements" data-testid="widgets">
       <h2>Measurements</h2>
