@@ -2,16 +2,18 @@ import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { App } from './components/App';
 import { AppContext } from './context';
+import { authFetch, authToken, withToken } from './lib/auth';
 import { FramebusClient, streamUrl } from './lib/client';
 import { Interaction } from './lib/interaction';
 import { AppModel } from './lib/model';
 import './styles.css';
 
+const token = authToken();
 const client = new FramebusClient({
-  url: streamUrl(),
+  url: withToken(streamUrl(), token),
   subscribe: { streams: ['state', 'video', 'events', 'alerts', 'config'], max_fps: 30 },
 });
-const model = new AppModel(client);
+const model = new AppModel(client, authFetch(token));
 const interaction = new Interaction();
 model.start();
 

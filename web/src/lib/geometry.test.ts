@@ -104,3 +104,16 @@ describe('history and video', () => {
     expect(parseVideoFrame(bad.buffer)).toBeNull();
   });
 });
+
+describe('auth token', async () => {
+  const { authToken, withToken } = await import('./auth');
+  it('comes from ?token= once and is kept for the session', () => {
+    const m = new Map<string, string>();
+    const store = { getItem: (k: string) => m.get(k) ?? null, setItem: (k: string, v: string) => void m.set(k, v) };
+    expect(authToken({ search: '' }, store)).toBeNull();
+    expect(authToken({ search: '?token=s3cret' }, store)).toBe('s3cret');
+    expect(authToken({ search: '' }, store)).toBe('s3cret');
+    expect(withToken('ws://h/ws/stream', 'a b')).toBe('ws://h/ws/stream?token=a%20b');
+    expect(withToken('ws://h/ws/stream', null)).toBe('ws://h/ws/stream');
+  });
+});

@@ -4,6 +4,7 @@
  * keeps only the latest anyway, so sending faster than it drains only adds latency.
  */
 import { ingestUrl } from './api';
+import { authToken, withToken } from './auth';
 
 export interface WebcamStats {
   sent: number;
@@ -44,7 +45,7 @@ export class WebcamSender {
     const canvas = document.createElement('canvas');
     const ctx = canvas.getContext('2d');
     if (!ctx) throw new Error('no 2D canvas');
-    const socket = new WebSocket(ingestUrl(this.sourceId));
+    const socket = new WebSocket(withToken(ingestUrl(this.sourceId), authToken()));
     socket.binaryType = 'arraybuffer';
     this.socket = socket;
     socket.onmessage = (ev) => {
