@@ -1,8 +1,11 @@
 /// <reference types="vitest/config" />
 import { defineConfig } from 'vite';
 
-// The dev server proxies the API and WebSockets to a running framebus (or the mock in dev/).
+// `npm run dev` (and `vite preview`) proxy the API and WebSockets to a running framebus at
+// FRAMEBUS_URL (or the mock in dev/). The Origin is rewritten: the server accepts WebSocket
+// upgrades only from its own origin.
 const backend = process.env.FRAMEBUS_URL ?? 'http://127.0.0.1:8090';
+const proxy = { target: backend, changeOrigin: true, headers: { origin: backend } };
 
 export default defineConfig({
   base: '/',
@@ -13,8 +16,8 @@ export default defineConfig({
   },
   server: {
     proxy: {
-      '/api': backend,
-      '/ws': { target: backend.replace(/^http/, 'ws'), ws: true },
+      '/api': proxy,
+      '/ws': { ...proxy, ws: true },
     },
   },
   test: {

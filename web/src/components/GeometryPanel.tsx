@@ -6,7 +6,7 @@ import { Panel } from './Panel';
 const TOOLS: { type: ToolType; label: string; testId: string; help: string }[] = [
   { type: 'angle', label: '∠ Angle', testId: 'btn-add-angle', help: 'Pick three points: end, vertex, end' },
   { type: 'distance', label: '↔ Distance', testId: 'btn-add-distance', help: 'Pick two points' },
-  { type: 'line_angle', label: '⟋ Line angle', testId: 'btn-add-line-angle', help: 'Pick two points; angle against the horizontal' },
+  { type: 'line_angle', label: '∡ Line angle', testId: 'btn-add-line-angle', help: 'Pick two points; angle against the horizontal' },
 ];
 
 /** Geometry tools: create by picking points, see value and min/max over the window. */
@@ -49,45 +49,41 @@ export function GeometryPanel() {
         ))}
       </div>
       {tools.length === 0 && <div className="panel-note">No tools yet.</div>}
-      <table className="tools" data-testid="tool-list">
-        <tbody>
-          {tools.map((t) => (
-            <tr key={t.id} data-testid={`tool-${t.id}`}>
-              <td>
-                <span className="swatch" style={{ background: t.color ?? 'var(--tool)' }} aria-hidden />
-                <span className="name">{t.id}</span>
-                <div className="muted small">{t.points.join(' – ')}</div>
-              </td>
-              <td className="value mono" data-testid={`tool-value-${t.id}`}>
+      <ul className="tools" data-testid="tool-list">
+        {tools.map((t) => (
+          <li key={t.id} className="tool" data-testid={`tool-${t.id}`}>
+            <div className="tool-row">
+              <span className="swatch" style={{ background: t.color ?? 'var(--tool)' }} aria-hidden />
+              <span className="name">{t.id}</span>
+              <span className={`value mono ${t.valid ? '' : 'invalid'}`} data-testid={`tool-value-${t.id}`}>
                 {formatToolValue(t.type, t.value)}
-              </td>
-              <td className="muted small mono">
-                min {formatToolValue(t.type, t.min)}
-                <br />
-                max {formatToolValue(t.type, t.max)}
-              </td>
-              <td>
-                {t.type === 'line_angle' && (
-                  <select
-                    aria-label={`Reference of ${t.id}`}
-                    value={t.reference ?? 'horizontal'}
-                    onChange={(e) => send('cmd_update_tool', { id: t.id, reference: e.target.value })}
-                  >
-                    <option value="horizontal">horizontal</option>
-                    <option value="vertical">vertical</option>
-                  </select>
-                )}
-                <button type="button" className="icon" aria-label={`Reset min/max of ${t.id}`} onClick={() => send('clear_window', { id: t.id })}>
-                  ↺
-                </button>
-                <button type="button" className="icon danger" aria-label={`Remove ${t.id}`} data-testid={`remove-${t.id}`} onClick={() => send('cmd_remove_tool', { id: t.id })}>
-                  ✕
-                </button>
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+              </span>
+            </div>
+            <div className="tool-row small muted">
+              <span className="points">{t.points.join(' – ')}</span>
+              <span className="mono range" title="min … max over the window">
+                {formatToolValue(t.type, t.min)} … {formatToolValue(t.type, t.max)}
+              </span>
+              {t.type === 'line_angle' && (
+                <select
+                  aria-label={`Reference of ${t.id}`}
+                  value={t.reference ?? 'horizontal'}
+                  onChange={(e) => send('cmd_update_tool', { id: t.id, reference: e.target.value })}
+                >
+                  <option value="horizontal">horizontal</option>
+                  <option value="vertical">vertical</option>
+                </select>
+              )}
+              <button type="button" className="icon" aria-label={`Reset min/max of ${t.id}`} title="Reset min/max" onClick={() => send('clear_window', { id: t.id })}>
+                ↺
+              </button>
+              <button type="button" className="icon danger" aria-label={`Remove ${t.id}`} data-testid={`remove-${t.id}`} onClick={() => send('cmd_remove_tool', { id: t.id })}>
+                ✕
+              </button>
+            </div>
+          </li>
+        ))}
+      </ul>
     </Panel>
   );
 }

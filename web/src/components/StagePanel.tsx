@@ -41,7 +41,7 @@ export function StagePanel({ stage }: { stage: StageView }) {
           )}
           {lock && specs.length > 0 && (
             <div className="lock-note" data-testid={`lock-${stage.id}`}>
-              🔒 {lock}
+              {lock}
             </div>
           )}
           {specs.length === 0 && <div className="panel-note">No parameters.</div>}

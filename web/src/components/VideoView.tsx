@@ -186,10 +186,6 @@ export function VideoView() {
       if (points && ix.mode.kind === 'pick') await createTool(ix.mode.tool, points);
       return;
     }
-    if (ix.selectedMarker) {
-      interaction.select(null);
-      return;
-    }
     await addMarkerAt(p);
   };
 
@@ -223,7 +219,7 @@ export function VideoView() {
       ? `${ix.mode.tool.replace('_', ' ')}: pick point ${ix.mode.picked.length + 1} of ${ix.mode.needed}` +
         (ix.mode.tool === 'angle' && ix.mode.picked.length === 1 ? ' (the vertex)' : '') +
         ' — click a marker, blob or keypoint, or empty space for a new marker. Esc cancels.'
-      : 'Click to add a marker, drag to move, Delete removes the selected one.';
+      : 'Click to add a marker, drag one to move it; Delete removes the selected marker, Esc deselects.';
 
   return (
     <div className="video-wrap">

@@ -39,7 +39,7 @@ export function WebcamButton() {
   return (
     <div className="webcam">
       <button type="button" data-testid="btn-webcam" aria-pressed={on} className={on ? 'active' : ''} onClick={() => void toggle()}>
-        {on ? '■ Stop webcam' : '📷 Use my webcam'}
+        {on ? '■ Stop webcam' : '● Use my webcam'}
       </button>
       {on && stats && <span className="muted small">{stats.sent} sent</span>}
     </div>

@@ -59,6 +59,21 @@ export async function getJson<T>(path: string, fetchFn: typeof fetch = fetch): P
   return (await res.json()) as T;
 }
 
+/**
+ * Stage manifests from `GET /api/v1/plugins`: an array of manifests, or an object whose
+ * `stages` holds them (beside `sources` and `instances`).
+ */
+export function manifestsFrom(body: unknown): PluginManifest[] {
+  const list = Array.isArray(body)
+    ? body
+    : typeof body === 'object' && body !== null && Array.isArray((body as { stages?: unknown }).stages)
+      ? (body as { stages: unknown[] }).stages
+      : [];
+  return list.filter(
+    (m): m is PluginManifest => typeof m === 'object' && m !== null && typeof (m as { id?: unknown }).id === 'string',
+  );
+}
+
 /** Stage instances of a config joined with their plugin manifests. */
 export function stageViews(config: EffectiveConfig | null, plugins: PluginManifest[]): StageView[] {
   const byId = new Map(plugins.map((p) => [p.id, p]));

@@ -74,7 +74,9 @@ export function drawOverlays(
   ctx.save();
   ctx.lineWidth = 2;
 
-  // Blobs: bounding box, centroid, name.
+  // Blobs: bounding box, centroid, name (unless a marker sits on it and shows its own).
+  const markers = readMarkers(results, opts.ns.markers);
+  const covered = new Set(markers.map((m) => m.blob).filter((b) => b !== null));
   for (const b of readBlobs(results, opts.ns.blobs)) {
     const c = px(b);
     ctx.strokeStyle = COLORS.blob;
@@ -88,7 +90,7 @@ export function drawOverlays(
     ctx.arc(c.x, c.y, 3, 0, Math.PI * 2);
     ctx.fillStyle = COLORS.blob;
     ctx.fill();
-    label(ctx, `blob_${b.id}`, c.x + 6, c.y - 6, COLORS.blob);
+    if (!covered.has(b.id)) label(ctx, `blob_${b.id}`, c.x + 6, c.y - 6, COLORS.blob);
   }
 
   // Keypoints as a skeleton.
@@ -161,7 +163,7 @@ export function drawOverlays(
   }
 
   // Markers: a ring with the label; attached ones green, the selected one white.
-  for (const m of readMarkers(results, opts.ns.markers)) {
+  for (const m of markers) {
     const p = px(m);
     const color = m.id === opts.selectedMarker ? COLORS.selected : m.attached ? COLORS.markerAttached : COLORS.marker;
     ctx.strokeStyle = color;

@@ -11,6 +11,7 @@ import type { Snapshot } from '../protocol/Snapshot';
 import {
   browserSources,
   getJson,
+  manifestsFrom,
   stageViews,
   type EffectiveConfig,
   type PluginManifest,
@@ -166,10 +167,10 @@ export class AppModel {
   async load(): Promise<void> {
     try {
       const [plugins, config] = await Promise.all([
-        getJson<PluginManifest[]>('/api/v1/plugins', this.fetchFn),
+        getJson<unknown>('/api/v1/plugins', this.fetchFn),
         getJson<EffectiveConfig>('/api/v1/config', this.fetchFn),
       ]);
-      this.applyConfig(config, Array.isArray(plugins) ? plugins : []);
+      this.applyConfig(config, manifestsFrom(plugins));
       this.set({ loadError: null });
     } catch (e) {
       this.set({ loadError: e instanceof Error ? e.message : String(e) });

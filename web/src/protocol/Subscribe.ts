@@ -12,4 +12,10 @@ streams: Array<StreamKind>,
 /**
  * Per-client cap on snapshot and video rate; absent means uncapped.
  */
-max_fps?: number, };
+max_fps?: number, 
+/**
+ * Opt in to compression (seed 002's rule): JSON messages over 1 KiB that deflate to
+ * less than 90 % are sent as binary messages, [`crate::compressed::COMPRESSED_MAGIC`]
+ * followed by a zlib stream. Absent or false: plain text messages.
+ */
+compress?: boolean, };
