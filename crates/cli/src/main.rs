@@ -1,1 +1,68 @@
-fn main() {}
+//! `framebus`: the command-line entry point of the framebus perception runtime.
+//!
+//! # Layout
+//! One file per subcommand:
+//! - `run`: run a config headless (snapshots to JSONL) or serving when it has `[server]`.
+//! - `demo`: the BikeFit example served with the web UI on http://127.0.0.1:8000.
+//! - `check`: validate a config and exit non-zero with a located message.
+//! - `plugins`: list registered stages and sources (`--json` for manifests).
+//! - `bench`: the benchmarks, with ratios against baselines and peers (`bench/`).
+
+mod bench;
+mod check;
+mod demo;
+mod plugins;
+mod run;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// framebus: real-time perception pipelines from config files.
+#[derive(Parser)]
+#[command(name = "framebus", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a pipeline config.
+    Run(run::Args),
+    /// Validate a config file.
+    Check(check::Args),
+    /// Serve the BikeFit demo (synthetic rider) with the web UI.
+    Demo(demo::Args),
+    /// List registered stages and sources.
+    Plugins(plugins::Args),
+    /// Run the benchmarks (printed with ratios against baselines; `--compare` for peers).
+    Bench(bench::Args),
+}
+
+fn main() -> ExitCode {
+    // Keep the crates whose stages and sources register themselves with `inventory`.
+    framebus_stages::link();
+    framebus_media::link();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Run(a) => run::main(a),
+        Command::Check(a) => check::main(a),
+        Command::Demo(a) => demo::main(a),
+        Command::Plugins(a) => plugins::main(a),
+        Command::Bench(a) => bench::main(a),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -7,8 +7,8 @@
 //! allocates nothing.
 //!
 //! Two handles dropped at the same instant may both see another handle alive; then
-//! neither returns the item, which is simply freed, and the pool makes a new one on a
-//! later acquire. That costs an allocation, never safety.
+//! neither returns the item, which is simply freed (its slot tells the pool, which makes a
+//! new one on a later acquire). That costs an allocation, never safety or capacity.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -16,10 +16,22 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use crossbeam_queue::ArrayQueue;
 
 struct Inner<T> {
-    free: ArrayQueue<Arc<T>>,
+    free: ArrayQueue<Arc<Slot<T>>>,
     make: Box<dyn Fn() -> T + Send + Sync>,
-    created: AtomicUsize,
+    created: Arc<AtomicUsize>,
     capacity: usize,
+}
+
+/// An item and the pool's count of live items, which it decrements when freed.
+struct Slot<T> {
+    value: T,
+    created: Arc<AtomicUsize>,
+}
+
+impl<T> Drop for Slot<T> {
+    fn drop(&mut self) {
+        self.created.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 /// A bounded pool of reusable `T`s.
@@ -43,7 +55,7 @@ impl<T: Send + Sync + 'static> Pool<T> {
             inner: Arc::new(Inner {
                 free: ArrayQueue::new(capacity),
                 make: Box::new(make),
-                created: AtomicUsize::new(0),
+                created: Arc::new(AtomicUsize::new(0)),
                 capacity,
             }),
         }
@@ -64,7 +76,10 @@ impl<T: Send + Sync + 'static> Pool<T> {
             return None;
         }
         Some(Pooled {
-            item: Some(Arc::new((self.inner.make)())),
+            item: Some(Arc::new(Slot {
+                value: (self.inner.make)(),
+                created: self.inner.created.clone(),
+            })),
             pool: self.inner.clone(),
         })
     }
@@ -108,14 +123,17 @@ impl<T: Send + Sync + 'static> Pool<T> {
 /// A shared handle to a pooled item. Cloning shares the item; dropping the last handle
 /// returns it to its pool.
 pub struct Pooled<T> {
-    item: Option<Arc<T>>,
+    item: Option<Arc<Slot<T>>>,
     pool: Arc<Inner<T>>,
 }
 
 impl<T> Pooled<T> {
     /// Mutable access while this is the only handle (always true right after acquire).
     pub fn get_mut(&mut self) -> Option<&mut T> {
-        self.item.as_mut().and_then(Arc::get_mut)
+        self.item
+            .as_mut()
+            .and_then(Arc::get_mut)
+            .map(|s| &mut s.value)
     }
 
     /// Number of handles sharing the item.
@@ -136,9 +154,11 @@ impl<T> Clone for Pooled<T> {
 impl<T> std::ops::Deref for Pooled<T> {
     type Target = T;
     fn deref(&self) -> &T {
-        self.item
+        &self
+            .item
             .as_ref()
             .expect("a live Pooled always holds its item")
+            .value
     }
 }
 
@@ -152,12 +172,10 @@ impl<T> Drop for Pooled<T> {
     fn drop(&mut self) {
         if let Some(item) = self.item.take() {
             // Only the last handle sees a count of 1; nobody else can clone it any more.
+            // A full free queue (cannot happen while `created <= capacity`) drops the item,
+            // and its slot decrements the count.
             if Arc::strong_count(&item) == 1 {
-                if self.pool.free.push(item).is_err() {
-                    self.pool.created.fetch_sub(1, Ordering::Relaxed);
-                }
-            } else {
-                drop(item);
+                let _ = self.pool.free.push(item);
             }
         }
     }
@@ -208,5 +226,12 @@ mod tests {
             });
         }
         assert!(pool.created() <= 4);
+        // Whatever races happened, the pool still hands out its full capacity.
+        let all: Vec<_> = (0..4)
+            .map(|_| pool.try_acquire().expect("capacity kept"))
+            .collect();
+        assert!(pool.try_acquire().is_none());
+        drop(all);
+        assert_eq!(pool.free(), 4);
     }
 }

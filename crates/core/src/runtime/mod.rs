@@ -113,7 +113,9 @@ impl Runtime {
         let observers = Observers::new(options.observers);
         let stop = StopFlag::new();
         let sequence = Arc::new(AtomicU64::new(0));
-        let (shutdown_tx, shutdown_rx) = crossbeam_channel::bounded::<()>(0);
+        // Never sent on: dropping the sender wakes every pipeline. Capacity 1, not 0: waiting on a
+        // zero-capacity channel allocates a packet per wait in crossbeam.
+        let (shutdown_tx, shutdown_rx) = crossbeam_channel::bounded::<()>(1);
 
         // Build sources and pipelines before starting any thread: a failure starts nothing.
         let mut built = Vec::new();
