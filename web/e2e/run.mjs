@@ -117,6 +117,9 @@ async function canvasHash(page) {
   return createHash('sha1').update(url).digest('hex');
 }
 
+let addedMarker = null;
+let lastClick = null;
+
 async function main() {
   const base = process.env.E2E_URL ? process.env.E2E_URL.replace(/\/$/, '') : await startServer();
   log(`server at ${base}`);
@@ -206,7 +209,9 @@ async function main() {
     assert(box, 'canvas has no box');
     // The first spot is empty on a fresh server; the others cover a reused one (E2E_URL).
     let added = false;
+    const before = await page.getByTestId('marker-list').locator('li').evaluateAll((els) => els.map((e) => e.dataset.testid));
     for (const [fx, fy] of [[0.3, 0.3], [0.2, 0.75], [0.8, 0.2]]) {
+      lastClick = [fx, fy];
       await canvas.click({ position: { x: box.width * fx, y: box.height * fy } });
       added = await page
         .waitForFunction((n) => document.querySelectorAll('[data-testid="marker-list"] li').length > n, n0, { timeout: 5000 })
@@ -214,6 +219,9 @@ async function main() {
       if (added) break;
     }
     assert(added, 'no marker appeared in the list after clicking the video');
+    const after = await page.getByTestId('marker-list').locator('li').evaluateAll((els) => els.map((e) => e.dataset.testid));
+    const id = after.find((t) => !before.includes(t))?.replace(/^marker-/, '');
+    addedMarker = { id, at: lastClick };
     await page.waitForTimeout(300);
     await page.screenshot({ path: join(shots, '04-marker.png') });
   });
@@ -253,6 +261,31 @@ async function main() {
     await page.screenshot({ path: join(shots, '06-recording.png') });
     await page.getByTestId('btn-record').click();
     await page.waitForFunction(() => document.querySelector('[data-testid="slider-blob_detection-threshold"]')?.disabled === false);
+  });
+
+  await check('dragging a marker moves it, ✕ deletes it', async () => {
+    assert(addedMarker?.id, 'no marker from the earlier step');
+    const { id, at } = addedMarker;
+    const item = page.getByTestId(`marker-${id}`);
+    const coords = async () => (await item.locator('.mono').textContent())?.trim();
+    const c0 = await coords();
+    const box = await page.getByTestId('video-canvas').boundingBox();
+    const [fx, fy] = at;
+    await page.mouse.move(box.x + box.width * fx, box.y + box.height * fy);
+    await page.mouse.down();
+    for (let i = 1; i <= 10; i++) {
+      await page.mouse.move(box.x + box.width * (fx + 0.01 * i), box.y + box.height * (fy + 0.015 * i));
+      await page.waitForTimeout(20);
+    }
+    await page.mouse.up();
+    await page.waitForFunction(
+      ([sel, was]) => document.querySelector(sel)?.querySelector('.mono')?.textContent?.trim() !== was,
+      [`[data-testid="marker-${id}"]`, c0],
+    );
+    log(`marker ${id} moved from ${c0} to ${await coords()}`);
+    await page.screenshot({ path: join(shots, '07-dragged.png') });
+    await page.getByTestId(`delete-${id}`).click();
+    await item.waitFor({ state: 'detached' });
   });
 
   await check('no console errors', async () => {

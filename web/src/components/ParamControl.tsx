@@ -69,7 +69,7 @@ export function ParamControl({ target, spec, value, pending, disabled, disabledR
     <div className={`param param-${spec.kind} ${pending ? 'pending' : ''}`} data-testid={`param-${target}-${spec.key}`}>
       <div className="param-head">
         <label htmlFor={id}>{spec.label}</label>
-        {(spec.kind === 'slider' || spec.kind === 'number') && (
+        {spec.kind === 'slider' && (
           <span className="param-value" data-testid={`value-${target}-${spec.key}`}>
             {formatNumber(value, spec)}
             {spec.unit ? ` ${spec.unit}` : ''}
