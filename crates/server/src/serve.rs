@@ -1,0 +1,120 @@
+//! [`serve`]: everything `framebus demo` and `framebus run` need to serve a config: start the
+//! runtime with a [`Hub`], bind, report the address, serve until SIGINT/SIGTERM (or a token),
+//! send close frames, then drain and stop the runtime.
+
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::sync::Arc;
+use std::time::Duration;
+
+use framebus_core::config::{Config, ServerConfig};
+use framebus_core::runtime::{Runtime, RuntimeOptions};
+use tokio_util::sync::CancellationToken;
+
+use crate::error::{Error, Result};
+use crate::{AppState, Hub, PreviewSettings, security};
+
+/// Options of [`serve`].
+#[derive(Default)]
+pub struct ServeOptions {
+    /// Overrides `[server] bind` (`ADDR:PORT`; port 0 picks a free one).
+    pub bind: Option<String>,
+    /// Overrides `[server] token`.
+    pub token: Option<String>,
+    /// Runtime options (clock, frame limit, extra observers, base directory). The hub's
+    /// observer is added to `observers`.
+    pub runtime: RuntimeOptions,
+    /// Cancel to stop serving (besides SIGINT/SIGTERM).
+    pub shutdown: Option<CancellationToken>,
+}
+
+/// The server settings in force: `[server]` (or defaults) with the overrides applied.
+pub fn settings(config: &Config, options: &ServeOptions) -> ServerConfig {
+    let mut s = config.server.clone().unwrap_or_default();
+    if let Some(b) = &options.bind {
+        s.bind = b.clone();
+    }
+    if let Some(t) = &options.token {
+        s.token = Some(t.clone());
+    }
+    s
+}
+
+/// Resolves `ADDR:PORT` (names such as `localhost` too) to one socket address.
+pub fn resolve(bind: &str) -> Result<SocketAddr> {
+    bind.to_socket_addrs()
+        .map_err(|e| Error::Settings(format!("cannot use bind address `{bind}`: {e}")))?
+        .next()
+        .ok_or_else(|| Error::Settings(format!("bind address `{bind}` resolves to nothing")))
+}
+
+/// Waits for SIGINT (Ctrl-C) or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+}
+
+/// Starts `config`'s runtime and serves it until SIGINT/SIGTERM (or `options.shutdown`).
+/// `on_listening` is called once the socket is bound, with the real address. On shutdown,
+/// WebSocket clients get a close frame, then the pipelines drain and every thread is joined.
+pub fn serve(
+    config: &Config,
+    mut options: ServeOptions,
+    on_listening: impl FnOnce(SocketAddr),
+) -> Result<()> {
+    let settings = settings(config, &options);
+    let addr = resolve(&settings.bind)?;
+    security::check_bind(&addr, settings.token.as_deref()).map_err(Error::Settings)?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("framebus-server")
+        .build()?;
+    // Bind before starting the pipelines: a taken port starts nothing.
+    let listener = rt.block_on(tokio::net::TcpListener::bind(addr))?;
+    let hub = Hub::new(
+        config.sources.len(),
+        PreviewSettings {
+            quality: settings.preview_quality.clamp(1, 100),
+            ..PreviewSettings::default()
+        },
+    );
+    options.runtime.observers.push(hub.observer());
+    let runtime = Arc::new(Runtime::start(config, options.runtime)?);
+    let state = AppState::new(runtime.clone(), hub, settings);
+    let token = options.shutdown.unwrap_or_default();
+    on_listening(listener.local_addr()?);
+    let served = rt.block_on(async {
+        let signal_token = token.clone();
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = shutdown_signal() => signal_token.cancel(),
+                _ = signal_token.cancelled() => {}
+            }
+        });
+        crate::run(listener, state, token).await
+    });
+    rt.shutdown_timeout(Duration::from_secs(1));
+    // The state (and with it the other runtime handles) went with the tasks.
+    match Arc::try_unwrap(runtime) {
+        Ok(runtime) => runtime.shutdown(),
+        Err(shared) => drop(shared),
+    }
+    served.map_err(Error::from)
+}
