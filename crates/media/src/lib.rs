@@ -1,1 +1,65 @@
-//! framebus-media: frame sources (synthetic scenes, image sequences, browser ingest) and JPEG codecs.
+//! framebus-media: where frames come from and how they leave as pictures. It implements the
+//! runtime's [`Source`](framebus_core::source::Source) trait for a procedurally drawn BikeFit
+//! scene with ground truth, for folders of images, and for webcam frames pushed by browsers
+//! (seed 003), and it encodes frames to JPEG for the video preview. Each source registers
+//! itself with one `register_source!` line, so a binary that links this crate can open any
+//! of them from a config by kind.
+//!
+//! # Layout
+//! - [`synthetic`]: `synthetic_rider`, a cyclist with six reflective markers, deterministic
+//!   per seed, with camera controls (exposure, gain, auto-exposure) and the ground truth
+//!   ([`rider_pose`]) tests compare against.
+//! - [`image_sequence`]: `image_sequence`, PNG/JPEG files of a directory in name order.
+//! - [`browser`]: `browser`, frames pushed as JPEG/PNG into a latest-wins slot.
+//! - [`jpeg`]: [`JpegEncoder`], a reusable encoder of any frame format with downscaling.
+//! - [`decode`]: decoding JPEG/PNG bytes into RGB buffers (shared by the sources above).
+//! - [`error`]: [`MediaError`], what decoding and encoding can fail with.
+//!
+//! Registrations live in `inventory` statics that the linker drops when nothing in the
+//! binary refers to this crate. Binaries call [`link`] once (e.g. at the top of `main`).
+
+pub mod browser;
+pub mod decode;
+pub mod error;
+pub mod image_sequence;
+pub mod jpeg;
+pub mod synthetic;
+
+pub use browser::{BrowserIngest, BrowserParams, BrowserSource};
+pub use error::{MediaError, Result};
+pub use image_sequence::{ImageSequence, ImageSequenceParams};
+pub use jpeg::JpegEncoder;
+pub use synthetic::{
+    MARKER_NAMES, RiderControls, RiderPose, SyntheticRider, SyntheticRiderParams, rider_pose,
+};
+
+/// Keeps this crate's source registrations in the final binary. It does nothing at run time;
+/// it refers to every module that registers a source so the linker keeps them all.
+#[inline(never)]
+pub fn link() {
+    std::hint::black_box([
+        synthetic::keep as fn(),
+        image_sequence::keep as fn(),
+        browser::keep as fn(),
+    ]);
+}
+
+#[cfg(test)]
+pub(crate) mod test_util {
+    use std::sync::Arc;
+
+    use framebus_core::clock::Clock;
+    use framebus_core::source::{SourceInit, StopFlag};
+
+    /// A source init for tests.
+    pub(crate) fn init_with(clock: Arc<dyn Clock>, pool_frames: usize) -> SourceInit {
+        SourceInit {
+            id: Arc::from("camera_0"),
+            index: 0,
+            clock,
+            stop: StopFlag::new(),
+            pool_frames,
+            base_dir: std::env::temp_dir(),
+        }
+    }
+}
