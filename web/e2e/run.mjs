@@ -10,7 +10,7 @@
 // E2E_URL=http://… to test a UI that is already being served (no server is started).
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,7 +24,7 @@ const shots = join(here, 'screenshots');
 mkdirSync(shots, { recursive: true });
 
 const results = [];
-let server = null;
+const servers = [];
 let serverLog = '';
 let context = null;
 const profile = mkdtempSync(join(tmpdir(), 'framebus-e2e-'));
@@ -49,11 +49,11 @@ function assert(cond, msg) {
   if (!cond) throw new Error(msg);
 }
 
-function startServer() {
+function startServer(args = ['demo', '--bind', '127.0.0.1:0']) {
   return new Promise((resolvePromise, reject) => {
-    log(`starting ${bin} demo --bind 127.0.0.1:0`);
-    const child = spawn(bin, ['demo', '--bind', '127.0.0.1:0'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    server = child;
+    log(`starting ${bin} ${args.join(' ')}`);
+    const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    servers.push(child);
     const timer = setTimeout(() => reject(new Error(`no "listening on" line within 60 s\n${serverLog}`)), 60_000);
     let out = '';
     child.stdout.on('data', (d) => {
@@ -79,8 +79,7 @@ function startServer() {
   });
 }
 
-async function stopServer() {
-  const child = server;
+async function stopServer(child) {
   if (!child || child.exitCode !== null || child.signalCode !== null) return;
   child.removeAllListeners('exit');
   const exited = new Promise((r) => child.once('exit', (code, sig) => r({ code, sig })));
@@ -136,6 +135,9 @@ async function main() {
       '--disable-background-networking',
       '--disable-component-update',
       '--disable-sync',
+      // A fake camera that needs no permission prompt, for "Use my webcam".
+      '--use-fake-device-for-media-stream',
+      '--use-fake-ui-for-media-stream',
     ].filter((a) => a !== '--headless' || process.env.E2E_HEADFUL !== '1'),
   });
   const page = context.pages()[0] ?? (await context.newPage());
@@ -288,6 +290,33 @@ async function main() {
     await item.waitFor({ state: 'detached' });
   });
 
+  await check('"Use my webcam" streams frames into a browser source', async () => {
+    if (process.env.E2E_URL) return log('skipped with E2E_URL');
+    const dir = mkdtempSync(join(tmpdir(), 'framebus-e2e-cfg-'));
+    const cfg = join(dir, 'browser.toml');
+    writeFileSync(
+      cfg,
+      ['[[sources]]', 'id = "webcam"', 'kind = "browser"', '', '[[stages]]', 'plugin = "blob_detection"', '', '[server]', 'bind = "127.0.0.1:0"', ''].join('\n'),
+    );
+    const url = await startServer(['run', cfg]);
+    const page2 = await context.newPage();
+    page2.on('console', (m) => {
+      if (m.type() === 'error') consoleErrors.push(`(webcam page) ${m.text()}`);
+    });
+    page2.on('pageerror', (e) => consoleErrors.push(`(webcam page) pageerror: ${e.message}`));
+    await page2.goto(url + '/');
+    await page2.locator('[data-testid="connection-state"][data-state="open"]').waitFor();
+    const button = page2.getByTestId('btn-webcam');
+    await button.waitFor();
+    await button.click();
+    // Frames pushed to /ws/ingest come back as snapshots and preview video.
+    await page2.waitForFunction(() => Number(document.querySelector('[data-testid="video-canvas"]')?.dataset.frameId ?? 0) > 3, null, { timeout: 20_000 });
+    await page2.screenshot({ path: join(shots, '08-webcam.png') });
+    await button.click(); // stop
+    await page2.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
   await check('no console errors', async () => {
     assert(consoleErrors.length === 0, `console errors:\n${consoleErrors.join('\n')}`);
   });
@@ -301,7 +330,7 @@ try {
   log(`fatal: ${e?.stack ?? e}`);
 } finally {
   await context?.close().catch(() => {});
-  await stopServer().catch(() => {});
+  for (const child of servers) await stopServer(child).catch(() => {});
   rmSync(profile, { recursive: true, force: true });
 }
 const failed = results.filter((r) => !r.ok).length + (fatal ? 1 : 0);

@@ -131,3 +131,13 @@ describe('AppModel', () => {
     expect(model.getState().errors.filter((e) => e.message === 'boom')).toHaveLength(1);
   });
 });
+
+describe('camera target', () => {
+  it('is the first camera-like source, never a browser upload', async () => {
+    await tick();
+    expect(model.cameraTarget()).toBe('camera_0');
+    sock.receive({ type: 'config', config: { sources: [{ id: 'webcam', kind: 'browser' }, { id: 'seq', kind: 'image_sequence' }], stages: [] } });
+    expect(model.cameraTarget()).toBeNull();
+    expect(model.hasBrowserSource()).toBe(true);
+  });
+});

@@ -55,6 +55,8 @@ export interface UiState {
 }
 
 const SNAPSHOT_UI_PERIOD_MS = 100;
+/** Source kinds without exposure or gain. */
+const NOT_A_CAMERA = /browser|image|file|video|replay|bench/i;
 const MAX_ERRORS = 50;
 
 export class AppModel {
@@ -193,10 +195,13 @@ export class AppModel {
     }
   }
 
-  /** The source the camera controls talk to: the first non-browser source. */
+  /**
+   * The source the camera controls talk to: the first source that is a camera (not a browser
+   * upload, a file, an image sequence or a replay). Null when there is none.
+   */
   cameraTarget(): string | null {
-    const src = (this.state.config?.sources ?? []).find((s) => s.kind !== 'browser' && s.kind !== 'file');
-    return src?.id ?? this.state.snapshot?.source ?? null;
+    const src = (this.state.config?.sources ?? []).find((s) => !NOT_A_CAMERA.test(s.kind));
+    return src?.id ?? null;
   }
 
   /** The first stage instance of a plugin. */
