@@ -167,6 +167,11 @@ async function main() {
     const h2 = await canvasHash(page);
     assert(f2 > f1, `video frame id did not advance (${f1} → ${f2})`);
     assert(h1 !== h2, 'canvas pixels did not change');
+    // Overlays: the results of the frame on screen, or (toggle off) the last two blended.
+    await page.waitForFunction(() => document.querySelector('[data-testid="video-canvas"]')?.dataset.overlay === 'video-frame');
+    await page.getByTestId('toggle-lock-video').uncheck();
+    await page.waitForFunction(() => document.querySelector('[data-testid="video-canvas"]')?.dataset.overlay === 'interpolated');
+    await page.getByTestId('toggle-lock-video').check();
     await page.screenshot({ path: join(shots, '02-video.png') });
   });
 
@@ -180,7 +185,8 @@ async function main() {
     const base = median(before);
     const max = Number(await slider.getAttribute('max'));
     const min = Number(await slider.getAttribute('min'));
-    log(`blob count at the start: ${base} (threshold ${await slider.inputValue()}, range ${min}..${max})`);
+    const start = await slider.inputValue();
+    log(`blob count at the start: ${base} (threshold ${start}, range ${min}..${max})`);
     const tried = [];
     for (const key of ['End', 'Home']) {
       await slider.focus();
@@ -197,10 +203,39 @@ async function main() {
       await page.screenshot({ path: join(shots, `03-threshold-${want}.png`) });
       if (after.length > 0 && median(after) !== base && after.every((c) => c !== base)) {
         log(`threshold ${want} → blob count ${median(after)} (was ${base})`);
+        // Put it back (as a drag would) so the later steps see the usual blobs.
+        await slider.evaluate((el, v) => {
+          const set = Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, 'value').set;
+          set.call(el, v);
+          el.dispatchEvent(new Event('input', { bubbles: true }));
+        }, start);
+        await page.waitForFunction(
+          ([v]) => document.querySelector('[data-testid="value-blob_detection-threshold"]')?.textContent?.trim() === v &&
+            !document.querySelector('[data-testid="param-blob_detection-threshold"]')?.classList.contains('pending'),
+          [start],
+        );
         return;
       }
     }
     throw new Error(`blob count never changed from ${base}: ${tried.join(', ')}`);
+  });
+
+  await check('camera gain slider is applied and confirmed by the camera', async () => {
+    const slider = page.getByTestId('slider-camera_0-gain');
+    await slider.waitFor();
+    const max = await slider.getAttribute('max');
+    await slider.focus();
+    await page.keyboard.press('End');
+    await page.waitForFunction(
+      () => !document.querySelector('[data-testid="param-camera_0-gain"]')?.classList.contains('pending'),
+    );
+    // The live camera settings in later snapshots must agree (otherwise the value snaps back).
+    await page.waitForTimeout(800);
+    assert((await slider.inputValue()) === max, `gain shows ${await slider.inputValue()}, wanted ${max}`);
+    await page.screenshot({ path: join(shots, '03b-gain.png') });
+    await slider.focus();
+    await page.keyboard.press('Home');
+    await page.waitForFunction(() => document.querySelector('[data-testid="slider-camera_0-gain"]')?.value === '0');
   });
 
   await check('clicking the video adds a marker', async () => {

@@ -62,10 +62,12 @@ export function VideoView() {
         }
         canvas.dataset.frameId = String(frame.frameId);
       }
-      const sample = model.overlay.sample(performance.now());
-      if (sample) {
-        const ix = interaction.getState();
-        drawOverlays(ctx, sample.value, fit, {
+      const ix = interaction.getState();
+      const exact = ix.lockToVideo && frame ? model.frames.get(frame.cameraId, frame.frameId) : undefined;
+      const results = exact ?? model.overlay.sample(performance.now())?.value;
+      canvas.dataset.overlay = exact ? 'video-frame' : 'interpolated';
+      if (results) {
+        drawOverlays(ctx, results, fit, {
           selectedMarker: ix.selectedMarker,
           picked: ix.mode.kind === 'pick' ? ix.mode.picked : [],
           overrides: interaction.overrides,
@@ -249,7 +251,13 @@ export function VideoView() {
         )}
       </div>
       <div className="video-info" data-testid="video-info">
-        {video.size && `${video.size.w}×${video.size.h}`} {video.fps > 0 && `· ${video.fps.toFixed(0)} fps video`}
+        <span>
+          {video.size && `${video.size.w}×${video.size.h}`} {video.fps > 0 && `· ${video.fps.toFixed(0)} fps video`}
+        </span>
+        <label className="check" title="On: overlays show the results of the video frame on screen. Off: overlays blend the last two results, smooth at display rate.">
+          <input type="checkbox" data-testid="toggle-lock-video" checked={ix.lockToVideo} onChange={(e) => interaction.setLockToVideo(e.target.checked)} />
+          overlays locked to video
+        </label>
       </div>
     </div>
   );

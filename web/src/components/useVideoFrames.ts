@@ -4,6 +4,7 @@ import type { VideoFrame } from '../lib/video';
 
 export interface DecodedFrame {
   frameId: number;
+  cameraId: number;
   width: number;
   height: number;
   bitmap: ImageBitmap;
@@ -39,7 +40,7 @@ export function useVideoFrames(client: FramebusClient): VideoFrames {
           return;
         }
         const old = holder.current;
-        holder.current = { frameId: f.frameId, width: bitmap.width, height: bitmap.height, bitmap };
+        holder.current = { frameId: f.frameId, cameraId: f.cameraId, width: bitmap.width, height: bitmap.height, bitmap };
         old?.bitmap.close();
         count++;
         const now = performance.now();

@@ -9,6 +9,11 @@ export interface InteractionState {
   selectedMarker: string | null;
   /** Attach markers added by clicking to the nearest blob. */
   attachNew: boolean;
+  /**
+   * Draw the results of the video frame on screen when they are known (aligned with the
+   * picture); otherwise, and when off, blend the last two results (smooth at display rate).
+   */
+  lockToVideo: boolean;
 }
 
 /** Points a tool needs: angle a–vertex–c, distance a–b, line angle a–b against a reference. */
@@ -26,7 +31,7 @@ export function freshId(prefix: string, taken: Iterable<string>): string {
 }
 
 export class Interaction {
-  private state: InteractionState = { mode: { kind: 'idle' }, selectedMarker: null, attachNew: false };
+  private state: InteractionState = { mode: { kind: 'idle' }, selectedMarker: null, attachNew: false, lockToVideo: true };
   private readonly listeners = new Set<() => void>();
   /** Marker positions shown locally while dragging (and until the server catches up). */
   readonly overrides = new Map<string, Point>();
@@ -63,6 +68,10 @@ export class Interaction {
 
   select(id: string | null): void {
     if (this.state.selectedMarker !== id) this.set({ selectedMarker: id });
+  }
+
+  setLockToVideo(v: boolean): void {
+    this.set({ lockToVideo: v });
   }
 
   setAttachNew(v: boolean): void {

@@ -54,3 +54,17 @@ describe('InterpolationBuffer', () => {
     expect(buf.current).toBeNull();
   });
 });
+
+describe('FrameHistory', async () => {
+  const { FrameHistory } = await import('./interpolate');
+  it('finds results by camera and frame, forgetting the oldest', () => {
+    const h = new FrameHistory<string>(2);
+    h.push(0, 1, 'a');
+    h.push(1, 1, 'b');
+    h.push(0, 2, 'c');
+    expect(h.get(0, 1)).toBeUndefined();
+    expect(h.get(1, 1)).toBe('b');
+    expect(h.get(0, 2)).toBe('c');
+    expect(h.size).toBe(2);
+  });
+});

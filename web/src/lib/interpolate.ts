@@ -100,3 +100,37 @@ export class InterpolationBuffer<T> {
     return { value: interpolateValue(this.prev.value, this.latest.value, t) as T, t };
   }
 }
+
+/**
+ * Results of recent frames by (camera, frame id), so overlays can be drawn with the results of
+ * exactly the video frame on screen: the preview arrives later and slower than snapshots, and
+ * the newest results drawn over an older picture sit beside what they measured.
+ */
+export class FrameHistory<T> {
+  private readonly byFrame = new Map<string, T>();
+
+  constructor(private readonly capacity = 90) {}
+
+  push(cameraId: number, frameId: number, value: T): void {
+    const key = `${cameraId}:${frameId}`;
+    this.byFrame.delete(key);
+    this.byFrame.set(key, value);
+    while (this.byFrame.size > this.capacity) {
+      const oldest = this.byFrame.keys().next().value;
+      if (oldest === undefined) break;
+      this.byFrame.delete(oldest);
+    }
+  }
+
+  get(cameraId: number, frameId: number): T | undefined {
+    return this.byFrame.get(`${cameraId}:${frameId}`);
+  }
+
+  clear(): void {
+    this.byFrame.clear();
+  }
+
+  get size(): number {
+    return this.byFrame.size;
+  }
+}

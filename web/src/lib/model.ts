@@ -20,7 +20,7 @@ import {
 import { CommandError, FramebusClient, type ConnectionInfo } from './client';
 import { DEFAULT_NS, type Namespaces } from './draw';
 import { Ring } from './history';
-import { InterpolationBuffer } from './interpolate';
+import { FrameHistory, InterpolationBuffer } from './interpolate';
 import { ParamSync, type Params, type Rollback } from './optimistic';
 
 export type ToastLevel = Notification['level'];
@@ -63,6 +63,8 @@ export class AppModel {
   readonly client: FramebusClient;
   /** Results of the last two snapshots, for overlays at display rate. */
   readonly overlay = new InterpolationBuffer<Record<string, unknown>>();
+  /** Results of recent frames, to draw exactly those of the video frame on screen. */
+  readonly frames = new FrameHistory<Record<string, unknown>>();
   /** Per-stage time (ms) of recent frames. */
   readonly timings = new Map<string, Ring>();
   readonly fpsHistory = new Ring(120);
@@ -94,7 +96,10 @@ export class AppModel {
       const wasOpen = this.state.connection.state === 'open';
       this.set({ connection: c });
       if (c.state === 'open') void this.load();
-      if (wasOpen && c.state !== 'open') this.overlay.reset();
+      if (wasOpen && c.state !== 'open') {
+        this.overlay.reset();
+        this.frames.clear();
+      }
     });
     client.onMessage((m) => this.onMessage(m));
   }
@@ -265,6 +270,7 @@ export class AppModel {
 
   private onSnapshot(s: Snapshot): void {
     this.overlay.push(s.results ?? {}, performance.now());
+    this.frames.push(s.camera_id, s.frame_id, s.results ?? {});
     for (const p of s.active_plugins ?? []) {
       let r = this.timings.get(p.id);
       if (!r) this.timings.set(p.id, (r = new Ring(120)));
