@@ -238,6 +238,23 @@ async function main() {
     await page.waitForFunction(() => document.querySelector('[data-testid="slider-camera_0-gain"]')?.value === '0');
   });
 
+  await check('a refused change rolls back with a visible message', async () => {
+    const box = page.getByTestId('json-marker_manager-markers');
+    await box.waitFor();
+    const before = await box.inputValue();
+    await box.fill('[{"no_such_field": 1}]');
+    await box.blur();
+    const toast = page.getByTestId('toast-error').filter({ hasText: 'not changed' });
+    await toast.first().waitFor();
+    log(`error toast: ${(await toast.first().innerText()).replace(/\s+/g, ' ')}`);
+    await page.waitForFunction(
+      ([v]) => document.querySelector('[data-testid="json-marker_manager-markers"]')?.value === v,
+      [before],
+    );
+    await page.getByTestId('error-marker_manager-markers').waitFor();
+    await page.screenshot({ path: join(shots, '03c-rollback.png') });
+  });
+
   await check('clicking the video adds a marker', async () => {
     const canvas = page.getByTestId('video-canvas');
     const list = page.getByTestId('marker-list').locator('li');

@@ -28,7 +28,13 @@ export function useInteraction(): InteractionState {
 }
 
 /** The optimistic params of a target: what to show, and a setter that sends. */
-export function useParams(target: string): { values: Params; set: (key: string, value: unknown) => void; isPending: (key: string) => boolean } {
+export function useParams(target: string): {
+  values: Params;
+  set: (key: string, value: unknown) => void;
+  isPending: (key: string) => boolean;
+  errorOf: (key: string) => string | null;
+  clearError: (key: string) => void;
+} {
   const { model } = useApp();
   const sync = model.params(target);
   const values = useSyncExternalStore(
@@ -39,6 +45,8 @@ export function useParams(target: string): { values: Params; set: (key: string, 
     values,
     set: (key, value) => sync.set(key, value),
     isPending: (key) => sync.store.isPending(key),
+    errorOf: (key) => sync.store.errorOf(key),
+    clearError: (key) => sync.store.clearError(key),
   };
 }
 

@@ -19,7 +19,7 @@ export function CameraPanel() {
   const ui = useUi();
   const target = model.cameraTarget();
   const lock = useLockReason();
-  const { values, set, isPending } = useParams(target ?? '');
+  const { values, set, isPending, errorOf, clearError } = useParams(target ?? '');
   const manifest = ui.plugins.find((p) => p.id === 'camera_control');
   const specs = useMemo(() => {
     const fromSchema = controlsFromSchema(manifest?.params_schema).filter((s) => CAMERA_KEYS.includes(s.key));
@@ -38,6 +38,8 @@ export function CameraPanel() {
             spec={spec}
             value={values[spec.key] ?? spec.default}
             pending={isPending(spec.key)}
+            error={errorOf(spec.key)}
+            onDismissError={() => clearError(spec.key)}
             disabled={lock !== null || autoLocked}
             disabledReason={lock ?? (autoLocked ? 'Set by auto exposure' : null)}
             onChange={(v) => set(spec.key, v)}

@@ -1,4 +1,4 @@
-import { useEffect, useId, useState } from 'react';
+import { useEffect, useId, useRef, useState } from 'react';
 import { coerceNumber, type ControlSpec } from '../lib/schema';
 
 interface Props {
@@ -7,14 +7,24 @@ interface Props {
   spec: ControlSpec;
   value: unknown;
   pending: boolean;
+  /** Why the last change was refused (shown under the control, rolled back). */
+  error?: string | null;
+  onDismissError?: () => void;
   disabled: boolean;
   disabledReason: string | null;
   onChange: (value: unknown) => void;
 }
 
 /** One generated control: slider, number, toggle, select, text or JSON. */
-export function ParamControl({ target, spec, value, pending, disabled, disabledReason, onChange }: Props) {
+export function ParamControl({ target, spec, value, pending, error, onDismissError, disabled, disabledReason, onChange }: Props) {
   const id = useId();
+  const dismiss = useRef(onDismissError);
+  dismiss.current = onDismissError;
+  useEffect(() => {
+    if (!error) return;
+    const t = setTimeout(() => dismiss.current?.(), 8000);
+    return () => clearTimeout(t);
+  }, [error]);
   const testId = `${spec.kind}-${target}-${spec.key}`;
   const off = disabled || spec.readOnly;
   const title = off && disabledReason ? disabledReason : spec.description;
@@ -78,6 +88,11 @@ export function ParamControl({ target, spec, value, pending, disabled, disabledR
         {pending && <span className="param-pending" aria-label="sending">•</span>}
       </div>
       {input}
+      {error && (
+        <div className="param-error" role="alert" data-testid={`error-${target}-${spec.key}`}>
+          Not applied: {error}
+        </div>
+      )}
       {spec.description && (
         <div className="param-desc" id={`${id}-desc`}>
           {spec.description}

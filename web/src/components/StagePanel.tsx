@@ -9,7 +9,7 @@ export function StagePanel({ stage }: { stage: StageView }) {
   const { model } = useApp();
   const ui = useUi();
   const lock = useLockReason();
-  const { values, set, isPending } = useParams(stage.id);
+  const { values, set, isPending, errorOf, clearError } = useParams(stage.id);
   const specs = useMemo(() => controlsFromSchema(stage.manifest?.params_schema), [stage.manifest]);
   const active = ui.snapshot?.active_plugins.find((p) => p.id === stage.id);
   const enabled = active?.enabled ?? true;
@@ -52,6 +52,8 @@ export function StagePanel({ stage }: { stage: StageView }) {
               spec={spec}
               value={values[spec.key] ?? spec.default}
               pending={isPending(spec.key)}
+              error={errorOf(spec.key)}
+              onDismissError={() => clearError(spec.key)}
               disabled={lock !== null}
               disabledReason={lock}
               onChange={(v) => set(spec.key, v)}

@@ -308,7 +308,8 @@ export class AppModel {
   }
 
   private onRollback(target: string, r: Rollback): void {
-    const shown = r.restored === undefined ? 'its previous value' : JSON.stringify(r.restored);
+    const json = r.restored === undefined ? 'its previous value' : JSON.stringify(r.restored);
+    const shown = json.length > 60 ? `${json.slice(0, 57)}…` : json;
     this.toast('error', `${target}.${r.key} not changed`, `${r.message} — back to ${shown}`);
     this.logError(target, `set_params ${r.key}=${JSON.stringify(r.wanted)}: ${r.message}`);
   }

@@ -34,6 +34,9 @@ describe('OptimisticParams', () => {
     const r = s.reject('threshold', t, 'busy: recording');
     expect(r).toEqual({ key: 'threshold', wanted: 50, restored: 200, message: 'busy: recording' });
     expect(s.values.threshold).toBe(200);
+    expect(s.errorOf('threshold')).toBe('busy: recording');
+    s.begin('threshold', 60);
+    expect(s.errorOf('threshold')).toBeNull();
   });
 
   it('an older reply never undoes a newer change', () => {

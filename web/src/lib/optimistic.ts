@@ -26,6 +26,7 @@ export interface Rollback {
 export class OptimisticParams {
   private confirmed: Params = {};
   private readonly pending = new Map<string, PendingEntry>();
+  private readonly errors = new Map<string, string>();
   private nextToken = 1;
   private readonly listeners = new Set<() => void>();
   private cached: Params | null = null;
@@ -48,6 +49,15 @@ export class OptimisticParams {
     return this.pending.has(key);
   }
 
+  /** Why the last change of `key` was refused (until the next change or `clearError`). */
+  errorOf(key: string): string | null {
+    return this.errors.get(key) ?? null;
+  }
+
+  clearError(key: string): void {
+    if (this.errors.delete(key)) this.changed();
+  }
+
   /** Server truth (get_params, an ack's params in force, a snapshot); pending keys keep showing. */
   setConfirmed(params: Params): void {
     const changed = Object.entries(params).some(([k, v]) => !sameValue(this.confirmed[k], v));
@@ -60,6 +70,7 @@ export class OptimisticParams {
   begin(key: string, value: unknown): number {
     const token = this.nextToken++;
     this.pending.set(key, { value, token });
+    this.errors.delete(key);
     this.changed();
     return token;
   }
@@ -81,6 +92,7 @@ export class OptimisticParams {
     const p = this.pending.get(key);
     if (!p || p.token !== token) return null;
     this.pending.delete(key);
+    this.errors.set(key, message);
     this.changed();
     return { key, wanted: p.value, restored: this.confirmed[key], message };
   }
