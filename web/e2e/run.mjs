@@ -372,6 +372,22 @@ async function main() {
   await check('no console errors', async () => {
     assert(consoleErrors.length === 0, `console errors:\n${consoleErrors.join('\n')}`);
   });
+
+  // Last: the browser logs failed WebSocket attempts while the server is down (expected).
+  await check('reconnects by itself after the server restarts', async () => {
+    if (process.env.E2E_URL) return log('skipped with E2E_URL');
+    const demo = servers[0];
+    const port = new URL(base).port;
+    await stopServer(demo);
+    await page.locator('[data-testid="connection-state"]:not([data-state="open"])').waitFor();
+    assert(/Reconnecting|Connecting/.test(await page.getByTestId('connection-state').innerText()), 'no reconnecting state shown');
+    await page.screenshot({ path: join(shots, '09-reconnecting.png') });
+    await startServer(['demo', '--bind', `127.0.0.1:${port}`]);
+    await page.locator('[data-testid="connection-state"][data-state="open"]').waitFor({ timeout: 30_000 });
+    const f1 = await page.getByTestId('status-frame').innerText();
+    await page.waitForFunction((was) => document.querySelector('[data-testid="status-frame"]')?.textContent !== was, f1);
+    await page.screenshot({ path: join(shots, '10-reconnected.png') });
+  });
 }
 
 let fatal = null;
