@@ -65,6 +65,13 @@ fn bikefit_pipeline_allocates_nothing_per_frame() {
     assert_eq!(counts.len(), FRAMES, "every frame produced a snapshot");
     let steady = &counts[WARMUP..];
     let per_frame = (steady[steady.len() - 1] - steady[0]) as f64 / (steady.len() - 1) as f64;
+    let frames_with: Vec<usize> = steady
+        .windows(2)
+        .enumerate()
+        .filter(|(_, w)| w[1] != w[0])
+        .map(|(i, w)| (i + WARMUP) * 1000 + (w[1] - w[0]))
+        .collect();
+
     println!(
         "allocations per frame in steady state: {per_frame:.3} (snapshot {} bytes)",
         obs.bytes.load(Ordering::Relaxed)
@@ -72,6 +79,6 @@ fn bikefit_pipeline_allocates_nothing_per_frame() {
     assert_eq!(
         steady[steady.len() - 1] - steady[0],
         0,
-        "allocations between frame {WARMUP} and frame {FRAMES}"
+        "allocations between frame {WARMUP} and frame {FRAMES} (frame*1000+count: {frames_with:?})"
     );
 }

@@ -95,7 +95,20 @@ impl<T> EdgeTx<T> {
         }
         self.stats.sent.fetch_add(1, Ordering::Relaxed);
         let Some(evict) = &self.evict else {
-            return self.tx.send(item).map_err(|_| Closed);
+            // `block`: wait for room by polling with backoff rather than crossbeam's blocking
+            // send, whose first wait on a thread allocates (its waker context and list).
+            // Only the producer waits here; the consumer is woken by the channel as usual.
+            let mut spins = 0u32;
+            loop {
+                match self.tx.try_send(item) {
+                    Ok(()) => return Ok(()),
+                    Err(TrySendError::Full(back)) => {
+                        item = back;
+                        backoff(&mut spins);
+                    }
+                    Err(TrySendError::Disconnected(_)) => return Err(Closed),
+                }
+            }
         };
         loop {
             match self.tx.try_send(item) {
@@ -124,6 +137,17 @@ impl<T> EdgeTx<T> {
     /// The edge's counters.
     pub fn stats(&self) -> &Arc<EdgeStats> {
         &self.stats
+    }
+}
+
+fn backoff(spins: &mut u32) {
+    *spins += 1;
+    if *spins < 16 {
+        std::hint::spin_loop();
+    } else if *spins < 64 {
+        std::thread::yield_now();
+    } else {
+        std::thread::sleep(std::time::Duration::from_micros(50));
     }
 }
 
@@ -163,6 +187,20 @@ mod tests {
         let got: Vec<u32> = rx.rx.try_iter().collect();
         assert_eq!(got, vec![7, 8, 9]);
         assert_eq!(tx.stats().dropped.load(Ordering::Relaxed), 7);
+    }
+
+    #[test]
+    fn block_waits_for_room_and_loses_nothing() {
+        let (tx, rx) = edge::<u32>(EdgePolicy::Block { capacity: 2 });
+        let producer = std::thread::spawn(move || {
+            for i in 0..1000 {
+                tx.send(i).unwrap();
+            }
+        });
+        let got: Vec<u32> = (0..1000).map(|_| rx.rx.recv().unwrap()).collect();
+        producer.join().unwrap();
+        assert_eq!(got, (0..1000).collect::<Vec<_>>());
+        assert_eq!(rx.stats().dropped.load(Ordering::Relaxed), 0);
     }
 
     #[test]

@@ -149,6 +149,16 @@ impl FramePool {
         }
     }
 
+    /// Makes every frame the pool may hold, shaped `width × height × format`, so that a
+    /// fixed-size source never allocates after it starts (a pool that grows on demand would
+    /// allocate whenever a slow moment first needs one more frame in flight).
+    pub fn prefill(&self, width: u32, height: u32, format: PixelFormat) {
+        let frames: Vec<Frame> = (0..self.pool.capacity())
+            .map_while(|_| self.try_acquire(width, height, format))
+            .collect();
+        drop(frames);
+    }
+
     /// The underlying pool (for counters).
     pub fn pool(&self) -> &Pool<FrameData> {
         &self.pool

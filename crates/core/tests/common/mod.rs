@@ -32,10 +32,12 @@ impl Source for Counter {
     const KIND: &'static str = "test_counter";
     const DESCRIPTION: &'static str = "test frames";
     fn new(p: CounterParams, init: &SourceInit) -> Result<Self> {
+        let pool = FramePool::new(init.pool_frames, init.id.clone(), init.index);
+        pool.prefill(8, 8, PixelFormat::Gray8);
         Ok(Self {
             n: 0,
             max: p.frames,
-            pool: FramePool::new(init.pool_frames, init.id.clone(), init.index),
+            pool,
             init: init.clone(),
         })
     }
