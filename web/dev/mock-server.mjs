@@ -119,7 +119,7 @@ setInterval(() => {
   }
   frameId++;
   const snap = {
-    type: 'snapshot', frame_id: frameId, camera_id: 0, source: 'camera_0', t_ns: (Date.now() - t0) * 1e6, sequence: ++sequence, fps: 30, state,
+    type: 'snapshot', frame_id: frameId, camera_id: 0, source: 'camera_0', width: 640, height: 480, t_ns: (Date.now() - t0) * 1e6, sequence: ++sequence, fps: 30, state,
     results: {
       blob_detection: { blobs, count: blobs.length, params: params.blob_detection },
       marker_manager: { markers: Object.fromEntries([...markers].map(([id, m]) => [id, { x: m.x, y: m.y, label: m.label, attached: m.attached, blob: m.blob ?? null }])) },

@@ -100,6 +100,10 @@ pub struct Snapshot {
     pub camera_id: u32,
     /// Source id (`camera_0`).
     pub source: String,
+    /// Frame width in pixels (result coordinates are in this frame's pixels).
+    pub width: u32,
+    /// Frame height in pixels.
+    pub height: u32,
     /// Monotonic capture time of the frame, nanoseconds.
     #[ts(type = "number")]
     pub t_ns: u64,

@@ -21,11 +21,19 @@ export function VideoView() {
   const dragRef = useRef<{ id: string; moved: boolean; lastSent: number; timer: ReturnType<typeof setTimeout> | null } | null>(null);
   const downRef = useRef<Point | null>(null);
 
-  // Frame size for overlay coordinates: the source's configured size, else the video's.
+  // Frame size for overlay coordinates: the snapshot's frame size, else the source's
+  // configured size, else the video's (the preview may be downscaled).
   const src = (ui.config?.sources ?? []).find((s) => s.id === ui.snapshot?.source) ?? ui.config?.sources?.[0];
   const cfgW = Number(src?.params?.width);
   const cfgH = Number(src?.params?.height);
-  const configured = Number.isFinite(cfgW) && Number.isFinite(cfgH) && cfgW > 0 && cfgH > 0 ? { w: cfgW, h: cfgH } : null;
+  const snapW = ui.snapshot?.width ?? 0;
+  const snapH = ui.snapshot?.height ?? 0;
+  const configured =
+    snapW > 0 && snapH > 0
+      ? { w: snapW, h: snapH }
+      : Number.isFinite(cfgW) && Number.isFinite(cfgH) && cfgW > 0 && cfgH > 0
+        ? { w: cfgW, h: cfgH }
+        : null;
   const configuredRef = useRef(configured);
   configuredRef.current = configured;
 

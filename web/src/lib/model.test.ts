@@ -56,7 +56,7 @@ const tick = async () => {
 
 function snapshot(extra: Record<string, unknown> = {}) {
   return {
-    type: 'snapshot', frame_id: 1, camera_id: 0, source: 'camera_0', t_ns: 0, sequence: 1, fps: 30, state: 'running',
+    type: 'snapshot', frame_id: 1, camera_id: 0, source: 'camera_0', width: 640, height: 480, t_ns: 0, sequence: 1, fps: 30, state: 'running',
     results: { blob_detection: { blobs: [], count: 0, params: { threshold: 180 } } },
     signals: {}, widgets: [], notifications: [], active_plugins: [{ id: 'blob_detection', performance_ms: 1.5, enabled: true }],
     errors: [], dropped: {}, ...extra,

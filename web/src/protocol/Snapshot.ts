@@ -22,6 +22,14 @@ camera_id: number,
  */
 source: string, 
 /**
+ * Frame width in pixels (result coordinates are in this frame's pixels).
+ */
+width: number, 
+/**
+ * Frame height in pixels.
+ */
+height: number, 
+/**
  * Monotonic capture time of the frame, nanoseconds.
  */
 t_ns: number, 

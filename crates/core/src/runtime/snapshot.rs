@@ -90,6 +90,8 @@ pub(crate) fn write_snapshot(p: &mut Pipeline, frame: &FrameData, state: RunStat
         m.serialize_entry("frame_id", &frame.frame_id)?;
         m.serialize_entry("camera_id", &frame.source_index)?;
         m.serialize_entry("source", &*frame.source)?;
+        m.serialize_entry("width", &frame.width)?;
+        m.serialize_entry("height", &frame.height)?;
         m.serialize_entry("t_ns", &frame.t_ns)?;
         m.serialize_entry("sequence", &p.last_sequence)?;
         m.serialize_entry("fps", &((p.fps * 100.0).round() / 100.0))?;
