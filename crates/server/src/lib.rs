@@ -177,6 +177,10 @@ pub async fn run(
         linked.cancelled().await;
         inner.shutdown.cancel();
     });
+    // Snapshots are small and latency matters: no Nagle delay behind delayed ACKs.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     let result = axum::serve(
         listener,
         router.into_make_service_with_connect_info::<SocketAddr>(),

@@ -55,6 +55,9 @@ pub(crate) fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// Read chunk of `/ws/stream` connections (tungstenite's default is 128 KiB).
+const STREAM_READ_BUFFER: usize = 8 * 1024;
+
 /// The largest message the WebSocket layer reads at all; larger ones close the connection
 /// (1009). Messages between `max_message_bytes` and this are read and answered `too_large`.
 pub(crate) fn hard_cap(soft: usize) -> usize {
@@ -83,8 +86,10 @@ async fn stream_upgrade(
     };
     let cap = hard_cap(s.settings.max_message_bytes);
     let tasks = s.tasks.clone();
+    // Commands are small: read in small chunks (each read attempt fills its buffer).
     ws.max_message_size(cap)
         .max_frame_size(cap)
+        .read_buffer_size(STREAM_READ_BUFFER)
         .on_upgrade(move |socket| {
             tasks.track_future(async move {
                 use futures_util::StreamExt;

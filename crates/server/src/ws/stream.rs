@@ -22,12 +22,14 @@ use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use serde_json::json;
 use tokio::sync::{Semaphore, broadcast, mpsc, watch};
 use tokio::time::{Instant, sleep_until, timeout};
+use tokio_util::sync::ReusableBoxFuture;
 
 use crate::AppState;
 use crate::commands::{error, execute, reply_message, to_json};
+use crate::hub::EventMsg;
 use crate::latest::Cursor;
 use crate::payload::Payload;
-use crate::ws::client::{ClientGuard, CloseCause, SendStats, Subscription};
+use crate::ws::client::{ClientGuard, ClientInfo, CloseCause, SendStats, Subscription};
 
 /// Replies waiting for the writer; the reader waits when it is full.
 const REPLY_QUEUE: usize = 64;
@@ -41,7 +43,7 @@ const POLICY: u16 = 1008;
 pub(crate) async fn serve_client<S, R>(sink: S, stream: R, state: AppState, guard: ClientGuard)
 where
     S: Sink<Message, Error = axum::Error> + Unpin + Send,
-    R: Stream<Item = Result<Message, axum::Error>> + Unpin + Send,
+    R: Stream<Item = Result<Message, axum::Error>> + Unpin + Send + 'static,
 {
     let (reply_tx, reply_rx) = mpsc::channel(REPLY_QUEUE);
     let (sub_tx, sub_rx) = watch::channel(Subscription::default());
@@ -49,21 +51,25 @@ where
     let mut writer = Writer {
         sink,
         state: state.clone(),
-        guard: &guard,
+        info: guard.info.clone(),
         slow: Duration::from_secs(state.inner.settings.slow_client_timeout_s.max(1)),
     };
     let reader = Reader {
         state: state.clone(),
-        guard: &guard,
+        info: guard.info.clone(),
         replies: reply_tx,
         subscription: sub_tx,
         in_flight: Arc::new(Semaphore::new(MAX_IN_FLIGHT)),
         last_seen: last_seen.clone(),
     };
+    // The reader is a task of its own: it is polled only when the socket has data, not on
+    // every snapshot the writer sends (a read attempt costs a buffer fill).
+    let mut reading = tokio::spawn(reader.run(stream));
     let (cause, client_left) = tokio::select! {
         cause = writer.run(reply_rx, sub_rx, last_seen) => (cause, false),
-        cause = reader.run(stream) => (cause, true),
+        cause = &mut reading => (cause.unwrap_or(CloseCause::Peer), true),
     };
+    reading.abort();
     if client_left {
         // Let the client's close frame be answered.
         let _ = timeout(Duration::from_millis(200), writer.sink.close()).await;
@@ -84,21 +90,21 @@ where
     }
 }
 
-struct Reader<'a> {
+struct Reader {
     state: AppState,
-    guard: &'a ClientGuard,
+    info: Arc<ClientInfo>,
     replies: mpsc::Sender<Bytes>,
     subscription: watch::Sender<Subscription>,
     in_flight: Arc<Semaphore>,
     last_seen: Arc<std::sync::Mutex<Instant>>,
 }
 
-impl Reader<'_> {
-    async fn run<R>(&self, mut stream: R) -> CloseCause
+impl Reader {
+    async fn run<R>(self, mut stream: R) -> CloseCause
     where
         R: Stream<Item = Result<Message, axum::Error>> + Unpin,
     {
-        let stats = &self.guard.info.stats;
+        let stats = &self.info.stats;
         while let Some(msg) = stream.next().await {
             if let Ok(mut t) = self.last_seen.lock() {
                 *t = Instant::now();
@@ -106,7 +112,7 @@ impl Reader<'_> {
             let msg = match msg {
                 Ok(m) => m,
                 Err(e) => {
-                    tracing::debug!(client = self.guard.info.id, "read failed: {e}");
+                    tracing::debug!(client = self.info.id, "read failed: {e}");
                     return CloseCause::Peer;
                 }
             };
@@ -133,7 +139,7 @@ impl Reader<'_> {
     }
 
     async fn refuse(&self, id: Option<serde_json::Value>, code: ErrorCode, message: String) {
-        SendStats::add(&self.guard.info.stats.bad_messages, 1);
+        SendStats::add(&self.info.stats.bad_messages, 1);
         self.reply(&ServerMessage::Error(error(id, code, message)))
             .await;
     }
@@ -155,7 +161,7 @@ impl Reader<'_> {
             ClientMessage::Ping { id } => self.reply(&ServerMessage::Pong { id }).await,
             ClientMessage::Subscribe(s) => match Subscription::from_message(&s) {
                 Ok(sub) => {
-                    self.guard.info.set_subscription(sub);
+                    self.info.set_subscription(sub);
                     self.subscription.send_replace(sub);
                     let ack = Ack {
                         id: None,
@@ -172,7 +178,7 @@ impl Reader<'_> {
                 Err(m) => self.refuse(None, ErrorCode::BadArgs, m).await,
             },
             ClientMessage::Command(cmd) => {
-                SendStats::add(&self.guard.info.stats.commands, 1);
+                SendStats::add(&self.info.stats.commands, 1);
                 let Ok(permit) = self.in_flight.clone().try_acquire_owned() else {
                     let m =
                         format!("more than {MAX_IN_FLIGHT} commands in flight; wait for replies");
@@ -191,10 +197,20 @@ impl Reader<'_> {
     }
 }
 
-struct Writer<'a, S> {
+type EventRx = broadcast::Receiver<Arc<EventMsg>>;
+
+/// The next event and the receiver back (so the future can live across loop turns).
+async fn next_event(
+    mut rx: EventRx,
+) -> (Result<Arc<EventMsg>, broadcast::error::RecvError>, EventRx) {
+    let r = rx.recv().await;
+    (r, rx)
+}
+
+struct Writer<S> {
     sink: S,
     state: AppState,
-    guard: &'a ClientGuard,
+    info: Arc<ClientInfo>,
     slow: Duration,
 }
 
@@ -232,7 +248,7 @@ impl Pace {
     }
 }
 
-impl<S> Writer<'_, S>
+impl<S> Writer<S>
 where
     S: Sink<Message, Error = axum::Error> + Unpin + Send,
 {
@@ -242,7 +258,7 @@ where
             Message::Binary(b) => b.len(),
             _ => 0,
         };
-        let stats = &self.guard.info.stats;
+        let stats = &self.info.stats;
         match timeout(self.slow, self.sink.send(msg)).await {
             Ok(Ok(())) => {
                 stats.sent(bytes);
@@ -261,7 +277,7 @@ where
 
     async fn send_payload(&mut self, p: &Payload, compress: bool) -> Result<(), CloseCause> {
         if compress && let Some(z) = p.compressed() {
-            SendStats::add(&self.guard.info.stats.compressed, 1);
+            SendStats::add(&self.info.stats.compressed, 1);
             return self.send(Message::Binary(z.clone())).await;
         }
         self.send(Message::Text(p.text().clone())).await
@@ -309,12 +325,18 @@ where
     ) -> Result<CloseCause, CloseCause> {
         let shared = self.state.inner.clone();
         let hub = &shared.hub.inner;
-        let stats = &self.guard.info.stats;
+        let info = self.info.clone();
+        let stats = &info.stats;
         let idle = Duration::from_secs(shared.settings.idle_timeout_s.max(1));
         let mut snap_gen = hub.snapshots.watch();
         snap_gen.mark_changed();
         let mut video_gen = hub.video.latest.watch();
-        let mut events = hub.events.subscribe();
+        // Long-lived futures for the shared wake-ups (shutdown, events): re-creating them on
+        // every loop turn would register and unregister a waiter under a lock shared by
+        // every client each time a snapshot goes out.
+        let cancelled = shared.shutdown.cancelled();
+        tokio::pin!(cancelled);
+        let mut events = ReusableBoxFuture::new(next_event(hub.events.subscribe()));
         let mut sub = *sub_rx.borrow_and_update();
         let mut watching = None;
         let mut snaps = Pace::new(hub.snapshots.len());
@@ -339,7 +361,7 @@ where
             let wants_events = sub.events || sub.alerts || sub.config;
             tokio::select! {
                 biased;
-                _ = shared.shutdown.cancelled() => return Ok(CloseCause::Shutdown),
+                _ = &mut cancelled => return Ok(CloseCause::Shutdown),
                 r = replies.recv() => match r {
                     Some(json) => {
                         let p = Payload::new(json);
@@ -363,16 +385,19 @@ where
                     snaps.next_at.iter_mut().for_each(|t| *t = now);
                     video.next_at.iter_mut().for_each(|t| *t = now);
                 }
-                r = events.recv(), if wants_events => match r {
-                    Ok(ev) => {
-                        if sub.wants(ev.stream) {
-                            self.send_payload(&ev.payload, sub.compress).await?;
-                            SendStats::add(&stats.events_sent, 1);
+                (r, rx) = events.get_pin(), if wants_events => {
+                    events.set(next_event(rx));
+                    match r {
+                        Ok(ev) => {
+                            if sub.wants(ev.stream) {
+                                self.send_payload(&ev.payload, sub.compress).await?;
+                                SendStats::add(&stats.events_sent, 1);
+                            }
                         }
+                        Err(broadcast::error::RecvError::Lagged(n)) => SendStats::add(&stats.events_dropped, n),
+                        Err(broadcast::error::RecvError::Closed) => {}
                     }
-                    Err(broadcast::error::RecvError::Lagged(n)) => SendStats::add(&stats.events_dropped, n),
-                    Err(broadcast::error::RecvError::Closed) => {}
-                },
+                }
                 _ = snap_gen.changed(), if sub.state => {}
                 _ = video_gen.changed(), if sub.video => {}
                 _ = sleep_until(due.unwrap_or(now)), if due.is_some() => {}
@@ -426,5 +451,94 @@ where
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The client logic driven through channels instead of a socket.
+
+    use std::sync::Arc;
+
+    use axum::extract::ws::Message;
+    use framebus_core::config::{Config, Format};
+    use framebus_core::runtime::{Runtime, RuntimeOptions};
+    use futures_util::{SinkExt, StreamExt};
+    use serde_json::{Value, json};
+    use tokio::sync::mpsc;
+
+    use crate::{AppState, Hub, PreviewSettings};
+
+    fn state() -> AppState {
+        framebus_media::link();
+        framebus_stages::link();
+        let toml = "[[sources]]\nid = \"camera_0\"\nkind = \"synthetic_rider\"\nparams = { width = 64, height = 48, fps = 60 }\n";
+        let config = Config::parse(toml, Format::Toml, "t.toml").unwrap();
+        let hub = Hub::new(1, PreviewSettings::default());
+        let options = RuntimeOptions {
+            observers: vec![hub.observer()],
+            ..Default::default()
+        };
+        let runtime = Runtime::start(&config, options).unwrap();
+        AppState::new(Arc::new(runtime), hub, Default::default())
+    }
+
+    async fn next_json(rx: &mut mpsc::Receiver<Message>, kind: &str) -> Value {
+        loop {
+            let m = tokio::time::timeout(std::time::Duration::from_secs(20), rx.recv())
+                .await
+                .expect("in time")
+                .expect("open");
+            if let Message::Text(t) = m {
+                let v: Value = serde_json::from_str(&t).unwrap();
+                if v["type"] == kind {
+                    return v;
+                }
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn serves_a_client_over_channels() {
+        let state = state();
+        let guard = state
+            .inner
+            .clients
+            .register("stream", "channel".into(), 4)
+            .unwrap();
+        let (out_tx, mut out_rx) = mpsc::channel::<Message>(64);
+        let (in_tx, in_rx) = mpsc::channel::<Message>(64);
+        let sink = Box::pin(futures_util::sink::unfold(
+            out_tx,
+            |tx, m: Message| async move {
+                tx.send(m).await.map_err(axum::Error::new)?;
+                Ok::<_, axum::Error>(tx)
+            },
+        ));
+        let stream = Box::pin(futures_util::stream::unfold(in_rx, |mut rx| async move {
+            rx.recv().await.map(|m| (Ok::<_, axum::Error>(m), rx))
+        }));
+        let client = tokio::spawn(super::serve_client(sink, stream, state.clone(), guard));
+
+        let snap = next_json(&mut out_rx, "snapshot").await;
+        assert_eq!(snap["source"], "camera_0");
+        in_tx
+            .send(Message::text(json!({"type": "ping", "id": 9}).to_string()))
+            .await
+            .unwrap();
+        assert_eq!(next_json(&mut out_rx, "pong").await["id"], 9);
+        in_tx.send(Message::binary(vec![1, 2, 3])).await.unwrap();
+        assert_eq!(next_json(&mut out_rx, "error").await["code"], "bad_message");
+        let cmd = json!({"id": 1, "target": "camera_0", "payload": {"cmd": "set_params", "args": {"gain": 6}}});
+        in_tx.send(Message::text(cmd.to_string())).await.unwrap();
+        let ack = next_json(&mut out_rx, "ack").await;
+        assert_eq!(ack["id"], 1, "{ack}");
+        // The client leaves: the server side ends and unregisters it.
+        drop(in_tx);
+        tokio::time::timeout(std::time::Duration::from_secs(20), client)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(state.client_totals().connected, 0);
     }
 }
