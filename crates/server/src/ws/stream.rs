@@ -463,7 +463,6 @@ mod tests {
     use axum::extract::ws::Message;
     use framebus_core::config::{Config, Format};
     use framebus_core::runtime::{Runtime, RuntimeOptions};
-    use futures_util::{SinkExt, StreamExt};
     use serde_json::{Value, json};
     use tokio::sync::mpsc;
 
