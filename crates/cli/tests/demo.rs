@@ -91,3 +91,52 @@ async fn demo_serves_and_shuts_down_cleanly_on_sigterm() {
         "exactly one line on stdout, then: {rest:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_serves_a_config_with_a_server_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let example =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/bikefit.toml");
+    let text = std::fs::read_to_string(example).unwrap() + "\n[server]\nbind = \"127.0.0.1:0\"\n";
+    let cfg = dir.path().join("served.toml");
+    std::fs::write(&cfg, text).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_framebus"))
+        .args(["run", cfg.to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let line = tokio::task::spawn_blocking(move || {
+        let mut line = String::new();
+        stdout.read_line(&mut line).unwrap();
+        line
+    });
+    let line = tokio::time::timeout(WAIT, line)
+        .await
+        .expect("bound in time")
+        .unwrap();
+    let addr = line
+        .trim()
+        .strip_prefix("listening on http://")
+        .unwrap_or_else(|| panic!("{line:?}"))
+        .to_owned();
+    let config: serde_json::Value = reqwest::get(format!("http://{addr}/api/v1/config"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(config["sources"][0]["kind"], "synthetic_rider");
+    let term = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(term.success());
+    let status = tokio::time::timeout(WAIT, tokio::task::spawn_blocking(move || child.wait()))
+        .await
+        .expect("exits in time")
+        .unwrap()
+        .unwrap();
+    assert_eq!(status.code(), Some(0));
+}

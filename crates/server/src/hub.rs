@@ -116,9 +116,14 @@ impl HubInner {
     fn event(&self, msg: &ServerMessage) {
         let stream = match msg {
             ServerMessage::Alert(_) => StreamKind::Alerts,
-            ServerMessage::Notification(_) | ServerMessage::StateChanged(_) => StreamKind::Events,
             ServerMessage::Config { .. } => StreamKind::Config,
-            _ => return,
+            // Per-client or per-frame messages never travel as events.
+            ServerMessage::Snapshot(_)
+            | ServerMessage::Ack(_)
+            | ServerMessage::Error(_)
+            | ServerMessage::Pong { .. } => return,
+            // Notifications, state changes and any event kind added later.
+            _ => StreamKind::Events,
         };
         let Ok(json) = serde_json::to_vec(msg) else {
             return;

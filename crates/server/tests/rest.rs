@@ -94,6 +94,10 @@ async fn status_endpoints() {
     assert_eq!(diag["client_totals"]["connected"], 1);
     let me = &diag["clients"][0];
     assert_eq!(me["kind"], "stream");
+    assert!(
+        me["remote"].as_str().unwrap().starts_with("127.0.0.1:"),
+        "{me}"
+    );
     assert!(me["stats"]["snapshots_sent"].as_u64().unwrap() >= 1, "{me}");
     for k in [
         "bytes_sent",
