@@ -219,3 +219,53 @@ async fn shutdown_sends_close_frames_and_returns() {
         .unwrap()
         .unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn silent_clients_are_closed_after_the_idle_timeout() {
+    let server = start(&format!("{RIDER}\n[server]\nidle_timeout_s = 1\n")).await;
+    // A client that answers pings (tungstenite pongs while reading) and one that never reads.
+    let mut alive = connect(&server).await;
+    let mut silent = connect(&server).await;
+    send(&mut alive, &json!({"type": "subscribe", "streams": []})).await;
+    send(&mut silent, &json!({"type": "subscribe", "streams": []})).await;
+    // The answering client reads (and so pongs) all along, for six pings (2 s at 1 s / 3).
+    let reader = tokio::spawn(async move {
+        let mut pings = 0;
+        while pings < 6 {
+            match tokio::time::timeout(WAIT, alive.next())
+                .await
+                .expect("in time")
+            {
+                Some(Ok(Message::Ping(_))) => pings += 1,
+                Some(Ok(Message::Close(f))) => panic!("the answering client was closed: {f:?}"),
+                Some(Ok(_)) => {}
+                other => panic!("{other:?}"),
+            }
+        }
+        alive
+    });
+    let state = server.state.clone();
+    eventually(|| state.client_totals().closed_idle >= 1).await;
+    let mut alive = reader.await.unwrap();
+    assert_eq!(server.state.client_totals().closed_idle, 1);
+    send(&mut alive, &json!({"type": "ping", "id": "still here"})).await;
+    assert_eq!(next_of(&mut alive, "pong").await["id"], "still here");
+    // The silent one's connection is over: a close frame with the reason follows the pings
+    // it never read (unless answering those pings hits the already closed socket first).
+    let frame = tokio::time::timeout(WAIT, async {
+        loop {
+            match silent.next().await {
+                Some(Ok(Message::Close(f))) => return f,
+                Some(Ok(_)) => {}
+                _ => return None,
+            }
+        }
+    })
+    .await
+    .expect("the silent connection ends");
+    if let Some(f) = frame {
+        assert_eq!(f.code, CloseCode::Away);
+        assert_eq!(f.reason.as_str(), "idle timeout");
+    }
+    server.stop().await;
+}
