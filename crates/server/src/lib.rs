@@ -145,6 +145,7 @@ pub fn app(state: AppState) -> Router {
     }
     let api = api
         .route("/api/v1/{*rest}", axum::routing::any(api_not_found))
+        .method_not_allowed_fallback(api_method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             security::require_token,
@@ -157,6 +158,15 @@ pub fn app(state: AppState) -> Router {
             state.inner.settings.max_message_bytes,
         ))
         .fallback_service(ui::router())
+}
+
+async fn api_method_not_allowed(
+    method: axum::http::Method,
+    uri: axum::http::Uri,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let body = ApiError::bad_message(format!("{method} is not allowed on `{}`", uri.path()));
+    (axum::http::StatusCode::METHOD_NOT_ALLOWED, axum::Json(body)).into_response()
 }
 
 async fn api_not_found(uri: axum::http::Uri) -> ApiError {

@@ -142,6 +142,13 @@ async fn status_endpoints() {
     let (s, e) = get_json(&server, "/api/v1/nope").await;
     assert_eq!(s, StatusCode::NOT_FOUND);
     assert_eq!(e["code"], "not_found");
+    let r = reqwest::Client::new()
+        .delete(server.url("/api/v1/health"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(r.json::<Value>().await.unwrap()["code"], "bad_message");
     server.stop().await;
 }
 
