@@ -64,6 +64,17 @@ pub(crate) fn hard_cap(soft: usize) -> usize {
     soft.saturating_mul(16).max(1 << 20)
 }
 
+/// The checks every WebSocket upgrade passes first (token, Origin); a refusal is counted.
+fn admit(state: &AppState, headers: &HeaderMap, token: Option<&str>) -> Result<(), Response> {
+    let s = &state.inner;
+    security::check_ws(&s.settings, headers, token).map_err(|e| {
+        s.clients
+            .refused
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        e.into_response()
+    })
+}
+
 async fn stream_upgrade(
     State(state): State<AppState>,
     Remote(remote): Remote,
@@ -72,11 +83,8 @@ async fn stream_upgrade(
     ws: WebSocketUpgrade,
 ) -> Response {
     let s = &state.inner;
-    if let Err(e) = security::check_ws(&s.settings, &headers, q.token.as_deref()) {
-        s.clients
-            .refused
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        return e.into_response();
+    if let Err(refused) = admit(&state, &headers, q.token.as_deref()) {
+        return refused;
     }
     if s.shutdown.is_cancelled() {
         return ApiError::new(ErrorCode::Unavailable, "shutting down").into_response();
@@ -108,11 +116,8 @@ async fn ingest_upgrade(
     ws: WebSocketUpgrade,
 ) -> Response {
     let s = &state.inner;
-    if let Err(e) = security::check_ws(&s.settings, &headers, q.token.as_deref()) {
-        s.clients
-            .refused
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        return e.into_response();
+    if let Err(refused) = admit(&state, &headers, q.token.as_deref()) {
+        return refused;
     }
     let Some(ingest) = s.runtime.ingest(&source_id) else {
         return ApiError::not_found(format!(
