@@ -129,37 +129,34 @@ pub(crate) fn render(state: &AppState) -> String {
         }
     }
 
-    o.head(
-        "framebus_stage_frames_total",
-        "counter",
-        "Frames processed by the stage",
-    );
-    for src in &status.sources {
-        for st in &src.stages {
-            let l = format!("source=\"{}\",stage=\"{}\"", label(&src.id), label(&st.id));
-            o.line("framebus_stage_frames_total", &l, st.frames);
-        }
-    }
-    o.head(
-        "framebus_stage_failures_total",
-        "counter",
-        "Frames on which the stage failed or panicked",
-    );
-    for src in &status.sources {
-        for st in &src.stages {
-            let l = format!("source=\"{}\",stage=\"{}\"", label(&src.id), label(&st.id));
-            o.line("framebus_stage_failures_total", &l, st.failures);
-        }
-    }
-    o.head(
-        "framebus_stage_enabled",
-        "gauge",
-        "1 while the stage is enabled",
-    );
-    for src in &status.sources {
-        for st in &src.stages {
-            let l = format!("source=\"{}\",stage=\"{}\"", label(&src.id), label(&st.id));
-            o.line("framebus_stage_enabled", &l, u8::from(st.enabled));
+    type StageField = fn(&framebus_core::runtime::StageStatus) -> f64;
+    let per_stage: [(&str, &str, &str, StageField); 3] = [
+        (
+            "framebus_stage_frames_total",
+            "counter",
+            "Frames processed by the stage",
+            |x| x.frames as f64,
+        ),
+        (
+            "framebus_stage_failures_total",
+            "counter",
+            "Frames on which the stage failed or panicked",
+            |x| x.failures as f64,
+        ),
+        (
+            "framebus_stage_enabled",
+            "gauge",
+            "1 while the stage is enabled",
+            |x| f64::from(u8::from(x.enabled)),
+        ),
+    ];
+    for (name, kind, help, f) in per_stage {
+        o.head(name, kind, help);
+        for src in &status.sources {
+            for st in &src.stages {
+                let l = format!("source=\"{}\",stage=\"{}\"", label(&src.id), label(&st.id));
+                o.line(name, &l, f(st));
+            }
         }
     }
     o.head(
