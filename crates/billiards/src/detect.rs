@@ -9,6 +9,16 @@ use crate::table::{CircularCushion, LinearCushion, Pocket, Side};
 
 const EPS: f64 = f64::EPSILON * 100.0;
 
+/// An upper bound on how far the ball's centre moves within `horizon`: `|v|·h + |a|·h²`
+/// (triangle inequality on `v·t + a·t²`). Contacts farther than this are skipped without
+/// solving anything; the bound is conservative, so no event is lost.
+fn reach(s: &BallState, a: crate::vec3::V3, horizon: f64) -> f64 {
+    if !horizon.is_finite() {
+        return f64::INFINITY;
+    }
+    (s.v.norm() * horizon + a.norm() * horizon * horizon) * (1.0 + 1e-9) + 1e-9
+}
+
 /// Time until balls 1 and 2 touch, within `horizon` (the earlier of their transitions).
 pub(crate) fn ball_ball(s1: &BallState, s2: &BallState, p: &Params, horizon: f64) -> f64 {
     if s1.s == MotionState::Pocketed || s2.s == MotionState::Pocketed {
@@ -21,7 +31,11 @@ pub(crate) fn ball_ball(s1: &BallState, s2: &BallState, p: &Params, horizon: f64
     if d.norm() < 2.0 * p.r {
         return 0.0;
     }
-    let a = s1.path_accel(p) - s2.path_accel(p);
+    let (a1, a2) = (s1.path_accel(p), s2.path_accel(p));
+    if d.norm() - 2.0 * p.r > reach(s1, a1, horizon) + reach(s2, a2, horizon) {
+        return f64::INFINITY;
+    }
+    let a = a1 - a2;
     let b = s1.v - s2.v;
     contact_time([a.x, a.y], [b.x, b.y], [d.x, d.y], 2.0 * p.r, horizon)
 }
@@ -33,6 +47,9 @@ pub(crate) fn ball_circular(s: &BallState, c: &CircularCushion, p: &Params, hori
     }
     let a = s.path_accel(p);
     let d = s.r - c.center;
+    if (d.x * d.x + d.y * d.y).sqrt() - c.radius - p.r > reach(s, a, horizon) {
+        return f64::INFINITY;
+    }
     contact_time(
         [a.x, a.y],
         [s.v.x, s.v.y],
@@ -49,6 +66,9 @@ pub(crate) fn ball_pocket(s: &BallState, pk: &Pocket, p: &Params, horizon: f64) 
     }
     let a = s.path_accel(p);
     let d = s.r - pk.center;
+    if (d.x * d.x + d.y * d.y).sqrt() - pk.radius > reach(s, a, horizon) {
+        return f64::INFINITY;
+    }
     contact_time([a.x, a.y], [s.v.x, s.v.y], [d.x, d.y], pk.radius, horizon)
 }
 
@@ -59,6 +79,9 @@ pub(crate) fn ball_linear(s: &BallState, c: &LinearCushion, p: &Params, horizon:
         return f64::INFINITY;
     }
     let a = s.path_accel(p);
+    if segment_distance(s.r, c) - p.r > reach(s, a, horizon) {
+        return f64::INFINITY;
+    }
     let qa = c.lx * a.x + c.ly * a.y;
     let qb = c.lx * s.v.x + c.ly * s.v.y;
     let base = c.l0 + c.lx * s.r.x + c.ly * s.r.y;
@@ -92,4 +115,12 @@ pub(crate) fn ball_linear(s: &BallState, c: &LinearCushion, p: &Params, horizon:
         }
     }
     best
+}
+
+/// Distance in the xy plane from `q` to the segment `c.p1`–`c.p2`.
+fn segment_distance(q: crate::vec3::V3, c: &LinearCushion) -> f64 {
+    let (ax, ay) = (c.p2.x - c.p1.x, c.p2.y - c.p1.y);
+    let (qx, qy) = (q.x - c.p1.x, q.y - c.p1.y);
+    let t = ((qx * ax + qy * ay) / (ax * ax + ay * ay)).clamp(0.0, 1.0);
+    ((qx - t * ax).powi(2) + (qy - t * ay).powi(2)).sqrt()
 }

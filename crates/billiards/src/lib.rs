@@ -14,7 +14,7 @@
 //! Layout: [`vec3`] (vectors), [`params`] (parameters with pooltool's defaults), [`motion`]
 //! (equations of motion and transition times), [`table`] (the 7-ft table), `roots` (event
 //! time solver), `detect` (collision times), [`resolve`] (collision models), [`sim`] (event
-//! loop and results), [`tracked`] (the tracker's result type shared with the vision stages).
+//! loop and results), [`shots`] (reference shots for benchmarks), [`tracked`] (the tracker's result type shared with the vision stages).
 //!
 //! ```
 //! use framebus_billiards::{Ball, Cue, Params, Table, simulate};
@@ -30,6 +30,7 @@ pub mod motion;
 pub mod params;
 pub mod resolve;
 mod roots;
+pub mod shots;
 pub mod sim;
 pub mod table;
 pub mod tracked;

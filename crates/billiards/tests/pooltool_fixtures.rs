@@ -75,3 +75,41 @@ fn event_sequences_and_rest_positions_match_pooltool() {
     }
     assert!(events_checked > 200, "{events_checked}");
 }
+
+#[test]
+fn the_reference_shots_are_the_ones_in_the_fixtures() {
+    // bench/pooltool_compare.py builds the 3-cushion shot and the break itself and stores them
+    // as the last two fixtures; `shots` must build the same, or the benchmark is not comparable.
+    let fx: Value = serde_json::from_str(include_str!("fixtures/pooltool_shots.json")).unwrap();
+    let shots = fx["shots"].as_array().unwrap();
+    let p = Params::default();
+    let t = Table::default();
+    let (three, three_cue) = framebus_billiards::shots::three_cushion(&p);
+    let (brk, brk_cue) = framebus_billiards::shots::nine_ball_break(&t, &p);
+    for ((balls, cue), fx) in [(three, three_cue), (brk, brk_cue)]
+        .iter()
+        .zip(&shots[shots.len() - 2..])
+    {
+        let fb = fx["shot"]["balls"].as_array().unwrap();
+        assert_eq!(balls.len(), fb.len());
+        for (b, f) in balls.iter().zip(fb) {
+            assert_eq!(b.id, f["id"].as_str().unwrap());
+            assert!((b.state.r.x - f["x"].as_f64().unwrap()).abs() < 1e-12);
+            assert!((b.state.r.y - f["y"].as_f64().unwrap()).abs() < 1e-12);
+        }
+        let fc = &fx["shot"]["cue"];
+        assert!((cue.v0 - fc["V0"].as_f64().unwrap()).abs() < 1e-12);
+        assert!((cue.phi - fc["phi"].as_f64().unwrap()).abs() < 1e-9);
+        assert!((cue.a - fc["a"].as_f64().unwrap()).abs() < 1e-12);
+        assert!((cue.b - fc["b"].as_f64().unwrap()).abs() < 1e-12);
+    }
+    // The 3-cushion shot does hit at least three rails; the break scatters the rack.
+    let (balls, cue) = framebus_billiards::shots::three_cushion(&p);
+    let sim = simulate(&balls, Some(&cue), &t, &p);
+    let rails = sim
+        .events
+        .iter()
+        .filter(|e| e.kind == framebus_billiards::EventKind::BallLinearCushion)
+        .count();
+    assert!(rails >= 3, "{rails}");
+}
