@@ -143,6 +143,15 @@ fn nothing_is_predicted_while_balls_move_without_a_cue_or_when_the_cue_aims_else
     let mut h = harness(away, json!({}));
     assert_eq!(step(&mut h).reason, "cue not aimed at the cue ball");
 
+    // A ball tracked slightly outside the cushion line (noise) is clamped onto the cloth and
+    // the prediction still runs, the same as with the ball on the cloth.
+    let (mut outside, _) = straight_in(true, 0.0);
+    outside["balls"][2]["y"] = json!(-0.004);
+    let mut h = harness(outside, json!({}));
+    let p = step(&mut h);
+    assert!(p.active, "{p:?}");
+    assert_eq!(p.pockets.len(), 1);
+
     // No tracker at all.
     let mut h = Harness::builder()
         .stage::<Trajectory>("trajectory", json!({}))

@@ -35,15 +35,25 @@ pub(crate) fn run(scale: Scale) -> anyhow::Result<Vec<Row>> {
     let (balls, cue) = three_cushion(&p);
     let (us, events) = time_shot(&mut sim, &balls, &cue, iters);
     rows.push(
-        Row::new("billiards", format!("3-cushion shot ({events} events)"), us, "µs")
-            .vs("budget", 500.0),
+        Row::new(
+            "billiards",
+            format!("3-cushion shot ({events} events)"),
+            us,
+            "µs",
+        )
+        .vs("budget", 500.0),
     );
 
     let (balls, cue) = nine_ball_break(&table, &p);
     let (us, events) = time_shot(&mut sim, &balls, &cue, iters / 4);
     rows.push(
-        Row::new("billiards", format!("9-ball break ({events} events)"), us, "µs")
-            .vs("budget", 5000.0),
+        Row::new(
+            "billiards",
+            format!("9-ball break ({events} events)"),
+            us,
+            "µs",
+        )
+        .vs("budget", 5000.0),
     );
 
     // A prediction per frame while the player turns the cue: a new aim every time.

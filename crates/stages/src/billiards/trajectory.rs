@@ -20,7 +20,8 @@
 //! "paths":[{"id":"cue","points":[[x,y],…]}],"collisions":[{"t","type","agents":["cue","3"],
 //! "x","y"}],"pockets":[{"ball":"3","pocket":"rt","t":1.2,"x","y"}]}`. When inactive,
 //! `reason` says why (`no tracked balls`, `balls moving`, `no cue`, `cue not aimed at the cue
-//! ball`) and the lists are empty.
+//! ball`, `cue ball not on the table`, `a tracked ball has no finite position`) and the lists
+//! are empty. Balls tracked a hair outside the playing area are clamped onto the cloth.
 //!
 //! # Command `simulate`
 //! The what-if tool: `{"balls":[{"id","x","y"}],"cue":{"ball","V0","phi","theta","a","b"},
@@ -324,9 +325,17 @@ impl Trajectory {
         let p = self.sim.params;
         let n_on = tracked.balls.iter().filter(|b| !b.pocketed).count();
         self.balls.truncate(n_on);
+        let table = &self.sim.table;
         for (k, b) in tracked.balls.iter().filter(|b| !b.pocketed).enumerate() {
+            if !(b.x.is_finite() && b.y.is_finite()) {
+                return Err("a tracked ball has no finite position");
+            }
+            // Tracking noise can put a ball resting on a cushion a hair outside the playing
+            // area: clamp it onto the cloth.
             let r = to_physics(b.x, b.y);
-            let st = BallState::at_rest(r.x, r.y, &p);
+            let x = r.x.clamp(p.r, table.w - p.r);
+            let y = r.y.clamp(p.r, table.l - p.r);
+            let st = BallState::at_rest(x, y, &p);
             if k < self.balls.len() {
                 self.balls[k].id.clone_from(&b.id);
                 self.balls[k].state = st;
