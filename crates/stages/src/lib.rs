@@ -9,14 +9,19 @@
 //!   - [`vision::marker_manager`]: named markers, placed by hand, that can follow blobs.
 //!   - [`vision::geometry_manager`]: angle/distance tools over named points, with a time
 //!     window of min/max/mean.
+//! - [`billiards`]: the billiards trainer of seed 002:
+//!   - [`billiards::trajectory`]: predicted shot paths, collisions and pockets from the
+//!     tracked balls and the cue, and the `simulate` what-if command.
 //!
 //! # Linking
 //! Registrations live in `inventory` statics that the linker drops when nothing in the
 //! binary refers to this crate. Binaries call [`link`] once (e.g. at the top of `main`) so
 //! the stages stay in the registry.
 
+pub mod billiards;
 pub mod vision;
 
+pub use billiards::trajectory::{Prediction, Trajectory, TrajectoryParams};
 pub use vision::blob_detection::{BBox, Blob, BlobDetection, BlobParams, Blobs};
 pub use vision::camera_control::{CameraControl, CameraControlParams, CameraState};
 pub use vision::geometry_manager::{
@@ -33,5 +38,6 @@ pub fn link() {
         vision::camera_control::keep as fn(),
         vision::marker_manager::keep as fn(),
         vision::geometry_manager::keep as fn(),
+        billiards::trajectory::keep as fn(),
     ]);
 }
