@@ -10,13 +10,18 @@
 //!   - [`vision::geometry_manager`]: angle/distance tools over named points, with a time
 //!     window of min/max/mean.
 //!
+//! - [`pose`]: body keypoints with MediaPipe BlazePose on ONNX Runtime:
+//!   - [`pose::blazepose`]: the `pose` stage (results under `vision`).
+//!
 //! # Linking
 //! Registrations live in `inventory` statics that the linker drops when nothing in the
 //! binary refers to this crate. Binaries call [`link`] once (e.g. at the top of `main`) so
 //! the stages stay in the registry.
 
+pub mod pose;
 pub mod vision;
 
+pub use pose::blazepose::{Keypoint, Pose, PoseParams, PoseStage, WorldPoint};
 pub use vision::blob_detection::{BBox, Blob, BlobDetection, BlobParams, Blobs};
 pub use vision::camera_control::{CameraControl, CameraControlParams, CameraState};
 pub use vision::geometry_manager::{
@@ -33,5 +38,6 @@ pub fn link() {
         vision::camera_control::keep as fn(),
         vision::marker_manager::keep as fn(),
         vision::geometry_manager::keep as fn(),
+        pose::blazepose::keep as fn(),
     ]);
 }
