@@ -9,7 +9,9 @@
 //! - **Landmarks**: that region is cropped to 256×256 (bilinear, RGB in [0, 1]) and the
 //!   landmark model gives 39 points in crop pixels (33 BlazePose keypoints + 6 auxiliary),
 //!   visibility and presence logits, a person score and world coordinates in metres (origin
-//!   between the hips), which are turned by the region's rotation as MediaPipe does.
+//!   between the hips), which are turned by the region's rotation as MediaPipe does. Each
+//!   point is then refined from its heatmap (a 7×7 window, as MediaPipe's
+//!   `RefineLandmarksFromHeatmapCalculator`).
 //! - **Track**: the next frame's region comes from this frame's auxiliary points 33 and 34
 //!   (the same alignment as the detector's). When the person score falls below
 //!   `min_tracking_score` the region is dropped and the detector runs on the same frame.
@@ -41,6 +43,7 @@ use framebus_core::prelude::*;
 use super::anchors::ssd_anchors;
 use super::angles::{JOINTS, SIGNALS, angle_deg};
 use super::detect::{Detection, decode, weighted_nms};
+use super::heatmap::refine;
 use super::roi::Roi;
 use super::runtime::{Model, models_dir};
 use super::smoothing::{FilterBank, Smoother};
@@ -89,6 +92,8 @@ const N_LM: usize = 39;
 const N_KP: usize = 33;
 const ROI_SCALE: f64 = 1.25;
 const NMS_IOU: f32 = 0.3;
+/// Heatmap side of the landmark model.
+const HM: usize = 64;
 
 /// Which landmark model.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
@@ -330,7 +335,7 @@ impl PoseStage {
             &dir.join(lm_file),
             threads,
             [1, LM_N, LM_N, 3],
-            &[N_LM * 5, 1, N_LM * 3],
+            &[N_LM * 5, 1, N_LM * 3, HM * HM * N_LM],
         )?;
         let anchors = ssd_anchors(DET_N, &[8, 16, 32, 32, 32]);
         let mut result = Pose::default();
@@ -428,6 +433,8 @@ impl PoseStage {
     /// Fills the result from the landmark outputs for `roi`; returns the next region.
     fn decode_landmarks(&mut self, roi: &Roi) -> Roi {
         let m = roi.affine(LM_N);
+        let (lm, hm) = self.landmark.out_pair(0, 3);
+        refine(lm, N_LM, 5, LM_N as f32, hm, HM, 7, 0.5);
         let lm = self.landmark.out(0);
         let world = self.landmark.out(2);
         let zk = roi.size / LM_N as f64;

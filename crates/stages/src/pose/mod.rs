@@ -4,13 +4,14 @@
 //!   smoothed, 3D joint angles).
 //! - Helpers, one concern each: [`runtime`] (finding `libonnxruntime.so` and the models,
 //!   running a model with reused buffers), [`anchors`] (SSD anchors), [`detect`] (decoding
-//!   and weighted non-max suppression), [`warp`] (affine crops with bilinear sampling),
+//!   and weighted non-max suppression), [`heatmap`] (landmark refinement from the heatmaps), [`warp`] (affine crops with bilinear sampling),
 //!   [`roi`] (the rotated region), [`smoothing`] (EMA, One-Euro), [`angles`] (3D joint angles).
 
 pub mod anchors;
 pub mod angles;
 pub mod blazepose;
 pub mod detect;
+pub mod heatmap;
 pub mod roi;
 pub mod runtime;
 pub mod smoothing;

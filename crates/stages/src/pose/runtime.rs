@@ -259,6 +259,18 @@ impl Model {
         Ok(())
     }
 
+    /// Output `k` mutably and output `j` (`k != j`) shared, in the order asked at load.
+    pub fn out_pair(&mut self, k: usize, j: usize) -> (&mut [f32], &[f32]) {
+        assert_ne!(k, j);
+        if k < j {
+            let (a, b) = self.outputs.split_at_mut(j);
+            (&mut a[k].1, &b[0].1)
+        } else {
+            let (a, b) = self.outputs.split_at_mut(k);
+            (&mut b[0].1, &a[j].1)
+        }
+    }
+
     /// Output `k` (in the order asked at load).
     pub fn out(&self, k: usize) -> &[f32] {
         &self.outputs[k].1

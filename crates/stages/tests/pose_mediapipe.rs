@@ -1,0 +1,56 @@
+//! Our `pose` stage against MediaPipe 0.10.14 itself (full model, static images): the
+//! keypoints `bench/pose_mediapipe.sh` recorded in `tests/fixtures/pose_mediapipe.json`.
+
+mod pose_common;
+
+use pose_common::{fixtures, photo, pose_harness, run};
+use serde_json::{Value, json};
+
+#[test]
+fn keypoints_match_mediapipe_on_the_fixture_photos() {
+    let text = std::fs::read_to_string(fixtures().join("pose_mediapipe.json")).expect("fixture");
+    let mp: Value = serde_json::from_str(&text).expect("json");
+    let mut h = pose_harness(json!({"model": "full", "smoothing": "none"}));
+    let images = mp["images"].as_object().expect("images");
+    assert!(images.len() >= 4);
+    for (name, want) in images {
+        h.command("pose", "reset", json!({})).expect("reset");
+        let got = run(&mut h, &photo(name));
+        assert_eq!(
+            got.valid,
+            want["valid"].as_bool().unwrap(),
+            "{name}: person found"
+        );
+        if !got.valid {
+            continue;
+        }
+        let mut errs = Vec::new();
+        let mut worst_visible: f64 = 0.0;
+        for (g, w) in got
+            .keypoints
+            .iter()
+            .zip(want["keypoints"].as_array().unwrap())
+        {
+            assert_eq!(g.id, w["id"].as_str().unwrap());
+            let e = (g.x - w["x"].as_f64().unwrap()).hypot(g.y - w["y"].as_f64().unwrap());
+            errs.push(e);
+            if w["visibility"].as_f64().unwrap() > 0.5 {
+                worst_visible = worst_visible.max(e);
+            }
+        }
+        errs.sort_by(f64::total_cmp);
+        let median = errs[errs.len() / 2];
+        eprintln!(
+            "{name}: median {median:.2} px, max {:.2} px, worst visible {worst_visible:.2} px",
+            errs[errs.len() - 1]
+        );
+        if std::env::var_os("POSE_NO_ASSERT").is_some() {
+            continue;
+        }
+        assert!(median <= 1.5, "{name}: median error {median:.2} px");
+        assert!(
+            worst_visible <= 5.0,
+            "{name}: a visible keypoint is {worst_visible:.2} px off"
+        );
+    }
+}
