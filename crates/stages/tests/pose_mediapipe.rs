@@ -1,5 +1,11 @@
 //! Our `pose` stage against MediaPipe 0.10.14 itself (full model, static images): the
 //! keypoints `bench/pose_mediapipe.sh` recorded in `tests/fixtures/pose_mediapipe.json`.
+//!
+//! Measured (README, "Pose"): on the full-body basketball frames the median error is
+//! 1.5–1.75 px, the worst visible point 5.8–10.6 px; on the two close-ups (astronaut, camera)
+//! our detector's region differs from MediaPipe's and errors are 13 px median. The asserted
+//! bounds are those measured ones (so a regression fails), not yet the goal of the issue
+//! (median ≤ 1.5 px, visible points ≤ 5 px on every image).
 
 mod pose_common;
 
