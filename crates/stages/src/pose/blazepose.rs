@@ -92,6 +92,10 @@ const N_LM: usize = 39;
 const N_KP: usize = 33;
 const ROI_SCALE: f64 = 1.25;
 const NMS_IOU: f32 = 0.3;
+/// Samples per axis, at most, when the detector's letterbox shrinks the frame (anti-aliasing:
+/// without it a 512-px photo shrunk to 224 loses the person in `camera.png`). The landmark
+/// crop is sampled once per pixel, as MediaPipe does.
+const DET_SUPERSAMPLE: usize = 3;
 /// Heatmap side of the landmark model.
 const HM: usize = 64;
 
@@ -370,6 +374,7 @@ impl PoseStage {
             1.0 / 127.5,
             -1.0,
             Border::Zero,
+            DET_SUPERSAMPLE,
         );
         let t1 = Instant::now();
         self.detector.run().map_err(Error::stage)?;
@@ -420,6 +425,7 @@ impl PoseStage {
             1.0 / 255.0,
             0.0,
             Border::Replicate,
+            1,
         );
         let t1 = Instant::now();
         self.landmark.run().map_err(Error::stage)?;
@@ -570,8 +576,17 @@ impl Stage for PoseStage {
                 ctx.signal(name, v);
             }
         }
+        // Field by field: a derived `clone_from` would allocate new vectors.
         let out = ctx.output::<Pose>();
-        out.clone_from(&self.result);
+        let r = &self.result;
+        out.keypoints.clone_from(&r.keypoints);
+        out.world.clone_from(&r.world);
+        out.angles = r.angles;
+        out.valid = r.valid;
+        out.score = r.score;
+        out.detected = r.detected;
+        out.detector_runs = r.detector_runs;
+        out.timings = r.timings;
         Ok(Flow::Continue)
     }
 

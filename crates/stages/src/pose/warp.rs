@@ -75,9 +75,9 @@ pub enum Border {
 
 /// Fills `out` (`n`×`n`×3, NHWC) with `rgb` (`w`×`h` packed RGB) sampled bilinearly at the
 /// image points of the tensor pixel centres under `m`, each value mapped to
-/// `value · scale + offset`. When one tensor pixel spans more than 1.5 image pixels, each is
-/// the mean of `k`×`k` bilinear samples spread over it (`k` = the span, rounded up, at most 4),
-/// so shrinking does not alias. Allocates nothing.
+/// `value · scale + offset`. When one tensor pixel spans more than 1.5 image pixels and
+/// `max_ss > 1`, each is the mean of `k`×`k` bilinear samples spread over it (`k` = the span,
+/// rounded up, at most `max_ss`), so shrinking does not alias. Allocates nothing.
 #[allow(clippy::too_many_arguments)]
 pub fn warp_rgb(
     rgb: &[u8],
@@ -89,10 +89,11 @@ pub fn warp_rgb(
     scale: f32,
     offset: f32,
     border: Border,
+    max_ss: usize,
 ) {
     let span = m.a.hypot(m.c).max(m.b.hypot(m.d));
     let k = if span > 1.5 {
-        (span.ceil() as usize).min(4)
+        (span.ceil() as usize).min(max_ss.max(1))
     } else {
         1
     };
@@ -208,7 +209,7 @@ mod tests {
         let rgb: Vec<u8> = (0..w * h * 3).map(|i| i as u8).collect();
         let m = Affine::rotated_square(2.0, 1.5, 3.0, 0.0, 3);
         let mut out = vec![0.0; 27];
-        warp_rgb(&rgb, w, h, &m, &mut out, 3, 1.0, 0.0, Border::Replicate);
+        warp_rgb(&rgb, w, h, &m, &mut out, 3, 1.0, 0.0, Border::Replicate, 1);
         // Tensor pixel (1,1) has centre (1.5,1.5) → image (2.0,1.5) → between pixels (1,1), (2,1).
         let want = (f32::from(rgb[(4 + 1) * 3]) + f32::from(rgb[(4 + 2) * 3])) / 2.0;
         let got = out[(3 + 1) * 3];
@@ -231,7 +232,7 @@ mod tests {
         let rgb = vec![200u8; w * h * 3];
         let m = Affine::letterbox(w as u32, h as u32, 4);
         let mut out = vec![0.0; 48];
-        warp_rgb(&rgb, w, h, &m, &mut out, 4, 1.0, -1.0, Border::Zero);
+        warp_rgb(&rgb, w, h, &m, &mut out, 4, 1.0, -1.0, Border::Zero, 1);
         // Rows 0 and 3 are border, rows 1 and 2 the image.
         assert!(out[..12].iter().all(|&v| v == -1.0));
         assert!(out[12..36].iter().all(|&v| (v - 199.0).abs() < 1e-3));
