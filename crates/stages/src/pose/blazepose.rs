@@ -95,7 +95,7 @@ const NMS_IOU: f32 = 0.3;
 /// Samples per axis, at most, when the detector's letterbox shrinks the frame (anti-aliasing:
 /// without it a 512-px photo shrunk to 224 loses the person in `camera.png`). The landmark
 /// crop is sampled once per pixel, as MediaPipe does.
-const DET_SUPERSAMPLE: usize = 3;
+const DET_SUPERSAMPLE: usize = 2;
 /// Heatmap side of the landmark model.
 const HM: usize = 64;
 
