@@ -10,4 +10,4 @@ if [ ! -x "$venv/bin/python" ]; then
   "$venv/bin/pip" install -q mediapipe==0.10.14 pillow
 fi
 "$venv/bin/python" bench/pose_mediapipe.py crates/stages/tests/fixtures/pose_mediapipe.json \
-  crates/stages/tests/fixtures/people/*.png
+  crates/stages/tests/fixtures/people/*.png crates/stages/tests/fixtures/empty_gray.png

@@ -20,9 +20,13 @@ pub fn fixtures() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
 }
 
-/// A photo from `tests/fixtures/people/` as RGB.
+/// A photo from `tests/fixtures/people/` (or `tests/fixtures/`) as RGB.
 pub fn photo(name: &str) -> Rgb {
-    let img = image::open(fixtures().join("people").join(name))
+    let mut path = fixtures().join("people").join(name);
+    if !path.is_file() {
+        path = fixtures().join(name);
+    }
+    let img = image::open(&path)
         .unwrap_or_else(|e| panic!("{name}: {e}"))
         .to_rgb8();
     Rgb {
