@@ -21,6 +21,17 @@ if [ ! -d web/node_modules ] || [ web/package-lock.json -nt web/node_modules/.pa
   (cd web && npm ci --no-audit --no-fund)
 fi
 
+# ONNX Runtime for the pose tests (loaded at run time): the PyPI wheel's libonnxruntime.so.
+if [ -z "${ORT_DYLIB_PATH:-}" ] && ! python3 -c "import onnxruntime" >/dev/null 2>&1; then
+  if [ ! -x target/ort-venv/bin/python ]; then
+    say "installing onnxruntime==1.31.1 (pip, venv in target/ort-venv)"
+    python3 -m venv target/ort-venv
+    target/ort-venv/bin/pip install -q onnxruntime==1.31.1
+  fi
+  ORT_DYLIB_PATH="$(ls target/ort-venv/lib/python3*/site-packages/onnxruntime/capi/libonnxruntime.so.* | head -n1)"
+  export ORT_DYLIB_PATH
+fi
+
 say "cargo test --workspace"
 cargo test --workspace
 

@@ -13,15 +13,20 @@
 //!   - [`billiards::trajectory`]: predicted shot paths, collisions and pockets from the
 //!     tracked balls and the cue, and the `simulate` what-if command.
 //!
+//! - [`pose`]: body keypoints with MediaPipe BlazePose on ONNX Runtime:
+//!   - [`pose::blazepose`]: the `pose` stage (results under `vision`).
+//!
 //! # Linking
 //! Registrations live in `inventory` statics that the linker drops when nothing in the
 //! binary refers to this crate. Binaries call [`link`] once (e.g. at the top of `main`) so
 //! the stages stay in the registry.
 
 pub mod billiards;
+pub mod pose;
 pub mod vision;
 
 pub use billiards::trajectory::{Prediction, Trajectory, TrajectoryParams};
+pub use pose::blazepose::{Keypoint, Pose, PoseParams, PoseStage, WorldPoint};
 pub use vision::blob_detection::{BBox, Blob, BlobDetection, BlobParams, Blobs};
 pub use vision::camera_control::{CameraControl, CameraControlParams, CameraState};
 pub use vision::geometry_manager::{
@@ -39,5 +44,6 @@ pub fn link() {
         vision::marker_manager::keep as fn(),
         vision::geometry_manager::keep as fn(),
         billiards::trajectory::keep as fn(),
+        pose::blazepose::keep as fn(),
     ]);
 }

@@ -11,6 +11,7 @@
 //! - [`freshness`]: a 30 fps source into a 50 ms stage, `latest` vs a FIFO edge.
 //! - [`billiards`]: the pool physics on a 3-cushion shot and a 9-ball break, and a
 //!   prediction per frame (pooltool's side: `bench/pooltool_compare.sh`).
+//! - [`pose`]: the `pose` stage (BlazePose on ONNX Runtime), tracking and with the detector.
 //! - [`fixtures`]: the bench source and stages (registered as `bench_*`).
 //! - [`alloc`]: the counting allocator behind the `bench-alloc` feature.
 //!
@@ -24,6 +25,7 @@ mod edge_hop;
 mod fixtures;
 mod freshness;
 mod overhead;
+mod pose;
 mod throughput;
 
 use std::path::PathBuf;
@@ -36,7 +38,7 @@ use serde::Serialize;
 #[derive(clap::Args)]
 pub(crate) struct Args {
     /// Run only these benchmarks (comma-separated): overhead, edge_hop, throughput, blob,
-    /// command_latency, freshness, billiards.
+    /// command_latency, freshness, billiards, pose.
     #[arg(long, value_name = "NAME", value_delimiter = ',')]
     only: Vec<String>,
     /// Shorter runs (all benchmarks in well under a minute).
@@ -114,7 +116,7 @@ impl Scale {
     }
 }
 
-const ALL: [&str; 7] = [
+const ALL: [&str; 8] = [
     "overhead",
     "edge_hop",
     "throughput",
@@ -122,6 +124,7 @@ const ALL: [&str; 7] = [
     "command_latency",
     "freshness",
     "billiards",
+    "pose",
 ];
 
 /// Runs the selected benchmarks and prints the table (or JSON).
@@ -148,6 +151,7 @@ pub(crate) fn main(args: Args) -> anyhow::Result<ExitCode> {
             "blob" => blob::run(scale, args.frames_dir.as_deref()),
             "command_latency" => command_latency::run(scale),
             "billiards" => billiards::run(scale),
+            "pose" => pose::run(scale),
             _ => freshness::run(scale),
         };
         rows.extend(got.with_context(|| format!("benchmark `{name}`"))?);

@@ -1,0 +1,33 @@
+"""MediaPipe Pose (mediapipe==0.10.14, legacy `solutions.pose`) on still images: writes the
+keypoints framebus's pose tests compare with.
+
+Usage: python pose_mediapipe.py OUT.json IMAGE...
+
+`model_complexity=1` is the full landmark model (it ships in the wheel; the lite one is
+downloaded at first use, which fails offline). Static-image mode: the detector runs on every
+image, as in our test with a reset stage.
+"""
+import json, os, sys
+import numpy as np
+from PIL import Image
+import mediapipe as mp
+
+NAMES = [l.name.lower() for l in mp.solutions.pose.PoseLandmark]
+out = {"mediapipe": mp.__version__, "model": "full", "images": {}}
+with mp.solutions.pose.Pose(static_image_mode=True, model_complexity=1, enable_segmentation=False,
+                            min_detection_confidence=0.5) as pose:
+    for path in sys.argv[2:]:
+        img = np.asarray(Image.open(path).convert("RGB"))
+        h, w = img.shape[:2]
+        r = pose.process(img)
+        entry = {"width": w, "height": h, "valid": r.pose_landmarks is not None, "keypoints": [], "world": []}
+        if r.pose_landmarks:
+            for n, l in zip(NAMES, r.pose_landmarks.landmark):
+                entry["keypoints"].append({"id": n, "x": l.x * w, "y": l.y * h, "z": l.z * w,
+                                           "visibility": l.visibility, "presence": l.presence})
+            for n, l in zip(NAMES, r.pose_world_landmarks.landmark):
+                entry["world"].append({"id": n, "x": l.x, "y": l.y, "z": l.z, "visibility": l.visibility})
+        out["images"][os.path.basename(path)] = entry
+        print(path, "person" if entry["valid"] else "nobody", file=sys.stderr)
+with open(sys.argv[1], "w") as f:
+    json.dump(out, f, indent=1)
