@@ -1,12 +1,11 @@
 //! Our `pose` stage against MediaPipe 0.10.14 itself (full model, static images): the
 //! keypoints `bench/pose_mediapipe.sh` recorded in `tests/fixtures/pose_mediapipe.json`.
 //!
-//! Measured (README, "Pose"): on the full-body basketball frames the median error is
-//! 1.4 px (the goal, ≤ 1.5 px, asserted), the worst visible point 7.9–11.8 px; on the two
-//! close-ups (astronaut, camera) our detector's region differs from MediaPipe's: median
-//! 8.5–8.9 px, outliers up to 89 px. Beyond the median on the basketball frames the asserted
-//! bounds are the measured ones (so a regression fails), not yet the goal (visible
-//! points ≤ 5 px, median ≤ 1.5 px on every image).
+//! Measured (README, "Pose"): median error 0.08–0.5 px on every photo (goal ≤ 1.5 px,
+//! asserted); every keypoint MediaPipe calls visible is within 5 px (asserted) except on
+//! `camera.png`, where the left hand's pinky and index tips are 11 and 25 px off (the hand is
+//! small and blurred in a 973-px region; our ONNX detector's keypoints differ from MediaPipe's
+//! TFLite ones by ~1 px there). That image's bound is the measured one, so a regression fails.
 
 mod pose_common;
 
@@ -45,6 +44,12 @@ fn keypoints_match_mediapipe_on_the_fixture_photos() {
             if w["visibility"].as_f64().unwrap() > 0.5 {
                 worst_visible = worst_visible.max(e);
             }
+            if e > 5.0 {
+                eprintln!(
+                    "  {} off by {e:.2} px (visibility {:.2})",
+                    g.id, w["visibility"]
+                );
+            }
         }
         errs.sort_by(f64::total_cmp);
         let median = errs[errs.len() / 2];
@@ -52,11 +57,8 @@ fn keypoints_match_mediapipe_on_the_fixture_photos() {
             "{name}: median {median:.2} px, max {:.2} px, worst visible {worst_visible:.2} px",
             errs[errs.len() - 1]
         );
-        let (max_median, max_visible) = if name.starts_with("basketball") {
-            (1.5, 12.0)
-        } else {
-            (16.0, 95.0)
-        };
+        let max_visible = if name == "camera.png" { 26.0 } else { 5.0 };
+        let max_median = 1.5;
         assert!(median <= max_median, "{name}: median error {median:.2} px");
         assert!(
             worst_visible <= max_visible,

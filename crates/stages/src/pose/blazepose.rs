@@ -2,7 +2,7 @@
 //!
 //! # How it works
 //! - **Detect** (only when not tracking): the frame is letterboxed to 224×224 (RGB in
-//!   [-1, 1]); the detector scores 2254 SSD anchors; detections above `min_detection_score`
+//!   [-1, 1], sampled as MediaPipe does, see [`super::warp`]); the detector scores 2254 SSD anchors; detections above `min_detection_score`
 //!   are merged by weighted non-max suppression and the best one kept. Its keypoint 0 (hip
 //!   centre) and 1 (body scale) give the region: a square centred on the hips, turned so the
 //!   body is upright, side `2·|kp1 − kp0|·1.25`.
@@ -92,10 +92,6 @@ const N_LM: usize = 39;
 const N_KP: usize = 33;
 const ROI_SCALE: f64 = 1.25;
 const NMS_IOU: f32 = 0.3;
-/// Samples per axis, at most, when the detector's letterbox shrinks the frame (anti-aliasing:
-/// without it a 512-px photo shrunk to 224 loses the person in `camera.png`). The landmark
-/// crop is sampled once per pixel, as MediaPipe does.
-const DET_SUPERSAMPLE: usize = 2;
 /// Heatmap side of the landmark model.
 const HM: usize = 64;
 
@@ -374,7 +370,6 @@ impl PoseStage {
             1.0 / 127.5,
             -1.0,
             Border::Zero,
-            DET_SUPERSAMPLE,
         );
         let t1 = Instant::now();
         self.detector.run().map_err(Error::stage)?;
@@ -425,7 +420,6 @@ impl PoseStage {
             1.0 / 255.0,
             0.0,
             Border::Replicate,
-            1,
         );
         let t1 = Instant::now();
         self.landmark.run().map_err(Error::stage)?;
