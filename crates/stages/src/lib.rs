@@ -15,6 +15,7 @@
 //!
 //! - [`pose`]: body keypoints with MediaPipe BlazePose on ONNX Runtime:
 //!   - [`pose::blazepose`]: the `pose` stage (results under `vision`).
+//!   - [`pose::hands`]: the `hands` stage (results under `hands`).
 //!
 //! # Linking
 //! Registrations live in `inventory` statics that the linker drops when nothing in the
@@ -27,6 +28,7 @@ pub mod vision;
 
 pub use billiards::trajectory::{Prediction, Trajectory, TrajectoryParams};
 pub use pose::blazepose::{Keypoint, Pose, PoseParams, PoseStage, WorldPoint};
+pub use pose::hands::{Hand, HandPoint, Hands, HandsParams, HandsStage};
 pub use vision::blob_detection::{BBox, Blob, BlobDetection, BlobParams, Blobs};
 pub use vision::camera_control::{CameraControl, CameraControlParams, CameraState};
 pub use vision::geometry_manager::{
@@ -45,5 +47,6 @@ pub fn link() {
         vision::geometry_manager::keep as fn(),
         billiards::trajectory::keep as fn(),
         pose::blazepose::keep as fn(),
+        pose::hands::keep as fn(),
     ]);
 }
