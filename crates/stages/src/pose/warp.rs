@@ -138,7 +138,7 @@ pub fn warp_rgb(
                         + u32::from(a[ch + 3]) * w01
                         + u32::from(b[ch]) * w10
                         + u32::from(b[ch + 3]) * w11;
-                    px[ch] = lut[((s + 512) >> 10) as usize];
+                    px[ch] = lut[usize::from(((s + 512) >> 10) as u8)]; // ≤ 255: the weights sum to 1024.
                 }
                 continue;
             }
@@ -163,7 +163,7 @@ pub fn warp_rgb(
                     .iter()
                     .map(|&(i, wt)| i.map_or(0, |i| u32::from(rgb[i + ch]) * wt))
                     .sum();
-                px[ch] = lut[((s + 512) >> 10) as usize];
+                px[ch] = lut[usize::from(((s + 512) >> 10) as u8)];
             }
         }
     }
