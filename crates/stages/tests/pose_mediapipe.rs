@@ -7,7 +7,8 @@
 //! MediaPipe's own region and TFLite model (ai-edge-litert; the wheel's model equals our ONNX
 //! within 0.001 px): the raw points agree, but the heatmap confidence near those fingertips is
 //! 0.48–0.54, right at the 0.5 refinement threshold, so the tiny difference between OpenCV's
-//! `warpPerspective` crop and ours decides whether a point is refined (moved 4–6 crop px).
+//! `warpPerspective` crop and ours most likely decides whether a point is refined (MediaPipe
+//! moved them 4–6 crop px; our refinement, like the reference pipeline on its region, does not).
 //! That image's bound is the measured one, so a regression fails.
 
 mod pose_common;
