@@ -365,7 +365,12 @@ impl Capture {
                         break;
                     }
                 }
-                Ok(None) => break,
+                Ok(None) => {
+                    if !self.stop.is_stopped() {
+                        self.end_of_stream(n);
+                    }
+                    break;
+                }
                 Err(e) => {
                     let msg = e.to_string();
                     tracing::warn!(source = %self.id, error = %msg, "capture failed; retrying");
@@ -388,6 +393,25 @@ impl Capture {
             }
         }
         self.capturing.store(false, Ordering::Relaxed);
+    }
+
+    /// Reports that the source ended by itself (end of file): an `end_of_stream` event and
+    /// a notification.
+    fn end_of_stream(&self, frames: u64) {
+        tracing::info!(source = %self.id, frames, "end of stream");
+        self.observers.event(&ServerMessage::EndOfStream(
+            framebus_protocol::EndOfStream {
+                source: self.id.clone(),
+                frames,
+            },
+        ));
+        self.observers
+            .event(&ServerMessage::Notification(Notification {
+                level: NotificationLevel::Info,
+                source: self.id.clone(),
+                title: "end of stream".into(),
+                message: format!("{} ended after {frames} frames", self.id),
+            }));
     }
 }
 
