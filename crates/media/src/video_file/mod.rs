@@ -188,6 +188,12 @@ fn pooled(
     Some(frame)
 }
 
+/// Frames in one pass over an H.264 MP4 file, from its index (nothing is decoded); for
+/// progress bars.
+pub fn frame_count(path: &std::path::Path) -> std::result::Result<u64, String> {
+    Mp4H264::open(path).map(|m| m.samples.len() as u64)
+}
+
 fn ticks_to_ns(ticks: i64, timescale: u32) -> u64 {
     (i128::from(ticks.max(0)) * 1_000_000_000 / i128::from(timescale)) as u64
 }
