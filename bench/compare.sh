@@ -3,7 +3,7 @@
 #
 #   bash bench/compare.sh [--quick]
 #
-# Installs what it needs (Debian gstreamer1.0-tools + plugins-base, PyPI
+# Installs what it needs (Debian gstreamer1.0-tools + plugins-base/good/bad/libav, ffmpeg, PyPI
 # opencv-python-headless + numpy) when missing, builds framebus in release with allocation
 # counting (`--features bench-alloc`), runs `framebus bench`, the GStreamer pipelines and
 # the OpenCV script on the same frames, and prints the machine and the table.
@@ -17,6 +17,16 @@ if ! command -v gst-launch-1.0 >/dev/null 2>&1; then
     SUDO=""; [[ $(id -u) -ne 0 ]] && SUDO="sudo"
     $SUDO apt-get update -qq >&2
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq gstreamer1.0-tools gstreamer1.0-plugins-base >&2
+fi
+# The decode benchmark: ffmpeg makes the H.264 file and is a peer; GStreamer needs qtdemux
+# (good), h264parse (bad) and avdec_h264 (libav).
+if ! command -v ffmpeg >/dev/null 2>&1 || ! gst-inspect-1.0 avdec_h264 >/dev/null 2>&1 \
+   || ! gst-inspect-1.0 h264parse >/dev/null 2>&1 || ! gst-inspect-1.0 qtdemux >/dev/null 2>&1; then
+    echo "installing ffmpeg and GStreamer H.264 plugins (apt)…" >&2
+    SUDO=""; [[ $(id -u) -ne 0 ]] && SUDO="sudo"
+    $SUDO apt-get update -qq >&2
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq ffmpeg gstreamer1.0-plugins-good \
+        gstreamer1.0-plugins-bad gstreamer1.0-libav >&2
 fi
 if ! python3 -c "import cv2, numpy" >/dev/null 2>&1; then
     echo "installing OpenCV (pip)…" >&2

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: Rust tests for every crate, the web UI's unit tests, and the
 # end-to-end test in a real headless Chromium against `framebus demo`.
-# Installs what it needs (Debian chromium, npm packages) when missing.
+# Installs what it needs (Debian chromium and ffmpeg, npm packages) when missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,6 +9,8 @@ say() { printf '\n==> %s\n' "$*"; }
 
 need_apt=()
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
+# ffmpeg makes the test videos of the video_file tests (H.264 with a frame counter in the pixels).
+command -v ffmpeg >/dev/null 2>&1 || need_apt+=(ffmpeg)
 if [ ${#need_apt[@]} -gt 0 ]; then
   say "installing ${need_apt[*]} (apt)"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"

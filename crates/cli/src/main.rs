@@ -10,6 +10,7 @@
 
 mod bench;
 mod check;
+mod csv_out;
 mod demo;
 mod plugins;
 mod run;

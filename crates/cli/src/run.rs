@@ -1,6 +1,9 @@
 //! `framebus run CONFIG`: run a pipeline config. Headless it writes one snapshot per
-//! processed frame to `--jsonl`; it stops at `--frames`, at the end of every source, or on
-//! SIGINT/SIGTERM (draining pipelines first).
+//! processed frame to `--jsonl` and one row of signals per frame to `--csv`; it stops at
+//! `--frames`, at the end of every source, or on SIGINT/SIGTERM (draining pipelines first).
+//! On a terminal it shows a progress bar on stderr (frames, fps, and an ETA when the length
+//! is known: video files that do not loop, or `--frames`); nothing when stderr is not a
+//! terminal.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -14,6 +17,9 @@ use anyhow::Context;
 use framebus_core::config::Config;
 use framebus_core::observer::{Observer, SnapshotOut};
 use framebus_core::runtime::{Runtime, RuntimeOptions};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::csv_out::CsvSignals;
 
 /// Arguments of `framebus run`.
 #[derive(clap::Args)]
@@ -26,6 +32,10 @@ pub(crate) struct Args {
     /// Write one snapshot per processed frame, one JSON object per line.
     #[arg(long)]
     jsonl: Option<PathBuf>,
+    /// Write one row per processed frame with every signal (CSV; header = every signal name
+    /// seen in the run, sorted).
+    #[arg(long)]
+    csv: Option<PathBuf>,
 }
 
 /// Writes every snapshot as a JSON line.
@@ -72,6 +82,11 @@ pub(crate) fn main(args: Args) -> anyhow::Result<ExitCode> {
         }
         None => None,
     };
+    let csv = args.csv.as_ref().map(|_| {
+        let c = Arc::new(CsvSignals::default());
+        options.observers.push(c.clone());
+        c
+    });
     if loaded.config.server.is_some() {
         // Serve until SIGINT/SIGTERM; the server handles the signals and drains.
         crate::demo::serve_with(&loaded.config, None, None, options)?;
@@ -81,18 +96,36 @@ pub(crate) fn main(args: Args) -> anyhow::Result<ExitCode> {
                 .map_err(|_| anyhow::anyhow!("writer poisoned"))?
                 .flush()?;
         }
+        if let (Some(c), Some(path)) = (&csv, &args.csv) {
+            c.write(path)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+        }
         return Ok(ExitCode::SUCCESS);
     }
     let stop = Arc::new(AtomicBool::new(false));
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         signal_hook::flag::register(sig, stop.clone())?;
     }
+    let total = known_length(&loaded, args.frames);
     let runtime = Runtime::start(&loaded.config, options)?;
+    let bar = progress_bar(total);
+    let processed = || -> u64 { runtime.status().sources.iter().map(|s| s.processed).sum() };
     while !runtime.finished() && !stop.load(Ordering::Relaxed) {
+        if let Some(bar) = &bar {
+            bar.set_position(processed());
+        }
         std::thread::sleep(Duration::from_millis(20));
     }
-    let processed: u64 = runtime.status().sources.iter().map(|s| s.processed).sum();
+    let processed = processed();
     runtime.shutdown();
+    if let Some(bar) = bar {
+        bar.set_position(processed);
+        bar.finish();
+    }
+    if let (Some(c), Some(path)) = (&csv, &args.csv) {
+        c.write(path)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
     if let Some(w) = writer {
         let mut out = w
             .out
@@ -105,4 +138,44 @@ pub(crate) fn main(args: Args) -> anyhow::Result<ExitCode> {
     }
     eprintln!("processed {processed} frame(s)");
     Ok(ExitCode::SUCCESS)
+}
+
+/// Frames the run will process, when every source knows its length (non-looping video
+/// files) or `--frames` bounds it.
+fn known_length(loaded: &framebus_core::config::LoadedConfig, frames: Option<u64>) -> Option<u64> {
+    let sources = &loaded.config.sources;
+    let per_source = sources.iter().map(|s| {
+        let file_len = (s.kind == "video_file" && !s.params["looping"].as_bool().unwrap_or(false))
+            .then(|| s.params["path"].as_str())
+            .flatten()
+            .and_then(|p| framebus_media::video_file::frame_count(&loaded.base_dir.join(p)).ok());
+        match (file_len, frames) {
+            (Some(n), Some(f)) => Some(n.min(f)),
+            (a, b) => a.or(b),
+        }
+    });
+    per_source.sum()
+}
+
+/// A progress bar on stderr when it is a terminal; `None` otherwise.
+fn progress_bar(total: Option<u64>) -> Option<ProgressBar> {
+    use std::io::IsTerminal;
+    if !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let (bar, template) = match total {
+        Some(n) => (
+            ProgressBar::new(n),
+            "{bar:40} {pos}/{len} frames  {per_sec}  ETA {eta}",
+        ),
+        None => (
+            ProgressBar::new_spinner(),
+            "{spinner} {pos} frames  {per_sec}",
+        ),
+    };
+    bar.set_draw_target(ProgressDrawTarget::stderr_with_hz(10));
+    if let Ok(style) = ProgressStyle::with_template(template) {
+        bar.set_style(style);
+    }
+    Some(bar)
 }

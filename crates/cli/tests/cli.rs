@@ -173,3 +173,120 @@ fn plugins_json_lists_every_stage_with_schema_and_commands() {
             .any(|c| c["name"] == "cmd_add_tool")
     );
 }
+
+/// Runs of 1 bits in `n`: the blobs the frame counter makes (adjacent white blocks merge).
+fn runs_of_ones(n: u64) -> u64 {
+    u64::from((n & !(n << 1)).count_ones())
+}
+
+#[test]
+fn run_a_video_through_blob_detection_to_csv_until_the_file_ends() {
+    use framebus_testkit::video::{VideoSpec, encode_counter_video};
+    let dir = tempfile::tempdir().unwrap();
+    let spec = VideoSpec {
+        width: 320,
+        height: 64,
+        fps: 30,
+        frames: 40,
+        args: &["-c:v", "libx264", "-pix_fmt", "yuv420p", "-bf", "2"],
+    };
+    encode_counter_video(dir.path(), "counter.mp4", &spec);
+    let cfg = dir.path().join("video.toml");
+    std::fs::write(
+        &cfg,
+        r#"
+        [[sources]]
+        id = "camera_0"
+        kind = "video_file"
+        edge = { policy = "block", capacity = 4 }
+        params = { path = "counter.mp4", realtime = false }
+
+        [[stages]]
+        plugin = "blob_detection"
+        params = { threshold = 200, min_area = 10, max_area = 5000 }
+        "#,
+    )
+    .unwrap();
+    let csv = dir.path().join("signals.csv");
+    // No --frames: the run ends because the file does.
+    let out = framebus()
+        .args(["run", cfg.to_str().unwrap(), "--csv", csv.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("processed 40 frame(s)"), "{stderr}");
+    assert!(
+        !stderr.contains("ETA"),
+        "no progress bar when stderr is not a terminal"
+    );
+    let text = std::fs::read_to_string(&csv).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some("source,frame_id,t_ns,blob_count"));
+    let rows: Vec<Vec<String>> = lines
+        .map(|l| l.split(',').map(String::from).collect())
+        .collect();
+    assert_eq!(rows.len(), 40);
+    for (i, r) in rows.iter().enumerate() {
+        let id = i as u64 + 1;
+        assert_eq!(r[0], "camera_0");
+        assert_eq!(r[1], id.to_string());
+        assert_eq!(r[2], ((id - 1) * 1_000_000_000 / 30).to_string());
+        // The counter's white blocks are the only pixels over the threshold.
+        let blobs: f64 = r[3].parse().unwrap();
+        assert_eq!(blobs as u64, runs_of_ones(id), "frame {id}");
+    }
+}
+
+#[test]
+fn csv_header_is_the_union_of_signals_and_missing_cells_are_empty() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(example())
+        .unwrap()
+        .replace("fps = 30", "fps = 0")
+        .replace("policy = \"latest\"", "policy = \"block\", capacity = 4");
+    let cfg = dir.path().join("bikefit.toml");
+    std::fs::write(&cfg, text).unwrap();
+    let csv = dir.path().join("s.csv");
+    let status = framebus()
+        .args(["run", cfg.to_str().unwrap(), "--frames", "30"])
+        .args(["--csv", csv.to_str().unwrap()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let text = std::fs::read_to_string(&csv).unwrap();
+    let header: Vec<&str> = text.lines().next().unwrap().split(',').collect();
+    assert_eq!(header[..3], ["source", "frame_id", "t_ns"]);
+    let mut names = header[3..].to_vec();
+    assert!(
+        names.contains(&"blob_count") && names.contains(&"knee_angle"),
+        "{header:?}"
+    );
+    names.sort();
+    assert_eq!(names, header[3..], "signal columns are sorted");
+    assert_eq!(text.lines().count(), 31);
+    for line in text.lines() {
+        assert_eq!(line.split(',').count(), header.len(), "{line}");
+    }
+}
+
+#[test]
+fn demo_on_a_missing_camera_fails_naming_the_device() {
+    let out = framebus()
+        .args([
+            "demo",
+            "--bind",
+            "127.0.0.1:0",
+            "--camera",
+            "/dev/video-framebus-absent",
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("/dev/video-framebus-absent"), "{err}");
+}

@@ -11,6 +11,8 @@
 //!   ([`rider_pose`]) tests compare against.
 //! - [`image_sequence`]: `image_sequence`, PNG/JPEG files of a directory in name order.
 //! - [`browser`]: `browser`, frames pushed as JPEG/PNG into a latest-wins slot.
+//! - [`v4l2`]: `v4l2`, Linux cameras (YUYV/MJPEG) with controls and reconnect with backoff.
+//! - [`video_file`]: `video_file`, H.264 MP4 files decoded in-process (OpenH264 + `mp4`).
 //! - [`jpeg`]: [`JpegEncoder`], a reusable encoder of any frame format with downscaling.
 //! - [`decode`]: decoding JPEG/PNG bytes into RGB buffers (shared by the sources above).
 //! - [`error`]: [`MediaError`], what decoding and encoding can fail with.
@@ -24,6 +26,8 @@ pub mod error;
 pub mod image_sequence;
 pub mod jpeg;
 pub mod synthetic;
+pub mod v4l2;
+pub mod video_file;
 
 pub use browser::{BrowserIngest, BrowserParams, BrowserSource};
 pub use error::{MediaError, Result};
@@ -32,6 +36,8 @@ pub use jpeg::JpegEncoder;
 pub use synthetic::{
     MARKER_NAMES, RiderControls, RiderPose, SyntheticRider, SyntheticRiderParams, rider_pose,
 };
+pub use v4l2::{V4l2Params, V4l2Source};
+pub use video_file::{VideoFile, VideoFileParams};
 
 /// Keeps this crate's source registrations in the final binary. It does nothing at run time;
 /// it refers to every module that registers a source so the linker keeps them all.
@@ -41,6 +47,8 @@ pub fn link() {
         synthetic::keep as fn(),
         image_sequence::keep as fn(),
         browser::keep as fn(),
+        video_file::keep as fn(),
+        v4l2::keep as fn(),
     ]);
 }
 

@@ -1,4 +1,5 @@
-//! Steady-state capture from `synthetic_rider` allocates nothing, with a counting allocator.
+//! Steady-state capture from `synthetic_rider` and `video_file` allocates nothing, with a
+//! counting allocator.
 
 use std::alloc::System;
 use std::sync::Arc;
@@ -11,8 +12,13 @@ use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
 #[global_allocator]
 static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
 
+/// The counters are process-wide: tests in this file take turns so one's setup is not
+/// counted in another's region.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 #[test]
 fn synthetic_rider_allocates_nothing_per_frame() {
+    let _turn = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let init = SourceInit {
         id: Arc::from("camera_0"),
         index: 0,
@@ -39,6 +45,49 @@ fn synthetic_rider_allocates_nothing_per_frame() {
         assert!(frame.frame_id > 5);
         drop(frame);
         let _ = controls.settings();
+    }
+    let change = region.change();
+    assert_eq!(change.allocations, 0, "{change:?}");
+    assert_eq!(change.reallocations, 0, "{change:?}");
+}
+
+#[test]
+fn video_file_allocates_nothing_per_frame_once_warm() {
+    let _turn = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    use framebus_media::{VideoFile, VideoFileParams};
+    use framebus_testkit::video::{VideoSpec, encode_counter_video};
+    let dir = tempfile::tempdir().unwrap();
+    let spec = VideoSpec {
+        width: 320,
+        height: 96,
+        fps: 25,
+        frames: 80,
+        args: &["-c:v", "libx264", "-pix_fmt", "yuv420p", "-bf", "2"],
+    };
+    encode_counter_video(dir.path(), "v.mp4", &spec);
+    let init = SourceInit {
+        id: Arc::from("camera_0"),
+        index: 0,
+        clock: Arc::new(ManualClock::new()),
+        stop: StopFlag::new(),
+        pool_frames: 3,
+        base_dir: dir.path().to_path_buf(),
+    };
+    let params = VideoFileParams {
+        path: "v.mp4".into(),
+        realtime: true,
+        looping: false,
+    };
+    let mut source = VideoFile::new(params, &init).unwrap();
+    for _ in 0..10 {
+        drop(source.next_frame().unwrap().unwrap());
+    }
+    // Frames 11..=70: samples are read and converted into reused buffers; the decoder's own
+    // picture buffers are C allocations made when it starts (not counted here, not per frame).
+    let region = Region::new(GLOBAL);
+    for _ in 0..60 {
+        let frame = source.next_frame().unwrap().unwrap();
+        drop(frame);
     }
     let change = region.change();
     assert_eq!(change.allocations, 0, "{change:?}");

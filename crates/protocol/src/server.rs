@@ -44,6 +44,17 @@ pub struct StateChanged {
     pub to: RunState,
 }
 
+/// A source reached the end of its stream (end of file) and will produce no more frames.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct EndOfStream {
+    /// Source id (`camera_0`).
+    pub source: String,
+    /// Frames the source produced.
+    #[ts(type = "number")]
+    pub frames: u64,
+}
+
 /// Every JSON message the server sends on `/ws/stream`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -67,6 +78,8 @@ pub enum ServerMessage {
         #[ts(type = "unknown")]
         config: Value,
     },
+    /// A source ended (end of file); its pipeline finishes the frames queued.
+    EndOfStream(EndOfStream),
     /// Reply to `ping`.
     Pong {
         /// Echo of the ping id.

@@ -12,6 +12,7 @@
 //! - [`billiards`]: the pool physics on a 3-cushion shot and a 9-ball break, and a
 //!   prediction per frame (pooltool's side: `bench/pooltool_compare.sh`).
 //! - [`pose`]: the `pose` stage (BlazePose on ONNX Runtime), tracking and with the detector.
+//! - [`decode`]: the `video_file` source decoding 1280×720 H.264 vs ffmpeg and GStreamer.
 //! - [`fixtures`]: the bench source and stages (registered as `bench_*`).
 //! - [`alloc`]: the counting allocator behind the `bench-alloc` feature.
 //!
@@ -21,6 +22,7 @@ mod alloc;
 mod billiards;
 mod blob;
 mod command_latency;
+mod decode;
 mod edge_hop;
 mod fixtures;
 mod freshness;
@@ -38,7 +40,7 @@ use serde::Serialize;
 #[derive(clap::Args)]
 pub(crate) struct Args {
     /// Run only these benchmarks (comma-separated): overhead, edge_hop, throughput, blob,
-    /// command_latency, freshness, billiards, pose.
+    /// command_latency, freshness, billiards, pose, decode.
     #[arg(long, value_name = "NAME", value_delimiter = ',')]
     only: Vec<String>,
     /// Shorter runs (all benchmarks in well under a minute).
@@ -116,7 +118,7 @@ impl Scale {
     }
 }
 
-const ALL: [&str; 8] = [
+const ALL: [&str; 9] = [
     "overhead",
     "edge_hop",
     "throughput",
@@ -125,6 +127,7 @@ const ALL: [&str; 8] = [
     "freshness",
     "billiards",
     "pose",
+    "decode",
 ];
 
 /// Runs the selected benchmarks and prints the table (or JSON).
@@ -152,6 +155,7 @@ pub(crate) fn main(args: Args) -> anyhow::Result<ExitCode> {
             "command_latency" => command_latency::run(scale),
             "billiards" => billiards::run(scale),
             "pose" => pose::run(scale),
+            "decode" => decode::run(scale),
             _ => freshness::run(scale),
         };
         rows.extend(got.with_context(|| format!("benchmark `{name}`"))?);

@@ -188,6 +188,10 @@ impl Runtime {
             let capturing = Arc::new(AtomicBool::new(true));
             let last_error = Arc::new(Mutex::new(None));
             let pending = Arc::new(AtomicU64::new(0));
+            let ended = EndSignal {
+                source: sc.id.clone(),
+                frames_plus_one: Arc::new(AtomicU64::new(0)),
+            };
             handles.push(SourceHandle {
                 id: sc.id.clone(),
                 kind: sc.kind.clone(),
@@ -215,6 +219,7 @@ impl Runtime {
                 capturing,
                 last_error,
                 pending: pending.clone(),
+                ended: ended.frames_plus_one.clone(),
             };
             threads.push(
                 std::thread::Builder::new()
@@ -228,7 +233,9 @@ impl Runtime {
             threads.push(
                 std::thread::Builder::new()
                     .name(format!("pipeline-{}", sc.id))
-                    .spawn(move || run_pipeline(pipeline, rx, cmd_rx, shutdown, obs, pending))?,
+                    .spawn(move || {
+                        run_pipeline(pipeline, rx, cmd_rx, shutdown, obs, pending, ended)
+                    })?,
             );
         }
         Ok(Self {
@@ -349,6 +356,40 @@ struct Capture {
     capturing: Arc<AtomicBool>,
     last_error: Arc<Mutex<Option<String>>>,
     pending: Arc<AtomicU64>,
+    /// Set to frames + 1 when the source ended by itself (0 = not ended).
+    ended: Arc<AtomicU64>,
+}
+
+/// How a pipeline learns that its source ended by itself, to report `end_of_stream` once
+/// the last frame is processed.
+struct EndSignal {
+    source: String,
+    frames_plus_one: Arc<AtomicU64>,
+}
+
+impl EndSignal {
+    /// Reports that the source ended by itself (end of file): an `end_of_stream` event and
+    /// a notification, after the pipeline processed every frame it sent.
+    fn report(&self, observers: &Observers) {
+        let v = self.frames_plus_one.load(Ordering::SeqCst);
+        if v == 0 {
+            return;
+        }
+        let frames = v - 1;
+        tracing::info!(source = %self.source, frames, "end of stream");
+        observers.event(&ServerMessage::EndOfStream(
+            framebus_protocol::EndOfStream {
+                source: self.source.clone(),
+                frames,
+            },
+        ));
+        observers.event(&ServerMessage::Notification(Notification {
+            level: NotificationLevel::Info,
+            source: self.source.clone(),
+            title: "end of stream".into(),
+            message: format!("{} ended after {frames} frames", self.source),
+        }));
+    }
 }
 
 impl Capture {
@@ -365,7 +406,13 @@ impl Capture {
                         break;
                     }
                 }
-                Ok(None) => break,
+                Ok(None) => {
+                    if !self.stop.is_stopped() {
+                        // Reported by the pipeline once it has processed the last frame.
+                        self.ended.store(n + 1, Ordering::SeqCst);
+                    }
+                    break;
+                }
                 Err(e) => {
                     let msg = e.to_string();
                     tracing::warn!(source = %self.id, error = %msg, "capture failed; retrying");
@@ -398,6 +445,7 @@ fn run_pipeline(
     shutdown: Receiver<()>,
     observers: Observers,
     pending: Arc<AtomicU64>,
+    ended: EndSignal,
 ) {
     p.start();
     let handle = |p: &mut Pipeline, req: Request| {
@@ -462,6 +510,7 @@ fn run_pipeline(
     // Answer commands still queued so no caller waits forever.
     drop(frames);
     p.stop();
+    ended.report(&observers);
     p.stats.finished.store(true, Ordering::Relaxed);
     while let Ok(req) = commands.try_recv() {
         handle(&mut p, req);

@@ -1,0 +1,306 @@
+//! `video_file`: an H.264 MP4 file, decoded in the default build (OpenH264 built from its
+//! bundled C source, the `mp4` crate for the boxes), as RGB frames.
+//!
+//! # How it works
+//! The file is opened when the source is built: a missing file, bytes that are not an MP4, a
+//! fragmented MP4 or a video track that is not H.264 (HEVC, MPEG-4 part 2, VP9…) is an error
+//! then, naming the file. Each call reads the next sample (decode order) into a reused buffer,
+//! decodes it, and converts the picture that comes out into a pooled RGB frame.
+//!
+//! Timestamps: the decoder hands pictures out in presentation order (it holds B-frames back),
+//! so the k-th picture out gets the k-th smallest presentation time of the track (decode
+//! time + `ctts` offset), less the first; `t_ns` is that time in nanoseconds. With `looping`
+//! each pass adds the track's length, so `t_ns` and `frame_id` keep increasing.
+//!
+//! `realtime = true` sleeps on the injected clock until `start + t_ns`; `false` returns frames
+//! as fast as the pipeline takes them (a `block` edge then loses none).
+//!
+//! A sample that cannot be read (truncated file) or decoded is an error naming the file and
+//! the frame; the pictures the decoder still holds are then delivered and the stream ends.
+//! Frames delivered before the error stay delivered.
+//!
+//! # Parameters
+//! See [`VideoFileParams`].
+
+mod decode;
+mod demux;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use framebus_core::clock::Clock;
+use framebus_core::frame::{Frame, FramePool, PixelFormat};
+use framebus_core::source::{Source, SourceInit, StopFlag};
+use framebus_core::{Error, Result};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use decode::{Dims, H264Decoder};
+use demux::Mp4H264;
+
+/// Parameters of [`VideoFile`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct VideoFileParams {
+    /// The MP4 file (H.264 video); relative to the config file.
+    pub path: String,
+    /// Pace frames by the file's timestamps; false = as fast as the pipeline takes them.
+    pub realtime: bool,
+    /// Start over after the last frame instead of ending the stream.
+    pub looping: bool,
+}
+
+impl Default for VideoFileParams {
+    fn default() -> Self {
+        Self {
+            path: "video.mp4".into(),
+            realtime: true,
+            looping: false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// Reading and decoding samples.
+    Decoding,
+    /// Handing out the pictures drained from the decoder at the end of a pass.
+    Tail { next: usize, len: usize },
+    /// Nothing more to give (end of file, or after an error).
+    Ended,
+}
+
+/// Frames from an H.264 MP4 file (kind `video_file`).
+pub struct VideoFile {
+    params: VideoFileParams,
+    mp4: Mp4H264,
+    decoder: H264Decoder,
+    /// Next sample to read, 0-based in decode order.
+    next_sample: usize,
+    pacer: Pacer,
+    /// Pictures drained from the decoder at the end of a pass (buffers kept for reuse).
+    tail: Vec<(Dims, Vec<u8>)>,
+    /// The access unit being fed to the decoder (buffer kept for reuse).
+    access_unit: Vec<u8>,
+    state: State,
+    /// True after a read or decode error: the pass ends and does not loop.
+    failed: bool,
+    next_id: u64,
+    pool: FramePool,
+    stop: StopFlag,
+}
+
+impl VideoFile {
+    /// Frames in one pass over the file.
+    pub fn frame_count(&self) -> u64 {
+        self.mp4.samples.len() as u64
+    }
+
+    /// Coded width and height from the file's sample description.
+    pub fn dimensions(&self) -> (u32, u32) {
+        (self.mp4.width, self.mp4.height)
+    }
+
+    /// The file being played.
+    pub fn path(&self) -> &std::path::Path {
+        self.mp4.path()
+    }
+
+    fn error_at(&self, sample: usize, why: &str) -> Error {
+        Error::source(format!(
+            "video_file {}: frame {} of {} (decode order): {why}; {} frames were delivered before it",
+            self.mp4.path().display(),
+            sample + 1,
+            self.mp4.samples.len(),
+            self.next_id - 1,
+        ))
+    }
+
+    /// End of a pass (end of file or error): drain the decoder into the tail.
+    fn end_pass(&mut self) -> Result<()> {
+        let len = self
+            .decoder
+            .drain(&mut self.tail)
+            .map_err(|e| Error::source(format!("video_file {}: {e}", self.path().display())))?;
+        self.state = State::Tail { next: 0, len };
+        Ok(())
+    }
+
+    /// Starts the next pass (looping).
+    fn restart(&mut self) -> Result<()> {
+        self.pacer.pass_offset_ns += ticks_to_ns(self.mp4.duration, self.mp4.timescale);
+        self.pacer.out_in_pass = 0;
+        self.next_sample = 0;
+        self.decoder = H264Decoder::new().map_err(Error::source)?;
+        self.state = State::Decoding;
+        Ok(())
+    }
+}
+
+/// Timestamps and pacing of the pictures given out.
+struct Pacer {
+    realtime: bool,
+    clock: Arc<dyn Clock>,
+    /// Clock time of the first picture (realtime).
+    start_ns: Option<u64>,
+    /// Pictures given out in this pass (indexes `pts_sorted`).
+    out_in_pass: usize,
+    /// Added to `t_ns` for every completed pass (looping).
+    pass_offset_ns: u64,
+}
+
+impl Pacer {
+    /// The next picture's `t_ns`; in realtime mode, sleeps until it is due.
+    fn next(&mut self, mp4: &Mp4H264) -> u64 {
+        let sorted = &mp4.pts_sorted;
+        let first = sorted[0];
+        let k = self.out_in_pass;
+        self.out_in_pass += 1;
+        let ticks = match sorted.get(k) {
+            Some(&p) => p - first,
+            // More pictures than samples cannot happen with a sane decoder; keep time moving.
+            None => sorted[sorted.len() - 1] - first + (k - sorted.len() + 1) as i64,
+        };
+        let t_ns = self.pass_offset_ns + ticks_to_ns(ticks, mp4.timescale);
+        if self.realtime {
+            let start = *self.start_ns.get_or_insert_with(|| self.clock.now_ns());
+            self.clock.sleep_until(start + t_ns);
+        }
+        t_ns
+    }
+}
+
+/// A pooled RGB frame of `dims` stamped with `id` and `t_ns`, filled by `fill`; `None` when
+/// stopped while waiting for a free frame.
+fn pooled(
+    pool: &FramePool,
+    stop: &StopFlag,
+    dims: Dims,
+    id: u64,
+    t_ns: u64,
+    fill: impl FnOnce(&mut [u8]),
+) -> Option<Frame> {
+    let mut frame = pool.acquire_or(dims.0, dims.1, PixelFormat::Rgb8, || stop.is_stopped())?;
+    let data = frame.get_mut().expect("a freshly acquired frame is unique");
+    data.frame_id = id;
+    data.t_ns = t_ns;
+    fill(&mut data.data);
+    Some(frame)
+}
+
+/// Frames in one pass over an H.264 MP4 file, from its index (nothing is decoded); for
+/// progress bars.
+pub fn frame_count(path: &std::path::Path) -> std::result::Result<u64, String> {
+    Mp4H264::open(path).map(|m| m.samples.len() as u64)
+}
+
+fn ticks_to_ns(ticks: i64, timescale: u32) -> u64 {
+    (i128::from(ticks.max(0)) * 1_000_000_000 / i128::from(timescale)) as u64
+}
+
+impl Source for VideoFile {
+    type Params = VideoFileParams;
+    const KIND: &'static str = "video_file";
+    const DESCRIPTION: &'static str = "An H.264 MP4 file decoded in-process (OpenH264), paced by its timestamps or as fast as taken";
+
+    fn new(params: VideoFileParams, init: &SourceInit) -> Result<Self> {
+        let path: PathBuf = init.base_dir.join(&params.path);
+        let mp4 = Mp4H264::open(&path).map_err(Error::source)?;
+        let decoder = H264Decoder::new().map_err(Error::source)?;
+        Ok(Self {
+            pacer: Pacer {
+                realtime: params.realtime,
+                clock: init.clock.clone(),
+                start_ns: None,
+                out_in_pass: 0,
+                pass_offset_ns: 0,
+            },
+            params,
+            access_unit: Vec::with_capacity(mp4.parameter_sets.len() + (1 << 16)),
+            mp4,
+            decoder,
+            next_sample: 0,
+            tail: Vec::new(),
+            state: State::Decoding,
+            failed: false,
+            next_id: 1,
+            pool: FramePool::new(init.pool_frames, init.id.clone(), init.index),
+            stop: init.stop.clone(),
+        })
+    }
+
+    fn next_frame(&mut self) -> Result<Option<Frame>> {
+        loop {
+            if self.stop.is_stopped() {
+                return Ok(None);
+            }
+            match self.state {
+                State::Ended => return Ok(None),
+                State::Tail { next, len } => {
+                    if next < len {
+                        self.state = State::Tail {
+                            next: next + 1,
+                            len,
+                        };
+                        let t_ns = self.pacer.next(&self.mp4);
+                        let (dims, ref rgb) = self.tail[next];
+                        let frame = pooled(&self.pool, &self.stop, dims, self.next_id, t_ns, |b| {
+                            b.copy_from_slice(rgb)
+                        });
+                        self.next_id += 1;
+                        return Ok(frame);
+                    }
+                    if self.params.looping && !self.failed {
+                        self.restart()?;
+                    } else {
+                        self.state = State::Ended;
+                    }
+                }
+                State::Decoding => {
+                    let sample = self.next_sample;
+                    if sample == self.mp4.samples.len() {
+                        self.end_pass()?;
+                        continue;
+                    }
+                    self.next_sample += 1;
+                    self.access_unit.clear();
+                    if sample == 0 {
+                        self.access_unit.extend_from_slice(&self.mp4.parameter_sets);
+                    }
+                    if let Err(why) = self.mp4.read_annexb(sample, &mut self.access_unit) {
+                        let e = self.error_at(sample, &why);
+                        self.failed = true;
+                        self.end_pass()?;
+                        return Err(e);
+                    }
+                    let picture = match self.decoder.decode(&self.access_unit) {
+                        Ok(p) => p,
+                        Err(why) => {
+                            let e = self.error_at(sample, &why);
+                            self.failed = true;
+                            self.end_pass()?;
+                            return Err(e);
+                        }
+                    };
+                    let Some(picture) = picture else { continue };
+                    let t_ns = self.pacer.next(&self.mp4);
+                    let frame = pooled(
+                        &self.pool,
+                        &self.stop,
+                        picture.dims(),
+                        self.next_id,
+                        t_ns,
+                        |b| picture.write_rgb(b),
+                    );
+                    self.next_id += 1;
+                    return Ok(frame);
+                }
+            }
+        }
+    }
+}
+
+framebus_core::register_source!(VideoFile);
+
+/// Referenced by [`crate::link`] so the linker keeps this module's registration.
+pub(crate) fn keep() {}
