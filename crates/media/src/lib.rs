@@ -9,6 +9,8 @@
 //! - [`synthetic`]: `synthetic_rider`, a cyclist with six reflective markers, deterministic
 //!   per seed, with camera controls (exposure, gain, auto-exposure) and the ground truth
 //!   ([`rider_pose`]) tests compare against.
+//! - [`synthetic_table`]: `synthetic_table`, a top-down camera over a pool table playing
+//!   shots, with per-frame ground truth ([`SyntheticTable::truth`]) for the billiards stages.
 //! - [`image_sequence`]: `image_sequence`, PNG/JPEG files of a directory in name order.
 //! - [`browser`]: `browser`, frames pushed as JPEG/PNG into a latest-wins slot.
 //! - [`jpeg`]: [`JpegEncoder`], a reusable encoder of any frame format with downscaling.
@@ -24,6 +26,7 @@ pub mod error;
 pub mod image_sequence;
 pub mod jpeg;
 pub mod synthetic;
+pub mod synthetic_table;
 
 pub use browser::{BrowserIngest, BrowserParams, BrowserSource};
 pub use error::{MediaError, Result};
@@ -32,6 +35,7 @@ pub use jpeg::JpegEncoder;
 pub use synthetic::{
     MARKER_NAMES, RiderControls, RiderPose, SyntheticRider, SyntheticRiderParams, rider_pose,
 };
+pub use synthetic_table::{SyntheticTable, SyntheticTableParams};
 
 /// Keeps this crate's source registrations in the final binary. It does nothing at run time;
 /// it refers to every module that registers a source so the linker keeps them all.
@@ -39,6 +43,7 @@ pub use synthetic::{
 pub fn link() {
     std::hint::black_box([
         synthetic::keep as fn(),
+        synthetic_table::keep as fn(),
         image_sequence::keep as fn(),
         browser::keep as fn(),
     ]);
