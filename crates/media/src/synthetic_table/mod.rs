@@ -236,14 +236,13 @@ impl Source for SyntheticTable {
                 params.blur_subframes
             )));
         }
-        if let Some(bad) = params
-            .shots
-            .iter()
-            .find(|s| !(0.1..=8.0).contains(&s.speed))
-        {
+        if let Some(bad) = params.shots.iter().find(|s| {
+            !(0.1..=6.0).contains(&s.v0)
+                || s.a * s.a + s.b * s.b > 0.25
+                || !(0.0..=80.0).contains(&s.theta)
+        }) {
             return Err(Error::source(format!(
-                "synthetic_table: shot speed {} m/s is outside 0.1..=8",
-                bad.speed
+                "synthetic_table: shot {bad:?} is out of range (V0 0.1..=6 m/s, a² + b² ≤ 0.25, theta 0..=80°)"
             )));
         }
         let renderer = Renderer::new(params.width, params.height, params.seed);

@@ -1,29 +1,25 @@
-//! How the balls move: a small fixed-step simulation (rolling with friction, equal-mass
-//! ball–ball collisions with restitution, cushions with restitution, pockets). Orientation is
-//! integrated from the rolling angular velocity so stripes turn as balls roll.
+//! How the balls move: each shot is simulated once by the event-based engine of
+//! `framebus-billiards` (sliding, rolling, spinning, ball–ball, Han 2005 cushions, pockets),
+//! then sampled at the times the camera asks for. Orientation is integrated from the angular
+//! velocity the engine gives, so stripes and number spots turn as balls roll, skid and spin.
 
-use super::table::{BALL_RADIUS, BALLS, CORNER_JAW, POCKETS, SIDE_JAW, TABLE_LENGTH, TABLE_WIDTH};
+use framebus_billiards::tracked::{aim_to_phi, from_physics, to_physics};
+use framebus_billiards::{
+    Agent, Ball, Cue, EventKind as PhysEvent, MotionState, Params, Simulator, Table,
+};
+
+use super::table::BALLS;
 use super::truth::{EventKind, EventLog};
 
-/// Simulation step, seconds.
-const DT: f64 = 0.000_5;
-/// Rolling deceleration, m/s² (μ_r·g with μ_r ≈ 0.012).
-const ROLL_DECEL: f64 = 0.12;
-/// Ball–ball normal restitution.
-const E_BALL: f64 = 0.95;
-/// Cushion normal restitution.
-const E_CUSHION: f64 = 0.75;
-/// A ball slower than this (m/s) stops.
-const STOP_SPEED: f64 = 0.004;
-/// Capture distance from a pocket centre, metres.
-const CAPTURE: f64 = 0.055;
+/// Largest step of the orientation integration, seconds.
+const ROT_STEP: f64 = 0.001;
 
-/// The state of one ball.
+/// The state of one ball as drawn.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct BallState {
     /// Centre, table metres.
     pub(crate) pos: [f64; 2],
-    /// Velocity, m/s.
+    /// Velocity, m/s (table frame).
     pub(crate) vel: [f64; 2],
     /// Orientation: body → world rotation, row-major (world x right, y down, z into table).
     pub(crate) rot: [[f64; 3]; 3],
@@ -42,154 +38,148 @@ impl Default for BallState {
     }
 }
 
-/// Sixteen balls and the time they were last advanced to.
-#[derive(Debug, Clone)]
+/// A cue strike in the table frame.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Strike {
+    /// Cue stick speed, m/s.
+    pub(crate) v0: f64,
+    /// Aim, degrees, `atan2(dy, dx)` in the table frame.
+    pub(crate) angle_deg: f64,
+    /// Cue elevation, degrees.
+    pub(crate) theta: f64,
+    /// Side english, fraction of R.
+    pub(crate) a: f64,
+    /// Top/bottom spin, fraction of R.
+    pub(crate) b: f64,
+}
+
+/// Sixteen balls, the shot in progress and the time they were last advanced to.
 pub(crate) struct Motion {
     pub(crate) balls: [BallState; BALLS],
+    sim: Simulator,
+    params: Params,
+    /// Scratch for the simulator's input.
+    input: Vec<Ball>,
+    /// Ball number of each simulated ball.
+    numbers: Vec<usize>,
+    /// Shot in progress: strike time and index of the next event to log.
+    shot: Option<(f64, usize)>,
     t: f64,
 }
 
 impl Motion {
-    /// Balls at `positions` (`None` = off the table), at rest, at time `t`.
+    /// Balls at the origin, at rest, at time `t` (place them before the first shot).
     pub(crate) fn new(t: f64) -> Self {
+        let ids = [
+            "cue", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12", "13", "14", "15",
+        ];
+        let params = Params::default();
         Self {
             balls: [BallState::default(); BALLS],
+            sim: Simulator::new(Table::seven_foot(), params),
+            input: ids
+                .iter()
+                .map(|id| Ball::at_rest(id, 0.0, 0.0, &params))
+                .collect(),
+            numbers: Vec::with_capacity(BALLS),
+            params,
+            shot: None,
             t,
         }
     }
 
-    /// True while any ball on the table moves.
-    pub(crate) fn moving(&self) -> bool {
-        self.balls
-            .iter()
-            .any(|b| b.on_table && (b.vel[0] != 0.0 || b.vel[1] != 0.0))
-    }
-
-    /// Gives the cue ball speed `v` (m/s) in direction `phi_deg` (table frame) at time `t`.
-    pub(crate) fn strike(&mut self, t: f64, v: f64, phi_deg: f64) {
+    /// Strikes the cue ball at time `t`.
+    pub(crate) fn strike(&mut self, t: f64, s: Strike) {
         self.t = t;
-        let phi = phi_deg.to_radians();
-        self.balls[0].vel = [v * phi.cos(), v * phi.sin()];
+        self.input.clear();
+        self.numbers.clear();
+        let ids = [
+            "cue", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12", "13", "14", "15",
+        ];
+        for (n, b) in self.balls.iter().enumerate().filter(|(_, b)| b.on_table) {
+            let r = to_physics(b.pos[0], b.pos[1]);
+            self.input
+                .push(Ball::at_rest(ids[n], r.x, r.y, &self.params));
+            self.numbers.push(n);
+        }
+        let Some(cue_index) = self.numbers.iter().position(|&n| n == 0) else {
+            return;
+        };
+        let cue = Cue {
+            ball: cue_index,
+            v0: s.v0,
+            phi: aim_to_phi(s.angle_deg),
+            theta: s.theta,
+            a: s.a,
+            b: s.b,
+        };
+        self.sim.run(&self.input, Some(&cue));
+        self.shot = Some((t, 0));
     }
 
     /// Advances to time `t`, logging events. Returns the time the last ball stopped if
     /// that happened during this call.
     pub(crate) fn advance_to(&mut self, t: f64, log: &mut EventLog) -> Option<f64> {
-        let mut stopped = None;
-        while self.t + DT <= t {
-            self.t += DT;
-            if self.moving() {
-                self.step(log);
-                if !self.moving() {
-                    stopped = Some(self.t);
-                }
+        let Some((t0, mut next_event)) = self.shot else {
+            self.t = self.t.max(t);
+            return None;
+        };
+        let sim = self.sim.result();
+        let end = t0 + sim.duration();
+        let target = t.min(end);
+        // Integrate orientations in small steps up to `target`.
+        while self.t < target {
+            let step = (target - self.t).min(ROT_STEP);
+            let tm = self.t + 0.5 * step - t0;
+            for (k, &n) in self.numbers.iter().enumerate() {
+                let st = sim.state_at(k, tm.max(0.0), &self.params);
+                let w = [st.w.y, st.w.x, -st.w.z];
+                rotate(&mut self.balls[n].rot, w, step);
             }
+            self.t += step;
         }
-        stopped
-    }
-
-    fn step(&mut self, log: &mut EventLog) {
-        let t = self.t;
-        for b in self.balls.iter_mut().filter(|b| b.on_table) {
-            let speed = b.vel[0].hypot(b.vel[1]);
-            if speed == 0.0 {
-                continue;
+        for (k, &n) in self.numbers.iter().enumerate() {
+            let st = sim.state_at(k, (target - t0).max(0.0), &self.params);
+            let b = &mut self.balls[n];
+            b.pos = from_physics(st.r);
+            b.vel = [st.v.y, st.v.x];
+            b.on_table = st.s != MotionState::Pocketed;
+        }
+        while let Some(e) = sim.events.get(next_event) {
+            if t0 + e.t > target {
+                break;
             }
-            let new_speed = speed - ROLL_DECEL * DT;
-            if new_speed < STOP_SPEED {
+            let te = t0 + e.t;
+            let a = self.numbers[e.ball] as u8;
+            match (e.kind, e.other) {
+                (PhysEvent::BallBall, Agent::Ball(j)) => {
+                    log.push(te, EventKind::BallCollision, a, self.numbers[j] as u8);
+                }
+                (PhysEvent::BallLinearCushion, Agent::Linear(j))
+                | (PhysEvent::BallCircularCushion, Agent::Circular(j)) => {
+                    log.push(te, EventKind::Cushion, a, j as u8);
+                }
+                (PhysEvent::BallPocket, Agent::Pocket(j)) => {
+                    log.push(te, EventKind::Pocketed, a, j as u8);
+                    if a == 0 {
+                        log.push(te, EventKind::Scratch, 0, j as u8);
+                    }
+                }
+                _ => {}
+            }
+            next_event += 1;
+        }
+        if t >= end {
+            for b in &mut self.balls {
                 b.vel = [0.0; 2];
-                continue;
             }
-            let k = new_speed / speed;
-            b.vel = [b.vel[0] * k, b.vel[1] * k];
-            b.pos[0] += b.vel[0] * DT;
-            b.pos[1] += b.vel[1] * DT;
-            // Rolling: ω = (v_y, −v_x, 0)/R in a frame with z into the table.
-            let w = [b.vel[1] / BALL_RADIUS, -b.vel[0] / BALL_RADIUS, 0.0];
-            rotate(&mut b.rot, w, DT);
+            self.shot = None;
+            self.t = t;
+            return Some(end);
         }
-        self.collide_balls(t, log);
-        self.cushions_and_pockets(t, log);
-    }
-
-    fn collide_balls(&mut self, t: f64, log: &mut EventLog) {
-        let d2 = (2.0 * BALL_RADIUS).powi(2);
-        for i in 0..BALLS {
-            for j in i + 1..BALLS {
-                let (a, b) = (self.balls[i], self.balls[j]);
-                if !a.on_table || !b.on_table {
-                    continue;
-                }
-                let n = [b.pos[0] - a.pos[0], b.pos[1] - a.pos[1]];
-                let dist2 = n[0] * n[0] + n[1] * n[1];
-                if dist2 >= d2 || dist2 == 0.0 {
-                    continue;
-                }
-                let dist = dist2.sqrt();
-                let n = [n[0] / dist, n[1] / dist];
-                let rel = (a.vel[0] - b.vel[0]) * n[0] + (a.vel[1] - b.vel[1]) * n[1];
-                if rel <= 0.0 {
-                    continue;
-                }
-                let j_imp = 0.5 * (1.0 + E_BALL) * rel;
-                let (ba, bb) = (&mut self.balls[i].vel, n);
-                ba[0] -= j_imp * bb[0];
-                ba[1] -= j_imp * bb[1];
-                let vb = &mut self.balls[j].vel;
-                vb[0] += j_imp * n[0];
-                vb[1] += j_imp * n[1];
-                // Separate overlapping balls symmetrically.
-                let push = 0.5 * (2.0 * BALL_RADIUS - dist);
-                self.balls[i].pos[0] -= push * n[0];
-                self.balls[i].pos[1] -= push * n[1];
-                self.balls[j].pos[0] += push * n[0];
-                self.balls[j].pos[1] += push * n[1];
-                log.push(t, EventKind::BallCollision, i as u8, j as u8);
-            }
-        }
-    }
-
-    fn cushions_and_pockets(&mut self, t: f64, log: &mut EventLog) {
-        for (i, b) in self.balls.iter_mut().enumerate() {
-            if !b.on_table || (b.vel[0] == 0.0 && b.vel[1] == 0.0) {
-                continue;
-            }
-            if let Some(p) = POCKETS
-                .iter()
-                .position(|p| (b.pos[0] - p[0]).hypot(b.pos[1] - p[1]) < CAPTURE)
-            {
-                b.on_table = false;
-                b.vel = [0.0; 2];
-                log.push(t, EventKind::Pocketed, i as u8, p as u8);
-                if i == 0 {
-                    log.push(t, EventKind::Scratch, 0, p as u8);
-                }
-                continue;
-            }
-            let [x, y] = b.pos;
-            let corner_x = !(CORNER_JAW..=TABLE_LENGTH - CORNER_JAW).contains(&x);
-            let corner_y = !(CORNER_JAW..=TABLE_WIDTH - CORNER_JAW).contains(&y);
-            let side = (x - TABLE_LENGTH / 2.0).abs() < SIDE_JAW;
-            let r = BALL_RADIUS;
-            if !corner_y {
-                if x < r && b.vel[0] < 0.0 {
-                    b.vel[0] *= -E_CUSHION;
-                    log.push(t, EventKind::Cushion, i as u8, 0);
-                } else if x > TABLE_LENGTH - r && b.vel[0] > 0.0 {
-                    b.vel[0] *= -E_CUSHION;
-                    log.push(t, EventKind::Cushion, i as u8, 2);
-                }
-            }
-            if !corner_x && !side {
-                if y < r && b.vel[1] < 0.0 {
-                    b.vel[1] *= -E_CUSHION;
-                    log.push(t, EventKind::Cushion, i as u8, 1);
-                } else if y > TABLE_WIDTH - r && b.vel[1] > 0.0 {
-                    b.vel[1] *= -E_CUSHION;
-                    log.push(t, EventKind::Cushion, i as u8, 3);
-                }
-            }
-        }
+        self.shot = Some((t0, next_event));
+        self.t = t;
+        None
     }
 }
 

@@ -5,7 +5,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::motion::Motion;
+use super::motion::{Motion, Strike};
 use super::table::{BALL_RADIUS, BALLS, TABLE_LENGTH, TABLE_WIDTH};
 use super::truth::{EventKind, EventLog};
 
@@ -30,24 +30,37 @@ const WITHDRAW_DIST: f64 = 0.6;
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct ShotSpec {
-    /// Cue ball speed right after the strike, m/s.
-    #[schemars(range(min = 0.1, max = 8.0))]
-    pub speed: f64,
+    /// Cue stick speed at impact, m/s (a centre hit gives the ball about 1.5 × this).
+    #[serde(rename = "V0")]
+    #[schemars(range(min = 0.1, max = 6.0))]
+    pub v0: f64,
     /// Aim direction in degrees (table axes: 0 = +x, 90 = +y); `null` aims at `target`.
     pub phi: Option<f64>,
     /// Object ball to aim at when `phi` is null; `null` picks one at random.
     pub target: Option<u8>,
     /// Cut added to the aim at `target`, degrees.
     pub cut: f64,
+    /// Cue elevation, degrees.
+    #[schemars(range(min = 0, max = 80))]
+    pub theta: f64,
+    /// Side english as a fraction of the radius (positive = left).
+    #[schemars(range(min = -0.5, max = 0.5))]
+    pub a: f64,
+    /// Top (+) or bottom (−) spin as a fraction of the radius.
+    #[schemars(range(min = -0.5, max = 0.5))]
+    pub b: f64,
 }
 
 impl Default for ShotSpec {
     fn default() -> Self {
         Self {
-            speed: 1.5,
+            v0: 1.0,
             phi: None,
             target: None,
             cut: 0.0,
+            theta: 0.0,
+            a: 0.0,
+            b: 0.0,
         }
     }
 }
@@ -79,8 +92,7 @@ impl Rng {
 enum Phase {
     Aim {
         t0: f64,
-        phi: f64,
-        speed: f64,
+        strike: Strike,
         origin: [f64; 2],
     },
     Rolling {
@@ -190,22 +202,32 @@ impl Scene {
         self.motion.balls[0].pos = pos;
     }
 
-    /// The aim direction and speed of the next shot.
-    fn plan_shot(&mut self) -> (f64, f64) {
+    /// The next shot.
+    fn plan_shot(&mut self) -> Strike {
         let spec = if self.script.is_empty() {
             ShotSpec {
-                speed: self.rng.range(0.6, 2.0),
+                v0: self.rng.range(0.5, 1.4),
                 phi: None,
                 target: None,
                 cut: self.rng.range(-12.0, 12.0),
+                theta: 0.0,
+                a: self.rng.range(-0.2, 0.2),
+                b: self.rng.range(-0.3, 0.3),
             }
         } else {
             let s = self.script[self.next_shot % self.script.len()];
             self.next_shot += 1;
             s
         };
+        let strike = |angle_deg| Strike {
+            v0: spec.v0,
+            angle_deg,
+            theta: spec.theta,
+            a: spec.a,
+            b: spec.b,
+        };
         if let Some(phi) = spec.phi {
-            return (phi, spec.speed);
+            return strike(phi);
         }
         let on_table = |n: usize| n < BALLS && n > 0 && self.motion.balls[n].on_table;
         let target = match spec.target.map(usize::from) {
@@ -217,8 +239,7 @@ impl Scene {
             }
         };
         let (c, o) = (self.motion.balls[0].pos, self.motion.balls[target].pos);
-        let phi = (o[1] - c[1]).atan2(o[0] - c[0]).to_degrees() + spec.cut;
-        (phi, spec.speed)
+        strike((o[1] - c[1]).atan2(o[0] - c[0]).to_degrees() + spec.cut)
     }
 
     fn strike_time(&self, t0: f64, speed: f64) -> f64 {
@@ -236,27 +257,22 @@ impl Scene {
                         return;
                     }
                     self.motion.advance_to(start, &mut self.log);
-                    let (phi, speed) = self.plan_shot();
+                    let strike = self.plan_shot();
                     self.phase = Phase::Aim {
                         t0: start,
-                        phi,
-                        speed,
+                        strike,
                         origin: self.motion.balls[0].pos,
                     };
                 }
-                Phase::Aim {
-                    t0,
-                    phi,
-                    speed,
-                    origin,
-                } => {
-                    let ts = self.strike_time(t0, speed);
+                Phase::Aim { t0, strike, origin } => {
+                    let ts = self.strike_time(t0, strike.v0);
                     if t < ts {
                         self.motion.advance_to(t, &mut self.log);
                         return;
                     }
                     self.motion.advance_to(ts, &mut self.log);
-                    self.motion.strike(ts, speed, phi);
+                    self.motion.strike(ts, strike);
+                    let phi = strike.angle_deg;
                     self.log.push(ts, EventKind::ShotStarted, 0, 0);
                     self.shots += 1;
                     self.phase = Phase::Rolling {
@@ -284,12 +300,8 @@ impl Scene {
     /// The cue stick at time `t` (within the current phase), if it is in view.
     pub(crate) fn cue_at(&self, t: f64) -> Option<CuePose> {
         let (origin, angle, d) = match self.phase {
-            Phase::Aim {
-                t0,
-                phi,
-                speed,
-                origin,
-            } => {
+            Phase::Aim { t0, strike, origin } => {
+                let (phi, speed) = (strike.angle_deg, strike.v0);
                 let tau = t - t0;
                 let half = 0.5 * self.timing.aim_s;
                 let aim = self.timing.aim_s;

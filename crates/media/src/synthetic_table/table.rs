@@ -13,27 +13,30 @@ pub const TABLE_WIDTH: f64 = 0.9906;
 /// Ball radius, metres (2.25 in diameter).
 pub const BALL_RADIUS: f64 = 0.028_575;
 /// Cushion width from the nose to the rail, metres.
-pub const CUSHION: f64 = 0.05;
+pub const CUSHION: f64 = 0.0508;
 /// Wooden rail width, metres.
 pub const RAIL: f64 = 0.10;
 /// Half-width of a corner pocket's opening measured along each rail from the corner, metres.
-pub const CORNER_JAW: f64 = 0.08;
+pub const CORNER_JAW: f64 = 0.091;
 /// Half-width of a side pocket's opening along its rail, metres.
-pub const SIDE_JAW: f64 = 0.065;
-/// Radius of the drawn pocket holes, metres.
+pub const SIDE_JAW: f64 = 0.0755;
+/// Radius of the drawn pocket holes, metres (side pockets are 0.0645: drawn alike).
 pub const POCKET_RADIUS: f64 = 0.062;
 /// Number of balls: the cue ball (0) and the object balls 1–15.
 pub const BALLS: usize = 16;
 
-/// Pocket centres in table metres: top-left, top-middle, top-right, bottom-left,
-/// bottom-middle, bottom-right.
+/// Corner pocket centre offset outside each rail line, metres (the physics table's).
+const CP: f64 = 0.029_486_352_775_479_032;
+
+/// Pocket centres in table metres (those of `framebus_billiards::Table::seven_foot`):
+/// top-left, top-middle, top-right, bottom-left, bottom-middle, bottom-right.
 pub const POCKETS: [[f64; 2]; 6] = [
-    [-0.02, -0.02],
-    [TABLE_LENGTH / 2.0, -0.035],
-    [TABLE_LENGTH + 0.02, -0.02],
-    [-0.02, TABLE_WIDTH + 0.02],
-    [TABLE_LENGTH / 2.0, TABLE_WIDTH + 0.035],
-    [TABLE_LENGTH + 0.02, TABLE_WIDTH + 0.02],
+    [-CP, -CP],
+    [TABLE_LENGTH / 2.0, -0.0685],
+    [TABLE_LENGTH + CP, -CP],
+    [-CP, TABLE_WIDTH + CP],
+    [TABLE_LENGTH / 2.0, TABLE_WIDTH + 0.0685],
+    [TABLE_LENGTH + CP, TABLE_WIDTH + CP],
 ];
 
 /// Standard ball colours (albedo, sRGB) indexed by number 0–15: 0 cue (white), 1 yellow,

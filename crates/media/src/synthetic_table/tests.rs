@@ -63,7 +63,7 @@ fn balls_are_drawn_where_the_truth_says_and_stripes_turn() {
 fn shots_move_balls_and_log_events_in_order() {
     let mut s = open(SyntheticTableParams {
         shots: vec![ShotSpec {
-            speed: 2.0,
+            v0: 1.4,
             target: Some(1),
             ..Default::default()
         }],
@@ -115,7 +115,7 @@ fn shots_move_balls_and_log_events_in_order() {
 fn dump() {
     let mut s = open(SyntheticTableParams {
         shots: vec![ShotSpec {
-            speed: 3.0,
+            v0: 2.0,
             target: Some(1),
             ..Default::default()
         }],
