@@ -9,12 +9,15 @@
 //!   - [`vision::marker_manager`]: named markers, placed by hand, that can follow blobs.
 //!   - [`vision::geometry_manager`]: angle/distance tools over named points, with a time
 //!     window of min/max/mean.
+//! - [`billiards`]: the billiards trainer of seed 002 (table, balls, cue, tracking, game
+//!   state).
 //!
 //! # Linking
 //! Registrations live in `inventory` statics that the linker drops when nothing in the
 //! binary refers to this crate. Binaries call [`link`] once (e.g. at the top of `main`) so
 //! the stages stay in the registry.
 
+pub mod billiards;
 pub mod vision;
 
 pub use vision::blob_detection::{BBox, Blob, BlobDetection, BlobParams, Blobs};
@@ -33,5 +36,7 @@ pub fn link() {
         vision::camera_control::keep as fn(),
         vision::marker_manager::keep as fn(),
         vision::geometry_manager::keep as fn(),
+        billiards::table_detection::keep as fn(),
+        billiards::ball_detection::keep as fn(),
     ]);
 }
