@@ -203,16 +203,25 @@ def main():
     print(f"{'collision sequence identical':42} {100 * coll / n:>11.1f}% {'>= 99 %':>10}")
     print(f"{'full event sequence identical (+transitions)':42} {100 * full / n:>11.1f}%")
     dm = [d * 1000 for d in diffs]
-    print(f"{'rest position difference, median':42} {pct(dm, 50):>10.4f}mm {'<= 1 mm':>10}")
-    print(f"{'rest position difference, p95':42} {pct(dm, 95):>10.4f}mm")
-    print(f"{'rest position difference, max':42} {max(dm) if dm else float('nan'):>10.4f}mm")
+    print(f"{'rest position difference, median':42} {pct(dm, 50):>10.2e}mm {'<= 1 mm':>10}")
+    print(f"{'rest position difference, p95':42} {pct(dm, 95):>10.2e}mm")
+    print(f"{'rest position difference, max':42} {max(dm) if dm else float('nan'):>10.2e}mm")
+    dt = [
+        abs(ea["t"] - eb["t"])
+        for a, b in zip(ours, theirs)
+        if "events" in a and seq(a["events"]) == seq(b["events"])
+        for ea, eb in zip(a["events"], b["events"])
+    ]
+    print(f"{'event time difference, max (matching shots)':42} {max(dt) if dt else float('nan'):>10.2e}s")
     ot = [a.get("us_per_shot", float("nan")) for a in ours]
     tt = [b["seconds"] * 1e6 for b in theirs]
     print(f"{'time per shot, median (ours / pooltool)':42} {statistics.median(ot):>9.1f}us / {statistics.median(tt) / 1000:.2f} ms")
 
+    specials = []
     for name, shot in (("3-cushion shot", three_cushion_shot()), ("9-ball break", nine_ball_break())):
         times = [pooltool_run(shot, eng)["seconds"] for _ in range(5)]
         ref = pooltool_run(shot, eng)
+        specials.append((shot, ref))
         mine = ours_run(args.ours, [shot], repeat=200)[0]
         cushions = sum(1 for e in mine["events"] if e["type"] == "ball_linear_cushion" and e["agents"][0] == "cue")
         same = seq(mine["events"], True) == seq(ref["events"], True)
@@ -227,7 +236,7 @@ def main():
 
     if args.write_fixtures:
         fx = []
-        for s, b in list(zip(shots, theirs))[: args.fixtures]:
+        for s, b in list(zip(shots, theirs))[: args.fixtures] + specials:
             fx.append({"shot": s, "pooltool": {"events": b["events"], "final": b["final"]}})
         with open(args.write_fixtures, "w") as f:
             json.dump({"generator": "bench/pooltool_compare.py", "pooltool": "0.6.0", "seed": args.seed, "shots": fx}, f, indent=1)

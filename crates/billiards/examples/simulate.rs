@@ -9,7 +9,7 @@
 use std::io::{BufRead, Write};
 use std::time::Instant;
 
-use framebus_billiards::{Agent, Ball, Cue, Params, Simulator, Table, validate_layout};
+use framebus_billiards::{Ball, Cue, Params, Simulator, Table, validate_layout};
 use serde_json::{Value, json};
 
 fn main() {
@@ -69,16 +69,8 @@ fn run(line: &str, sim: &mut Simulator, p: &Params) -> Result<Value, String> {
         .events
         .iter()
         .map(|e| {
-            let mut agents = vec![json!(r.ids[e.ball])];
-            match e.other {
-                Agent::None => {}
-                Agent::Cue => agents.insert(0, json!("cue_stick")),
-                Agent::Ball(j) => agents.push(json!(r.ids[j])),
-                Agent::Linear(k) => agents.push(json!(table.linear[k].id)),
-                Agent::Circular(k) => agents.push(json!(table.circular[k].id)),
-                Agent::Pocket(k) => agents.push(json!(table.pockets[k].id)),
-            }
-            json!({ "t": e.t, "type": e.kind.name(), "agents": agents })
+            let (names, n) = r.agents(e, table);
+            json!({ "t": e.t, "type": e.kind.name(), "agents": &names[..n] })
         })
         .collect();
     let fin: Vec<Value> = r

@@ -150,6 +150,21 @@ impl Simulation {
         motion::evolve(&s0, p, t - t0)
     }
 
+    /// The names of an event's agents in pooltool's order: `["cue_stick", ball]` for the
+    /// strike, `[ball]` for transitions, `[ball, other]` for collisions (ball ids, cushion
+    /// and pocket ids of `table`). Returns the names and how many there are.
+    pub fn agents<'a>(&'a self, e: &Event, table: &'a Table) -> ([&'a str; 2], usize) {
+        let b = self.ids[e.ball].as_str();
+        match e.other {
+            Agent::None => ([b, ""], 1),
+            Agent::Cue => (["cue_stick", b], 2),
+            Agent::Ball(j) => ([b, self.ids[j].as_str()], 2),
+            Agent::Linear(k) => ([b, table.linear[k].id.as_str()], 2),
+            Agent::Circular(k) => ([b, table.circular[k].id.as_str()], 2),
+            Agent::Pocket(k) => ([b, table.pockets[k].id.as_str()], 2),
+        }
+    }
+
     /// Whether ball `i` ended in a pocket, and which (index into `Table::pockets`).
     pub fn pocket_of(&self, i: usize) -> Option<usize> {
         self.events.iter().find_map(|e| match (e.kind, e.other) {

@@ -14,7 +14,7 @@
 use crate::vec3::V3;
 
 /// One tracked ball in the table frame.
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct TrackedBall {
     /// Stable identity: "cue", "8", "1" … "15" (by colour), or a track number.
     pub id: String,
@@ -31,6 +31,25 @@ pub struct TrackedBall {
     /// Pocketed (no longer on the table).
     #[serde(default)]
     pub pocketed: bool,
+}
+
+// A clone that reuses the destination's id buffer (results are copied every frame).
+impl Clone for TrackedBall {
+    fn clone(&self) -> Self {
+        TrackedBall {
+            id: self.id.clone(),
+            ..*self
+        }
+    }
+    fn clone_from(&mut self, src: &Self) {
+        self.id.clone_from(&src.id);
+        self.x = src.x;
+        self.y = src.y;
+        self.vx = src.vx;
+        self.vy = src.vy;
+        self.at_rest = src.at_rest;
+        self.pocketed = src.pocketed;
+    }
 }
 
 /// The cue stick over the table, in the table frame.

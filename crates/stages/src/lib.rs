@@ -9,8 +9,12 @@
 //!   - [`vision::marker_manager`]: named markers, placed by hand, that can follow blobs.
 //!   - [`vision::geometry_manager`]: angle/distance tools over named points, with a time
 //!     window of min/max/mean.
-//! - [`billiards`]: the billiards trainer of seed 002 (table, balls, cue, tracking, game
-//!   state).
+//! - [`billiards`]: the billiards trainer of seed 002:
+//!   - [`billiards::table_detection`], [`billiards::ball_detection`],
+//!     [`billiards::cue_detection`], [`billiards::ball_tracking`], [`billiards::game_state`]:
+//!     table, balls, cue, tracks and game events from a camera.
+//!   - [`billiards::trajectory`]: predicted shot paths, collisions and pockets from the
+//!     tracked balls and the cue, and the `simulate` what-if command.
 //!
 //! # Linking
 //! Registrations live in `inventory` statics that the linker drops when nothing in the
@@ -20,6 +24,7 @@
 pub mod billiards;
 pub mod vision;
 
+pub use billiards::trajectory::{Prediction, Trajectory, TrajectoryParams};
 pub use vision::blob_detection::{BBox, Blob, BlobDetection, BlobParams, Blobs};
 pub use vision::camera_control::{CameraControl, CameraControlParams, CameraState};
 pub use vision::geometry_manager::{
@@ -38,5 +43,9 @@ pub fn link() {
         vision::geometry_manager::keep as fn(),
         billiards::table_detection::keep as fn(),
         billiards::ball_detection::keep as fn(),
+        billiards::cue_detection::keep as fn(),
+        billiards::ball_tracking::keep as fn(),
+        billiards::game_state::keep as fn(),
+        billiards::trajectory::keep as fn(),
     ]);
 }

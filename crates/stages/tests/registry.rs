@@ -11,6 +11,7 @@ fn stages_are_registered_with_documented_params() {
         ("camera_control", Some("camera_control")),
         ("marker_manager", Some("marker_manager")),
         ("geometry_manager", Some("geometry")),
+        ("trajectory", Some("trajectory")),
     ] {
         let reg = registry::stage(id).unwrap_or_else(|| panic!("{id} is not registered"));
         let m = reg.manifest();

@@ -30,6 +30,13 @@ use super::assign::Hungarian;
 use super::geometry::{LABELS, inside_quad};
 use super::table_detection::TableGeometry;
 
+/// `DetectedBall::number` of a ball whose identity is unknown.
+pub const UNKNOWN: u8 = 16;
+/// Cost above which a ball is left unnamed (high: only a ball that fits no identity at all;
+/// a lower value would also catch stripes showing mostly white while the cue ball is down,
+/// but then misses real balls under heavy blur — to be tuned).
+const UNKNOWN_COST: f64 = 6.0;
+
 /// Rays per ball for the edge fit.
 const RAYS: usize = 64;
 
@@ -71,9 +78,9 @@ impl Default for BallDetectionParams {
 /// One detected ball.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
 pub struct DetectedBall {
-    /// Identity: "cue", "1" … "15".
+    /// Identity: "cue", "1" … "15", or "?" when no free identity fits.
     pub label: &'static str,
-    /// Ball number (0 = cue).
+    /// Ball number (0 = cue; [`UNKNOWN`] = unknown).
     pub number: u8,
     /// Centre x, pixels.
     pub x: f64,
@@ -315,7 +322,7 @@ impl BallDetection {
     /// Cost of identity `number` for features `f` (lower is better).
     fn cost(&self, f: &Features, number: usize) -> f64 {
         match number {
-            0 => 3.0 * (1.0 - f.white) + 2.0 * f.dark,
+            0 => 3.0 * (1.0 - f.white) + 2.0 * f.dark + 6.0 * f.coloured,
             8 => 3.0 * (1.0 - f.dark - 0.5 * f.white.min(0.2)) + f.coloured,
             n => {
                 let k = if n > 8 { n - 9 } else { n - 1 };
@@ -636,17 +643,31 @@ impl Stage for BallDetection {
         }
         let n = self.found.len().min(16);
         if n > 0 {
+            // Columns: the 16 identities, then one "unknown" per detection (a ball whose
+            // colours fit no free identity, e.g. a stripe showing mostly white while the cue
+            // ball is pocketed, stays unnamed rather than taking a wrong name).
+            let m = 16 + n;
             let mut cost = std::mem::take(&mut self.cost);
             cost.clear();
-            for f in &self.feats[..n] {
+            for (i, f) in self.feats[..n].iter().enumerate() {
                 for id in 0..16 {
                     cost.push(self.cost(f, id));
                 }
+                for k in 0..n {
+                    cost.push(if k == i { UNKNOWN_COST } else { 1e6 });
+                }
             }
-            self.hungarian.solve(&cost, n, 16, &mut self.assignment);
+            self.hungarian.solve(&cost, n, m, &mut self.assignment);
             self.cost = cost;
             for (i, &id) in self.assignment.iter().enumerate() {
                 let f = &self.feats[i];
+                let b = &mut self.found[i];
+                if id >= 16 {
+                    b.number = UNKNOWN;
+                    b.label = "?";
+                    b.confidence = 0.0;
+                    continue;
+                }
                 let own = self.cost(f, id);
                 let next = (0..16)
                     .filter(|&k| k != id)
