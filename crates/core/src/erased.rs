@@ -87,7 +87,11 @@ impl<S: Stage> DynStage for ErasedStage<S> {
         args: &Value,
         ctx: &mut CommandCtx<'_>,
     ) -> Result<Value, CommandError> {
-        self.stage.command(cmd, args, ctx)
+        let reply = self.stage.command(cmd, args, ctx)?;
+        if let Some(params) = self.stage.params_from_command() {
+            self.params = params;
+        }
+        Ok(reply)
     }
     fn start(&mut self, ctx: &mut CommandCtx<'_>) -> Result<()> {
         self.stage.start(ctx)

@@ -108,6 +108,13 @@ pub trait Stage: Send + Sized + 'static {
         Err(CommandError::unknown_command(Self::INFO.id, cmd))
     }
 
+    /// Params the stage changed itself in its last custom command (e.g. a `calibrate` that
+    /// pins four corners). The runtime keeps them as the params in force, so `get_params`
+    /// and saved configs show them. The default: none.
+    fn params_from_command(&self) -> Option<Self::Params> {
+        None
+    }
+
     /// Called once before the first frame.
     fn start(&mut self, ctx: &mut CommandCtx<'_>) -> Result<()> {
         let _ = ctx;

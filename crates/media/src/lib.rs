@@ -9,6 +9,8 @@
 //! - [`synthetic`]: `synthetic_rider`, a cyclist with six reflective markers, deterministic
 //!   per seed, with camera controls (exposure, gain, auto-exposure) and the ground truth
 //!   ([`rider_pose`]) tests compare against.
+//! - [`synthetic_table`]: `synthetic_table`, a top-down camera over a pool table playing
+//!   shots, with per-frame ground truth ([`SyntheticTable::truth`]) for the billiards stages.
 //! - [`image_sequence`]: `image_sequence`, PNG/JPEG files of a directory in name order.
 //! - [`browser`]: `browser`, frames pushed as JPEG/PNG into a latest-wins slot.
 //! - [`v4l2`]: `v4l2`, Linux cameras (YUYV/MJPEG) with controls and reconnect with backoff.
@@ -28,6 +30,7 @@ pub mod jpeg;
 pub mod synthetic;
 pub mod v4l2;
 pub mod video_file;
+pub mod synthetic_table;
 
 pub use browser::{BrowserIngest, BrowserParams, BrowserSource};
 pub use error::{MediaError, Result};
@@ -38,6 +41,7 @@ pub use synthetic::{
 };
 pub use v4l2::{V4l2Params, V4l2Source};
 pub use video_file::{VideoFile, VideoFileParams};
+pub use synthetic_table::{SyntheticTable, SyntheticTableParams};
 
 /// Keeps this crate's source registrations in the final binary. It does nothing at run time;
 /// it refers to every module that registers a source so the linker keeps them all.
@@ -45,6 +49,7 @@ pub use video_file::{VideoFile, VideoFileParams};
 pub fn link() {
     std::hint::black_box([
         synthetic::keep as fn(),
+        synthetic_table::keep as fn(),
         image_sequence::keep as fn(),
         browser::keep as fn(),
         video_file::keep as fn(),

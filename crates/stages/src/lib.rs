@@ -10,6 +10,9 @@
 //!   - [`vision::geometry_manager`]: angle/distance tools over named points, with a time
 //!     window of min/max/mean.
 //! - [`billiards`]: the billiards trainer of seed 002:
+//!   - [`billiards::table_detection`], [`billiards::ball_detection`],
+//!     [`billiards::cue_detection`], [`billiards::ball_tracking`], [`billiards::game_state`]:
+//!     table, balls, cue, tracks and game events from a camera.
 //!   - [`billiards::trajectory`]: predicted shot paths, collisions and pockets from the
 //!     tracked balls and the cue, and the `simulate` what-if command.
 //!
@@ -45,6 +48,11 @@ pub fn link() {
         vision::camera_control::keep as fn(),
         vision::marker_manager::keep as fn(),
         vision::geometry_manager::keep as fn(),
+        billiards::table_detection::keep as fn(),
+        billiards::ball_detection::keep as fn(),
+        billiards::cue_detection::keep as fn(),
+        billiards::ball_tracking::keep as fn(),
+        billiards::game_state::keep as fn(),
         billiards::trajectory::keep as fn(),
         pose::blazepose::keep as fn(),
         pose::hands::keep as fn(),

@@ -12,6 +12,11 @@ fn stages_are_registered_with_documented_params() {
         ("marker_manager", Some("marker_manager")),
         ("geometry_manager", Some("geometry")),
         ("trajectory", Some("trajectory")),
+        ("table_detection", Some("table_detection")),
+        ("ball_detection", Some("ball_detection")),
+        ("cue_detection", Some("cue_detection")),
+        ("ball_tracking", Some("ball_tracking")),
+        ("game_state", Some("game_state")),
     ] {
         let reg = registry::stage(id).unwrap_or_else(|| panic!("{id} is not registered"));
         let m = reg.manifest();

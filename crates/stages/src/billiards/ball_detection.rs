@@ -1,0 +1,735 @@
+//! `ball_detection`: pool balls of the known radius in a frame, with sub-pixel centres and
+//! their identity by colour (cue, 8, solids 1–7, stripes 9–15) and a confidence.
+//!
+//! # How it works
+//! Inside the playing area found by `table_detection`, a pixel is "not felt" when its
+//! chromaticity is far from the felt's or it is much darker or brighter. A chamfer distance
+//! transform of that mask peaks at ball centres (touching balls, a whole rack, still give one
+//! peak each); peaks at least 0.6 R deep, at most 1.45 R (pockets are wider), kept greedily
+//! at least 1.3 R apart, are the candidates. Each is refined on 48 rays: along a ray the
+//! colour goes from the ball's edge colour `B` to whatever lies outside `F`; the coverage of
+//! each sample is its projection on `B − F` (exact for the linear mixing of an edge pixel, so
+//! neither shading nor the specular highlight, which sit inside the disc, move it), and the
+//! edge is where coverage crosses one half. A circle fitted to the edge points (algebraic fit,
+//! refitted without points more than a pixel off: a touching ball, the cue) gives the centre
+//! and radius. Motion blur turns the disc into a symmetric smear whose half-coverage outline
+//! is centred on the mid-exposure position.
+//!
+//! Identity: pixels within 0.75 r of the centre are counted as white, dark or coloured; the
+//! mean chromaticity of the coloured ones is compared with the `palette` of the seven ball
+//! colours, the white fraction tells stripes from solids and the cue ball, the dark fraction
+//! finds the 8. Costs of every ball against the 16 identities are assigned one-to-one with
+//! the Hungarian algorithm; the confidence is how much better the chosen identity is than the
+//! detection's next best.
+//!
+//! Result (namespace `ball_detection`): [`DetectedBalls`].
+
+use framebus_core::prelude::*;
+
+use super::assign::Hungarian;
+use super::geometry::{LABELS, inside_quad};
+use super::table_detection::TableGeometry;
+
+/// `DetectedBall::number` of a ball whose identity is unknown.
+pub const UNKNOWN: u8 = 16;
+/// Cost above which a ball is left unnamed (high: only a ball that fits no identity at all;
+/// a lower value would also catch stripes showing mostly white while the cue ball is down,
+/// but then misses real balls under heavy blur — to be tuned).
+const UNKNOWN_COST: f64 = 6.0;
+
+/// Rays per ball for the edge fit.
+const RAYS: usize = 64;
+
+/// Params of [`BallDetection`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct BallDetectionParams {
+    /// Namespace of the table geometry.
+    pub table_from: String,
+    /// Chromaticity distance (L1) from the felt above which a pixel is not felt.
+    #[schemars(range(min = 0.02, max = 1))]
+    pub chroma_threshold: f64,
+    /// Ball colours 1–7 (RGB): yellow, blue, red, purple, orange, green, maroon.
+    pub palette: [[u8; 3]; 7],
+    /// At most this many balls.
+    #[schemars(range(min = 1, max = 64))]
+    pub max_balls: u32,
+}
+
+impl Default for BallDetectionParams {
+    fn default() -> Self {
+        Self {
+            table_from: "table_detection".into(),
+            chroma_threshold: 0.12,
+            palette: [
+                [240, 195, 25],
+                [25, 60, 180],
+                [205, 30, 30],
+                [95, 40, 140],
+                [245, 115, 25],
+                [20, 125, 50],
+                [125, 28, 38],
+            ],
+            max_balls: 24,
+        }
+    }
+}
+
+/// One detected ball.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct DetectedBall {
+    /// Identity: "cue", "1" … "15", or "?" when no free identity fits.
+    pub label: &'static str,
+    /// Ball number (0 = cue; [`UNKNOWN`] = unknown).
+    pub number: u8,
+    /// Centre x, pixels.
+    pub x: f64,
+    /// Centre y, pixels.
+    pub y: f64,
+    /// Fitted radius, pixels.
+    pub r: f64,
+    /// Centre in table metres.
+    pub m: [f64; 2],
+    /// Confidence of the identity, 0–1.
+    pub confidence: f64,
+    /// Fraction of the rays that found the edge.
+    pub edge_support: f64,
+}
+
+/// The result of [`BallDetection`].
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct DetectedBalls {
+    /// Balls found this frame.
+    pub balls: Vec<DetectedBall>,
+    /// `balls.len()`.
+    pub count: usize,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct Features {
+    white: f64,
+    dark: f64,
+    chroma: [f64; 3],
+    coloured: f64,
+    /// Mean R+G+B of the coloured pixels.
+    bright: f64,
+}
+
+/// Detects balls. See the [module docs](self).
+pub struct BallDetection {
+    params: BallDetectionParams,
+    mask: Vec<u8>,
+    dt: Vec<u16>,
+    peaks: Vec<(u16, u32, u32)>,
+    found: Vec<DetectedBall>,
+    feats: Vec<Features>,
+    edge: Vec<[f64; 2]>,
+    cost: Vec<f64>,
+    hungarian: Hungarian,
+    assignment: Vec<usize>,
+    pal_chroma: [[f64; 3]; 7],
+    pal_sum: [f64; 7],
+}
+
+fn chroma_of(p: [f64; 3]) -> ([f64; 3], f64) {
+    let s = (p[0] + p[1] + p[2]).max(1.0);
+    ([p[0] / s, p[1] / s, p[2] / s], s)
+}
+
+fn l1(a: [f64; 3], b: [f64; 3]) -> f64 {
+    (a[0] - b[0]).abs() + (a[1] - b[1]).abs() + (a[2] - b[2]).abs()
+}
+
+struct Img<'a> {
+    rgb: &'a [u8],
+    w: usize,
+    h: usize,
+}
+
+impl Img<'_> {
+    fn at(&self, x: usize, y: usize) -> [f64; 3] {
+        let i = 3 * (y * self.w + x);
+        [
+            f64::from(self.rgb[i]),
+            f64::from(self.rgb[i + 1]),
+            f64::from(self.rgb[i + 2]),
+        ]
+    }
+
+    /// Bilinear sample; `None` outside.
+    fn sample(&self, x: f64, y: f64) -> Option<[f64; 3]> {
+        if x < 0.0 || y < 0.0 || x >= (self.w - 1) as f64 || y >= (self.h - 1) as f64 {
+            return None;
+        }
+        let (x0, y0) = (x as usize, y as usize);
+        let (fx, fy) = (x - x0 as f64, y - y0 as f64);
+        let (a, b, c, d) = (
+            self.at(x0, y0),
+            self.at(x0 + 1, y0),
+            self.at(x0, y0 + 1),
+            self.at(x0 + 1, y0 + 1),
+        );
+        let mut o = [0.0; 3];
+        for k in 0..3 {
+            o[k] =
+                (a[k] * (1.0 - fx) + b[k] * fx) * (1.0 - fy) + (c[k] * (1.0 - fx) + d[k] * fx) * fy;
+        }
+        Some(o)
+    }
+}
+
+impl BallDetection {
+    fn not_felt(&self, p: [f64; 3], felt_c: [f64; 3], felt_s: f64) -> bool {
+        let (c, s) = chroma_of(p);
+        let q = s / felt_s;
+        l1(c, felt_c) > self.params.chroma_threshold || !(0.45..=1.6).contains(&q)
+    }
+
+    /// Refines a candidate centre; returns (x, y, r, support) or `None`. A first pass with
+    /// a wide search finds the ball roughly; two narrow passes around the radius found fit
+    /// centre and radius to the rays that agree (rays into a touching ball or the cue
+    /// disagree and are dropped).
+    fn refine(
+        &mut self,
+        img: &Img<'_>,
+        (cx, cy, r): (f64, f64, f64),
+        felt: ([f64; 3], f64),
+    ) -> Option<(f64, f64, f64, f64)> {
+        let (mut x, mut y) = (cx, cy);
+        self.edge.clear();
+        for k in 0..RAYS {
+            let a = k as f64 * std::f64::consts::TAU / RAYS as f64;
+            let (dx, dy) = (a.cos(), a.sin());
+            if let Some(e) = ray_edge(img, x, y, dx, dy, r) {
+                self.edge.push([x + e * dx, y + e * dy]);
+            }
+        }
+        let (fx, fy, fr) = fit_circle(&mut self.edge)?;
+        if !(0.7 * r..=1.6 * r).contains(&fr) {
+            return None;
+        }
+        if (fx - cx).hypot(fy - cy) < 0.5 * r {
+            x = fx;
+            y = fy;
+        }
+        let mut rho = r;
+        let mut support = 0.0;
+        for thr in [2.5, 1.0, 0.5, 0.4] {
+            // Prefer rays with felt outside (not a touching ball or the cue) when there are
+            // enough of them.
+            let felt_rays = (0..RAYS)
+                .filter(|&k| {
+                    let t = k as f64 * std::f64::consts::TAU / RAYS as f64;
+                    img.sample(x + (rho + 3.0) * t.cos(), y + (rho + 3.0) * t.sin())
+                        .is_some_and(|p| !self.not_felt(p, felt.0, felt.1))
+                })
+                .count();
+            let only_felt = felt_rays >= RAYS / 3;
+            // e_i ≈ ρ + δx·cos θ + δy·sin θ for a circle centred at (x + δx, y + δy).
+            let mut a = [[0.0f64; 3]; 3];
+            let mut b = [0.0f64; 3];
+            let mut n = 0usize;
+            for k in 0..RAYS {
+                let t = k as f64 * std::f64::consts::TAU / RAYS as f64;
+                let (dx, dy) = (t.cos(), t.sin());
+                if only_felt {
+                    let outside = img.sample(x + (rho + 3.0) * dx, y + (rho + 3.0) * dy);
+                    if outside.is_none_or(|p| self.not_felt(p, felt.0, felt.1)) {
+                        continue;
+                    }
+                }
+                let Some(e) = ray_edge_narrow(img, x, y, dx, dy, rho) else {
+                    continue;
+                };
+                if (e - rho).abs() > thr {
+                    continue;
+                }
+                let row = [1.0, dx, dy];
+                for i in 0..3 {
+                    for j in 0..3 {
+                        a[i][j] += row[i] * row[j];
+                    }
+                    b[i] += row[i] * e;
+                }
+                n += 1;
+            }
+            if n < RAYS / 6 {
+                return None;
+            }
+            let sol = solve3(a, b)?;
+            rho = sol[0];
+            x += sol[1];
+            y += sol[2];
+            support = n as f64 / RAYS as f64;
+        }
+        if !(0.75 * r..=1.4 * r).contains(&rho) {
+            return None;
+        }
+        Some((x, y, rho, support))
+    }
+
+    fn features(&self, img: &Img<'_>, x: f64, y: f64, r: f64) -> Features {
+        let rr = 0.75 * r;
+        let (x0, x1) = (
+            (x - rr).ceil().max(0.0) as usize,
+            (x + rr).floor().min((img.w - 1) as f64) as usize,
+        );
+        let (y0, y1) = (
+            (y - rr).ceil().max(0.0) as usize,
+            (y + rr).floor().min((img.h - 1) as f64) as usize,
+        );
+        let (mut n, mut white, mut dark, mut col) = (0.0, 0.0, 0.0, 0.0);
+        let mut ch = [0.0; 3];
+        let mut bright = 0.0;
+        for py in y0..=y1 {
+            for px in x0..=x1 {
+                let (dx, dy) = (px as f64 - x, py as f64 - y);
+                if dx * dx + dy * dy > rr * rr {
+                    continue;
+                }
+                n += 1.0;
+                let p = img.at(px, py);
+                let mx = p[0].max(p[1]).max(p[2]);
+                let mn = p[0].min(p[1]).min(p[2]);
+                if mx < 70.0 {
+                    dark += 1.0;
+                } else if mx - mn < 0.22 * mx && mx > 110.0 {
+                    white += 1.0;
+                } else {
+                    let (c, sum) = chroma_of(p);
+                    bright += sum;
+                    for k in 0..3 {
+                        ch[k] += c[k];
+                    }
+                    col += 1.0;
+                }
+            }
+        }
+        let n = f64::max(n, 1.0);
+        Features {
+            white: white / n,
+            dark: dark / n,
+            chroma: if col > 0.0 {
+                [ch[0] / col, ch[1] / col, ch[2] / col]
+            } else {
+                [1.0 / 3.0; 3]
+            },
+            coloured: col / n,
+            bright: if col > 0.0 { bright / col } else { 0.0 },
+        }
+    }
+
+    /// Cost of identity `number` for features `f` (lower is better).
+    fn cost(&self, f: &Features, number: usize) -> f64 {
+        match number {
+            0 => 3.0 * (1.0 - f.white) + 2.0 * f.dark + 6.0 * f.coloured,
+            8 => 3.0 * (1.0 - f.dark - 0.5 * f.white.min(0.2)) + f.coloured,
+            n => {
+                let k = if n > 8 { n - 9 } else { n - 1 };
+                let ratio = (f.bright / self.pal_sum[k]).max(1e-3) / 0.85;
+                let colour =
+                    4.0 * l1(f.chroma, self.pal_chroma[k]) + 2.0 * f.dark + 1.5 * ratio.ln().abs();
+                let stripe = n > 8;
+                let ty = if stripe {
+                    4.0 * (0.27 - f.white).max(0.0) + 2.0 * (f.white - 0.85).max(0.0)
+                } else {
+                    4.0 * (f.white - 0.22).max(0.0)
+                };
+                colour + ty + if f.coloured < 0.1 { 2.0 } else { 0.0 }
+            }
+        }
+    }
+}
+
+/// Distance along the ray from `(x, y)` in direction `(dx, dy)` to the half-coverage edge.
+fn ray_edge(img: &Img<'_>, x: f64, y: f64, dx: f64, dy: f64, r: f64) -> Option<f64> {
+    // Outside colour F well beyond the edge (blur widens it), inside colour B from the
+    // outermost "inside" region found walking inward.
+    let reach = r + 0.45 * r;
+    let f = img.sample(x + reach * dx, y + reach * dy)?;
+    // Walk inward from `reach` to find where the colour leaves F.
+    let mut step = reach;
+    let mut leave = None;
+    while step > 0.3 * r {
+        let p = img.sample(x + step * dx, y + step * dy)?;
+        if l1(p, f) > 60.0 {
+            leave = Some(step);
+            break;
+        }
+        step -= 0.5;
+    }
+    let leave = leave?;
+    let bpos = leave - 2.0;
+    let b = img.sample(x + bpos * dx, y + bpos * dy)?;
+    let bf = [b[0] - f[0], b[1] - f[1], b[2] - f[2]];
+    let n2 = bf[0] * bf[0] + bf[1] * bf[1] + bf[2] * bf[2];
+    if n2 < 40.0 * 40.0 {
+        return None;
+    }
+    let alpha = |s: f64| -> Option<f64> {
+        let p = img.sample(x + s * dx, y + s * dy)?;
+        Some(((p[0] - f[0]) * bf[0] + (p[1] - f[1]) * bf[1] + (p[2] - f[2]) * bf[2]) / n2)
+    };
+    let mut s = bpos;
+    let mut prev = alpha(s)?;
+    while s < leave + 3.0 {
+        let ns = s + 0.25;
+        let a = alpha(ns)?;
+        if prev >= 0.5 && a < 0.5 {
+            return Some(s + 0.25 * (prev - 0.5) / (prev - a));
+        }
+        prev = a;
+        s = ns;
+    }
+    None
+}
+
+/// Distance along the ray to the half-coverage edge near `rho`: outside colour 3 px beyond,
+/// inside colour 2.5 px within.
+fn ray_edge_narrow(img: &Img<'_>, x: f64, y: f64, dx: f64, dy: f64, rho: f64) -> Option<f64> {
+    let f = img.sample(x + (rho + 2.5) * dx, y + (rho + 2.5) * dy)?;
+    // Inside colour extrapolated to the rim from two samples (shading darkens the limb).
+    let b1 = img.sample(x + (rho - 1.5) * dx, y + (rho - 1.5) * dy)?;
+    let b2 = img.sample(x + (rho - 3.0) * dx, y + (rho - 3.0) * dy)?;
+    let b = [
+        b1[0] + (b1[0] - b2[0]) / 1.5,
+        b1[1] + (b1[1] - b2[1]) / 1.5,
+        b1[2] + (b1[2] - b2[2]) / 1.5,
+    ];
+    let bf = [b[0] - f[0], b[1] - f[1], b[2] - f[2]];
+    let n2 = bf[0] * bf[0] + bf[1] * bf[1] + bf[2] * bf[2];
+    if n2 < 30.0 * 30.0 {
+        return None;
+    }
+    let alpha = |s: f64| -> Option<f64> {
+        let p = img.sample(x + s * dx, y + s * dy)?;
+        Some(((p[0] - f[0]) * bf[0] + (p[1] - f[1]) * bf[1] + (p[2] - f[2]) * bf[2]) / n2)
+    };
+    let mut s = rho - 1.5;
+    let mut prev = alpha(s)?;
+    while s < rho + 2.5 {
+        let ns = s + 0.25;
+        let a = alpha(ns)?;
+        if prev >= 0.5 && a < 0.5 {
+            return Some(s + 0.25 * (prev - 0.5) / (prev - a));
+        }
+        prev = a;
+        s = ns;
+    }
+    None
+}
+
+/// Solves a 3×3 linear system (Cramer's rule).
+fn solve3(a: [[f64; 3]; 3], b: [f64; 3]) -> Option<[f64; 3]> {
+    let det = |m: [[f64; 3]; 3]| {
+        m[0][0] * (m[1][1] * m[2][2] - m[1][2] * m[2][1])
+            - m[0][1] * (m[1][0] * m[2][2] - m[1][2] * m[2][0])
+            + m[0][2] * (m[1][0] * m[2][1] - m[1][1] * m[2][0])
+    };
+    let d = det(a);
+    if d.abs() < 1e-9 {
+        return None;
+    }
+    let mut out = [0.0; 3];
+    for (k, o) in out.iter_mut().enumerate() {
+        let mut m = a;
+        for i in 0..3 {
+            m[i][k] = b[i];
+        }
+        *o = det(m) / d;
+    }
+    Some(out)
+}
+
+/// Algebraic circle fit, refitted without points more than 1 px off. (x, y, r).
+fn fit_circle(pts: &mut Vec<[f64; 2]>) -> Option<(f64, f64, f64)> {
+    let mut res = None;
+    for _ in 0..3 {
+        if pts.len() < 6 {
+            return None;
+        }
+        let n = pts.len() as f64;
+        let (mx, my) = pts
+            .iter()
+            .fold((0.0, 0.0), |a, p| (a.0 + p[0] / n, a.1 + p[1] / n));
+        let (mut suu, mut svv, mut suv, mut suuu, mut svvv, mut suvv, mut svuu) =
+            (0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0);
+        for p in pts.iter() {
+            let (u, v) = (p[0] - mx, p[1] - my);
+            suu += u * u;
+            svv += v * v;
+            suv += u * v;
+            suuu += u * u * u;
+            svvv += v * v * v;
+            suvv += u * v * v;
+            svuu += v * u * u;
+        }
+        let det = suu * svv - suv * suv;
+        if det.abs() < 1e-9 {
+            return None;
+        }
+        let (b1, b2) = (0.5 * (suuu + suvv), 0.5 * (svvv + svuu));
+        let uc = (b1 * svv - b2 * suv) / det;
+        let vc = (suu * b2 - suv * b1) / det;
+        let r = (uc * uc + vc * vc + (suu + svv) / n).sqrt();
+        let (cx, cy) = (mx + uc, my + vc);
+        let before = pts.len();
+        pts.retain(|p| ((p[0] - cx).hypot(p[1] - cy) - r).abs() < 1.0);
+        res = Some((cx, cy, r));
+        if pts.len() == before {
+            break;
+        }
+    }
+    res
+}
+
+impl Stage for BallDetection {
+    type Params = BallDetectionParams;
+
+    const INFO: StageInfo = StageInfo {
+        id: "ball_detection",
+        version: "0.1.0",
+        description: "Pool balls of the known radius: sub-pixel centres from edge fits and identity by colour",
+        namespace: Some("ball_detection"),
+        commands: &[],
+    };
+
+    fn new(params: BallDetectionParams, _init: &StageInit) -> Result<Self> {
+        let mut pal_chroma = [[0.0; 3]; 7];
+        let mut pal_sum = [0.0; 7];
+        for (k, c) in params.palette.iter().enumerate() {
+            (pal_chroma[k], pal_sum[k]) =
+                chroma_of([f64::from(c[0]), f64::from(c[1]), f64::from(c[2])]);
+        }
+        Ok(Self {
+            params,
+            mask: Vec::new(),
+            dt: Vec::new(),
+            peaks: Vec::with_capacity(4096),
+            found: Vec::with_capacity(64),
+            feats: Vec::with_capacity(64),
+            edge: Vec::with_capacity(RAYS),
+            cost: Vec::with_capacity(64 * 16),
+            hungarian: Hungarian::default(),
+            assignment: Vec::with_capacity(64),
+            pal_chroma,
+            pal_sum,
+        })
+    }
+
+    fn process(&mut self, ctx: &mut FrameCtx<'_>) -> Result<Flow> {
+        self.found.clear();
+        let table = match ctx.get::<TableGeometry>(&self.params.table_from) {
+            Some(t) if t.found => t.clone(),
+            _ => {
+                let out = ctx.output::<DetectedBalls>();
+                out.balls.clear();
+                out.count = 0;
+                return Ok(Flow::Continue);
+            }
+        };
+        let view = ctx.rgb();
+        let img = Img {
+            rgb: view.data,
+            w: view.width as usize,
+            h: view.height as usize,
+        };
+        let r = table.ball_radius_px;
+        let (felt_c, felt_s) = chroma_of(table.felt);
+        // Region of interest: the playing area's bounding box.
+        let xs = table.corners.iter().map(|c| c[0]);
+        let ys = table.corners.iter().map(|c| c[1]);
+        let x0 = xs.clone().fold(f64::MAX, f64::min).floor().max(1.0) as usize;
+        let x1 = (xs.fold(f64::MIN, f64::max).ceil() as usize).min(img.w - 2);
+        let y0 = ys.clone().fold(f64::MAX, f64::min).floor().max(1.0) as usize;
+        let y1 = (ys.fold(f64::MIN, f64::max).ceil() as usize).min(img.h - 2);
+        if x1 <= x0 + 4 || y1 <= y0 + 4 {
+            return Ok(Flow::Continue);
+        }
+        let (rw, rh) = (x1 - x0 + 1, y1 - y0 + 1);
+        self.mask.resize(rw * rh, 0);
+        self.dt.resize(rw * rh, 0);
+        for y in 0..rh {
+            for x in 0..rw {
+                let m = self.not_felt(img.at(x0 + x, y0 + y), felt_c, felt_s);
+                self.mask[y * rw + x] = u8::from(m);
+            }
+        }
+        chamfer(&self.mask, &mut self.dt, rw, rh);
+        // Peaks of the distance transform (chamfer units: 3 per pixel).
+        let (lo, hi) = ((0.6 * r * 3.0) as u16, (1.45 * r * 3.0) as u16);
+        self.peaks.clear();
+        for y in 1..rh - 1 {
+            for x in 1..rw - 1 {
+                let v = self.dt[y * rw + x];
+                if v < lo || v > hi {
+                    continue;
+                }
+                let mut is_max = true;
+                for (ddx, ddy) in [
+                    (-1i32, -1i32),
+                    (0, -1),
+                    (1, -1),
+                    (-1, 0),
+                    (1, 0),
+                    (-1, 1),
+                    (0, 1),
+                    (1, 1),
+                ] {
+                    let n = self.dt[(y as i32 + ddy) as usize * rw + (x as i32 + ddx) as usize];
+                    if n > v {
+                        is_max = false;
+                        break;
+                    }
+                }
+                if is_max {
+                    self.peaks.push((v, (x0 + x) as u32, (y0 + y) as u32));
+                }
+            }
+        }
+        self.peaks
+            .sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.2.cmp(&b.2)).then(a.1.cmp(&b.1)));
+        let max = self.params.max_balls as usize;
+        let peaks = std::mem::take(&mut self.peaks);
+        for &(_, px, py) in &peaks {
+            if self.found.len() >= max {
+                break;
+            }
+            let (px, py) = (f64::from(px), f64::from(py));
+            if self
+                .found
+                .iter()
+                .any(|b| (b.x - px).hypot(b.y - py) < 1.3 * r)
+            {
+                continue;
+            }
+            let Some((x, y, fr, support)) = self.refine(&img, (px, py, r), (felt_c, felt_s)) else {
+                continue;
+            };
+            if self
+                .found
+                .iter()
+                .any(|b| (b.x - x).hypot(b.y - y) < 1.3 * r)
+            {
+                continue;
+            }
+            if !inside_quad(&table.corners, [x, y]) {
+                continue;
+            }
+            let near_pocket = table
+                .pockets
+                .iter()
+                .any(|p| (p[0] - x).hypot(p[1] - y) < 0.5 * r);
+            if near_pocket {
+                continue;
+            }
+            self.found.push(DetectedBall {
+                label: "",
+                number: 0,
+                x,
+                y,
+                r: fr,
+                m: table.to_table.apply([x, y]),
+                confidence: 0.0,
+                edge_support: support,
+            });
+        }
+        self.peaks = peaks;
+        // Identities: one-to-one assignment of detections to the 16 balls.
+        self.feats.clear();
+        for b in &self.found {
+            let f = self.features(&img, b.x, b.y, b.r);
+            self.feats.push(f);
+        }
+        let n = self.found.len().min(16);
+        if n > 0 {
+            // Columns: the 16 identities, then one "unknown" per detection (a ball whose
+            // colours fit no free identity, e.g. a stripe showing mostly white while the cue
+            // ball is pocketed, stays unnamed rather than taking a wrong name).
+            let m = 16 + n;
+            let mut cost = std::mem::take(&mut self.cost);
+            cost.clear();
+            for (i, f) in self.feats[..n].iter().enumerate() {
+                for id in 0..16 {
+                    cost.push(self.cost(f, id));
+                }
+                for k in 0..n {
+                    cost.push(if k == i { UNKNOWN_COST } else { 1e6 });
+                }
+            }
+            self.hungarian.solve(&cost, n, m, &mut self.assignment);
+            self.cost = cost;
+            for (i, &id) in self.assignment.iter().enumerate() {
+                let f = &self.feats[i];
+                let b = &mut self.found[i];
+                if id >= 16 {
+                    b.number = UNKNOWN;
+                    b.label = "?";
+                    b.confidence = 0.0;
+                    continue;
+                }
+                let own = self.cost(f, id);
+                let next = (0..16)
+                    .filter(|&k| k != id)
+                    .map(|k| self.cost(f, k))
+                    .fold(f64::MAX, f64::min);
+                let b = &mut self.found[i];
+                b.number = id as u8;
+                b.label = LABELS[id];
+                b.confidence = ((next - own) / (next + 1e-9)).clamp(0.0, 1.0);
+            }
+        }
+        self.found.truncate(n);
+        let out = ctx.output::<DetectedBalls>();
+        out.balls.clone_from(&self.found);
+        out.count = self.found.len();
+        ctx.signal("balls_detected", self.found.len() as f64);
+        Ok(Flow::Continue)
+    }
+}
+
+/// Two-pass 3-4 chamfer distance to the nearest zero of `mask` (out of range = 0).
+fn chamfer(mask: &[u8], dt: &mut [u16], w: usize, h: usize) {
+    const BIG: u16 = u16::MAX / 2;
+    for i in 0..w * h {
+        dt[i] = if mask[i] != 0 { BIG } else { 0 };
+    }
+    for y in 0..h {
+        for x in 0..w {
+            let i = y * w + x;
+            if dt[i] == 0 {
+                continue;
+            }
+            let mut v = dt[i];
+            if x == 0 || y == 0 || x == w - 1 || y == h - 1 {
+                dt[i] = 3;
+                continue;
+            }
+            v = v
+                .min(dt[i - 1] + 3)
+                .min(dt[i - w] + 3)
+                .min(dt[i - w - 1] + 4)
+                .min(dt[i - w + 1] + 4);
+            dt[i] = v;
+        }
+    }
+    for y in (0..h).rev() {
+        for x in (0..w).rev() {
+            let i = y * w + x;
+            if dt[i] == 0 || x == 0 || y == 0 || x == w - 1 || y == h - 1 {
+                continue;
+            }
+            let v = dt[i]
+                .min(dt[i + 1] + 3)
+                .min(dt[i + w] + 3)
+                .min(dt[i + w + 1] + 4)
+                .min(dt[i + w - 1] + 4);
+            dt[i] = v;
+        }
+    }
+}
+
+framebus_core::register_stage!(BallDetection);
+
+/// Referenced by [`crate::link`] so the linker keeps this module and its registration.
+pub(crate) fn keep() {}

@@ -1,0 +1,468 @@
+//! `ball_tracking`: one Kalman filter per ball in table metres, Hungarian assignment of
+//! detections to tracks with a gate, identities held by colour votes, at-rest detection, and
+//! pocketing when a track vanishes at a pocket. Publishes
+//! [`TrackedBalls`](framebus_billiards::TrackedBalls), the type the `trajectory` stage reads.
+//!
+//! # How it works
+//! State `(x, y, vx, vy)`. Prediction is friction-aware: a moving ball slows by the rolling
+//! deceleration `μ·g` along its velocity (and stops rather than reverse); the process noise
+//! (`accel_noise`) covers collisions. Each frame, tracks and detections are matched by the
+//! Hungarian method on a cost of distance over the gate plus a penalty when the detection's
+//! colour identity disagrees with the track's; a dummy column per track lets it go
+//! unmatched, and pairs beyond the gate are forbidden. Matched tracks are updated and vote
+//! for the detection's identity (weighted by its confidence): the track's id is the winner,
+//! so ids stay stable through collisions. A track missed near a pocket is pocketed; one
+//! missed elsewhere for `max_missed` frames is dropped; an unmatched detection starts a
+//! track (replacing a pocketed track with its identity: a re-spotted or re-racked ball).
+//! A ball is at rest when it moved less than `rest_mm` over the last `rest_window_s`.
+//!
+//! Result (namespace `ball_tracking`): [`TrackedBalls`] (balls on the table and pocketed ones,
+//! flagged; the cue line from `cue_detection` in table metres when it is visible).
+
+use framebus_billiards::{CueLine, TrackedBall, TrackedBalls};
+use framebus_core::prelude::*;
+
+use super::assign::Hungarian;
+use super::ball_detection::DetectedBalls;
+use super::cue_detection::CueDetection;
+use super::geometry::{LABELS, ball_radius, pockets};
+
+/// Positions kept per track for the at-rest test.
+const HISTORY: usize = 64;
+/// Most tracks.
+const MAX_TRACKS: usize = 32;
+
+/// Params of [`BallTracking`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct BallTrackingParams {
+    /// Namespace of the detected balls.
+    pub balls_from: String,
+    /// Namespace of the cue detection.
+    pub cue_from: String,
+    /// Rolling deceleration used in prediction, m/s² (μ_r·g).
+    #[schemars(range(min = 0, max = 10))]
+    pub rolling_decel: f64,
+    /// Process noise, m/s² (collisions change velocity suddenly).
+    #[schemars(range(min = 0.01, max = 100))]
+    pub accel_noise: f64,
+    /// Measurement noise, metres.
+    #[schemars(range(min = 0.00001, max = 0.05))]
+    pub meas_noise: f64,
+    /// Gate: largest distance from the prediction a detection may be matched at, metres.
+    #[schemars(range(min = 0.005, max = 1))]
+    pub gate_m: f64,
+    /// Frames a track may go unmatched away from a pocket before it is dropped.
+    #[schemars(range(min = 1, max = 10000))]
+    pub max_missed: u32,
+    /// At rest: moved less than this over `rest_window_s`, millimetres.
+    #[schemars(range(min = 0.01, max = 100))]
+    pub rest_mm: f64,
+    /// At-rest window, seconds.
+    #[schemars(range(min = 0.01, max = 10))]
+    pub rest_window_s: f64,
+}
+
+impl Default for BallTrackingParams {
+    fn default() -> Self {
+        Self {
+            balls_from: "ball_detection".into(),
+            cue_from: "cue_detection".into(),
+            rolling_decel: 0.0981,
+            accel_noise: 20.0,
+            meas_noise: 0.0005,
+            gate_m: 0.09,
+            max_missed: 30,
+            rest_mm: 1.0,
+            rest_window_s: 0.1,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Track {
+    live: bool,
+    x: [f64; 4],
+    p: [[f64; 4]; 4],
+    votes: [f32; 16],
+    label: Option<u8>,
+    missed: u32,
+    age: u32,
+    pocketed: bool,
+    at_rest: bool,
+    hist: [(f64, [f64; 2]); HISTORY],
+    hist_len: usize,
+    hist_head: usize,
+}
+
+impl Default for Track {
+    fn default() -> Self {
+        Self {
+            live: false,
+            x: [0.0; 4],
+            p: [[0.0; 4]; 4],
+            votes: [0.0; 16],
+            label: None,
+            missed: 0,
+            age: 0,
+            pocketed: false,
+            at_rest: false,
+            hist: [(0.0, [0.0; 2]); HISTORY],
+            hist_len: 0,
+            hist_head: 0,
+        }
+    }
+}
+
+impl Track {
+    fn start(&mut self, m: [f64; 2], number: u8, conf: f64, meas: f64) {
+        *self = Track {
+            live: true,
+            x: [m[0], m[1], 0.0, 0.0],
+            ..Default::default()
+        };
+        let pv = meas * meas;
+        self.p = [
+            [pv, 0.0, 0.0, 0.0],
+            [0.0, pv, 0.0, 0.0],
+            [0.0, 0.0, 1.0, 0.0],
+            [0.0, 0.0, 0.0, 1.0],
+        ];
+        self.vote(number, conf);
+    }
+
+    /// Adds a colour vote; the label changes only when another identity's votes exceed
+    /// the current one's by half again (hysteresis against a few misread frames).
+    fn vote(&mut self, number: u8, conf: f64) {
+        if number >= 16 {
+            return;
+        }
+        for v in &mut self.votes {
+            *v *= 0.995;
+        }
+        self.votes[number as usize % 16] += conf.max(0.05) as f32;
+        let (best, score) = self
+            .votes
+            .iter()
+            .enumerate()
+            .fold((0, 0.0f32), |a, (i, &v)| if v > a.1 { (i, v) } else { a });
+        let current = self.label.map_or(0.0, |l| self.votes[usize::from(l)]);
+        if score > 0.0 && (self.label.is_none() || score > 1.5 * current) {
+            self.label = Some(best as u8);
+        }
+    }
+
+    fn push_hist(&mut self, t: f64) {
+        self.hist[self.hist_head] = (t, [self.x[0], self.x[1]]);
+        self.hist_head = (self.hist_head + 1) % HISTORY;
+        self.hist_len = (self.hist_len + 1).min(HISTORY);
+    }
+
+    /// Displacement since the newest sample at least `window` seconds old (None: too young).
+    fn moved_over(&self, t: f64, window: f64) -> Option<f64> {
+        let now = [self.x[0], self.x[1]];
+        for k in 1..=self.hist_len {
+            let (ts, p) = self.hist[(self.hist_head + HISTORY - k) % HISTORY];
+            if t - ts >= window - 1e-6 {
+                return Some((now[0] - p[0]).hypot(now[1] - p[1]));
+            }
+        }
+        None
+    }
+}
+
+/// Tracks balls. See the [module docs](self).
+pub struct BallTracking {
+    params: BallTrackingParams,
+    tracks: Vec<Track>,
+    last_t: Option<f64>,
+    cost: Vec<f64>,
+    rows: Vec<usize>,
+    assignment: Vec<usize>,
+    det_used: Vec<bool>,
+    hungarian: Hungarian,
+    out: TrackedBalls,
+    cue: CueLine,
+}
+
+fn predict(tr: &mut Track, dt: f64, decel: f64, q: f64) {
+    let (vx, vy) = (tr.x[2], tr.x[3]);
+    let speed = vx.hypot(vy);
+    if speed > 0.0 {
+        let dv = decel * dt;
+        if speed <= dv {
+            let k = speed / (2.0 * decel).max(1e-9);
+            tr.x[0] += vx * k;
+            tr.x[1] += vy * k;
+            tr.x[2] = 0.0;
+            tr.x[3] = 0.0;
+        } else {
+            let (ux, uy) = (vx / speed, vy / speed);
+            tr.x[0] += vx * dt - 0.5 * dv * dt * ux;
+            tr.x[1] += vy * dt - 0.5 * dv * dt * uy;
+            tr.x[2] -= dv * ux;
+            tr.x[3] -= dv * uy;
+        }
+    }
+    // P = F P Fᵀ + Q for the constant-velocity F, per axis.
+    let p = &mut tr.p;
+    for a in 0..2 {
+        let (i, j) = (a, a + 2);
+        let (pii, pij, pjj) = (p[i][i], p[i][j], p[j][j]);
+        p[i][i] = pii + 2.0 * dt * pij + dt * dt * pjj + q * dt.powi(4) / 4.0;
+        p[i][j] = pij + dt * pjj + q * dt.powi(3) / 2.0;
+        p[j][i] = p[i][j];
+        p[j][j] = pjj + q * dt * dt;
+    }
+}
+
+#[allow(clippy::needless_range_loop)] // i and j index the state, a the measurement
+fn update(tr: &mut Track, z: [f64; 2], r: f64) {
+    // Axes are independent (no cross terms are ever created).
+    for a in 0..2 {
+        let (i, j) = (a, a + 2);
+        let s = tr.p[i][i] + r;
+        let (ki, kj) = (tr.p[i][i] / s, tr.p[j][i] / s);
+        let y = z[a] - tr.x[i];
+        tr.x[i] += ki * y;
+        tr.x[j] += kj * y;
+        let (pii, pij, pjj) = (tr.p[i][i], tr.p[i][j], tr.p[j][j]);
+        tr.p[i][i] = (1.0 - ki) * pii;
+        tr.p[i][j] = (1.0 - ki) * pij;
+        tr.p[j][i] = tr.p[i][j];
+        tr.p[j][j] = pjj - kj * pij;
+    }
+}
+
+impl Stage for BallTracking {
+    type Params = BallTrackingParams;
+
+    const INFO: StageInfo = StageInfo {
+        id: "ball_tracking",
+        version: "0.1.0",
+        description: "Kalman tracks of pool balls in table metres with Hungarian assignment, stable ids, at-rest and pocketing",
+        namespace: Some("ball_tracking"),
+        commands: &[],
+    };
+
+    fn new(params: BallTrackingParams, _init: &StageInit) -> Result<Self> {
+        let mut out = TrackedBalls::default();
+        out.balls.reserve(MAX_TRACKS);
+        Ok(Self {
+            params,
+            tracks: vec![Track::default(); MAX_TRACKS],
+            last_t: None,
+            cost: Vec::with_capacity(MAX_TRACKS * 2 * MAX_TRACKS),
+            rows: Vec::with_capacity(MAX_TRACKS),
+            assignment: Vec::with_capacity(MAX_TRACKS),
+            det_used: Vec::with_capacity(64),
+            hungarian: Hungarian::default(),
+            out,
+            cue: CueLine {
+                tip: [0.0; 2],
+                angle_deg: 0.0,
+                ball: Some(String::with_capacity(8)),
+            },
+        })
+    }
+
+    fn process(&mut self, ctx: &mut FrameCtx<'_>) -> Result<Flow> {
+        let t = ctx.frame().t_ns as f64 * 1e-9;
+        let dt = match self.last_t {
+            Some(prev) if t > prev => (t - prev).min(1.0),
+            _ => 1.0 / 60.0,
+        };
+        self.last_t = Some(t);
+        let p = self.params.clone();
+        let q = p.accel_noise * p.accel_noise;
+        let meas_r = p.meas_noise * p.meas_noise;
+        let radius = ball_radius();
+        let pk = pockets();
+        for tr in self.tracks.iter_mut().filter(|t| t.live && !t.pocketed) {
+            predict(tr, dt, p.rolling_decel, q);
+        }
+        let empty = DetectedBalls::default();
+        let dets = ctx.get::<DetectedBalls>(&p.balls_from).unwrap_or(&empty);
+        let nd = dets.balls.len();
+        // Rows: live, unpocketed tracks. Columns: detections, then one dummy per row.
+        self.rows.clear();
+        self.rows.extend(
+            self.tracks
+                .iter()
+                .enumerate()
+                .filter(|(_, t)| t.live && !t.pocketed)
+                .map(|(i, _)| i),
+        );
+        let nr = self.rows.len();
+        let nc = nd + nr;
+        const FORBID: f64 = 1e6;
+        self.cost.clear();
+        for (ri, &ti) in self.rows.iter().enumerate() {
+            let tr = &self.tracks[ti];
+            let sigma = (tr.p[0][0] + tr.p[1][1]).sqrt();
+            let gate = p.gate_m + 3.0 * sigma;
+            for d in &dets.balls {
+                let dist = (d.m[0] - tr.x[0]).hypot(d.m[1] - tr.x[1]);
+                let c = if dist > gate {
+                    FORBID
+                } else {
+                    let pen = match tr.label {
+                        Some(l) if l != d.number && d.number < 16 => 0.8 * d.confidence.max(0.1),
+                        _ => 0.0,
+                    };
+                    dist / gate + pen
+                };
+                self.cost.push(c);
+            }
+            for k in 0..nr {
+                self.cost.push(if k == ri { 1.0 } else { FORBID });
+            }
+        }
+        self.hungarian
+            .solve(&self.cost, nr, nc, &mut self.assignment);
+        self.det_used.clear();
+        self.det_used.resize(nd, false);
+        for (ri, &col) in self.assignment.iter().enumerate() {
+            let ti = self.rows[ri];
+            let matched = col < nd && self.cost[ri * nc + col] < FORBID;
+            let tr = &mut self.tracks[ti];
+            if matched {
+                let d = &dets.balls[col];
+                self.det_used[col] = true;
+                update(tr, d.m, meas_r);
+                tr.vote(d.number, d.confidence);
+                tr.missed = 0;
+            } else {
+                tr.missed += 1;
+                if tr.missed >= 2 {
+                    // Lost: stop coasting (it is hidden until seen again).
+                    tr.x[2] = 0.0;
+                    tr.x[3] = 0.0;
+                }
+                let near_pocket = pk
+                    .iter()
+                    .any(|(c, r)| (c[0] - tr.x[0]).hypot(c[1] - tr.x[1]) < r + 2.5 * radius);
+                if near_pocket {
+                    tr.pocketed = true;
+                    tr.x[2] = 0.0;
+                    tr.x[3] = 0.0;
+                } else if tr.missed > p.max_missed {
+                    tr.live = false;
+                }
+            }
+            tr.age += 1;
+        }
+        // New tracks for unmatched detections.
+        for (k, d) in dets.balls.iter().enumerate() {
+            if self.det_used[k] {
+                continue;
+            }
+            // A pocketed (or lost) ball with this identity has come back: replace it.
+            for tr in self.tracks.iter_mut() {
+                if tr.live
+                    && (tr.pocketed || tr.missed > 0)
+                    && d.number < 16
+                    && tr.label == Some(d.number)
+                {
+                    tr.live = false;
+                }
+            }
+            if let Some(tr) = self.tracks.iter_mut().find(|t| !t.live) {
+                tr.start(d.m, d.number, d.confidence, p.meas_noise);
+            }
+        }
+        // At rest and history.
+        for tr in self.tracks.iter_mut().filter(|t| t.live && !t.pocketed) {
+            tr.push_hist(t);
+            tr.at_rest = match tr.moved_over(t, p.rest_window_s) {
+                Some(m) => m < p.rest_mm * 1e-3,
+                None => false,
+            };
+        }
+        // Publish, ordered by identity.
+        let out = &mut self.out;
+        let mut n = 0;
+        for number in 0..=16usize {
+            for tr in self
+                .tracks
+                .iter()
+                .filter(|t| t.live && (t.pocketed || t.missed == 0))
+            {
+                let lab = tr.label.map_or(16, usize::from);
+                if lab != number {
+                    continue;
+                }
+                if out.balls.len() <= n {
+                    out.balls.push(TrackedBall::default());
+                }
+                let b = &mut out.balls[n];
+                b.id.clear();
+                b.id.push_str(if lab < 16 { LABELS[lab] } else { "?" });
+                b.x = tr.x[0];
+                b.y = tr.x[1];
+                (b.vx, b.vy) = if tr.at_rest || tr.pocketed {
+                    (0.0, 0.0)
+                } else {
+                    (tr.x[2], tr.x[3])
+                };
+                b.at_rest = tr.at_rest || tr.pocketed;
+                b.pocketed = tr.pocketed;
+                n += 1;
+            }
+        }
+        out.balls.truncate(n);
+        let cue = ctx
+            .get::<CueDetection>(&p.cue_from)
+            .copied()
+            .unwrap_or_default();
+        if cue.visible {
+            self.cue.tip = cue.tip_m;
+            self.cue.angle_deg = cue.angle_deg;
+            let toward_cue_ball = out
+                .balls
+                .iter()
+                .find(|b| b.id == "cue" && !b.pocketed)
+                .is_some_and(|b| {
+                    let (s, c) = cue.angle_deg.to_radians().sin_cos();
+                    let (dx, dy) = (b.x - cue.tip_m[0], b.y - cue.tip_m[1]);
+                    (dx * s - dy * c).abs() < 2.0 * radius && dx * c + dy * s > 0.0
+                });
+            if let Some(id) = &mut self.cue.ball {
+                id.clear();
+                if toward_cue_ball {
+                    id.push_str("cue");
+                }
+            }
+        }
+        let on_table = out.balls.iter().filter(|b| !b.pocketed).count();
+        let moving = out.balls.iter().filter(|b| !b.at_rest).count();
+        // Copy out keeping the destination's buffers (the cue line allocates only when the
+        // cue appears after frames without one).
+        let o = ctx.output::<TrackedBalls>();
+        o.balls.clone_from(&self.out.balls);
+        match (&mut o.cue, cue.visible) {
+            (Some(c), true) => {
+                c.tip = self.cue.tip;
+                c.angle_deg = self.cue.angle_deg;
+                c.ball.clone_from(&self.cue.ball);
+            }
+            (slot @ None, true) => *slot = Some(self.cue.clone()),
+            (slot, false) => *slot = None,
+        }
+        ctx.signal("balls_on_table", on_table as f64);
+        ctx.signal("balls_moving", moving as f64);
+        Ok(Flow::Continue)
+    }
+
+    fn reset(&mut self) {
+        for t in &mut self.tracks {
+            t.live = false;
+        }
+        self.last_t = None;
+    }
+}
+
+framebus_core::register_stage!(BallTracking);
+
+/// Referenced by [`crate::link`] so the linker keeps this module and its registration.
+pub(crate) fn keep() {}
