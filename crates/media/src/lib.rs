@@ -11,6 +11,7 @@
 //!   ([`rider_pose`]) tests compare against.
 //! - [`image_sequence`]: `image_sequence`, PNG/JPEG files of a directory in name order.
 //! - [`browser`]: `browser`, frames pushed as JPEG/PNG into a latest-wins slot.
+//! - [`signal`]: sample sources (seed 001): `signal_generator`, `wav_file`.
 //! - [`jpeg`]: [`JpegEncoder`], a reusable encoder of any frame format with downscaling.
 //! - [`decode`]: decoding JPEG/PNG bytes into RGB buffers (shared by the sources above).
 //! - [`error`]: [`MediaError`], what decoding and encoding can fail with.
@@ -23,6 +24,7 @@ pub mod decode;
 pub mod error;
 pub mod image_sequence;
 pub mod jpeg;
+pub mod signal;
 pub mod synthetic;
 
 pub use browser::{BrowserIngest, BrowserParams, BrowserSource};
@@ -41,6 +43,8 @@ pub fn link() {
         synthetic::keep as fn(),
         image_sequence::keep as fn(),
         browser::keep as fn(),
+        signal::generator::keep as fn(),
+        signal::wav::keep as fn(),
     ]);
 }
 

@@ -9,12 +9,15 @@
 //!   - [`vision::marker_manager`]: named markers, placed by hand, that can follow blobs.
 //!   - [`vision::geometry_manager`]: angle/distance tools over named points, with a time
 //!     window of min/max/mean.
+//! - [`signal`]: sample stages (seed 001): `to_voltage`, `gain`, `filter`, `downsample`,
+//!   `fft`, `stats`.
 //!
 //! # Linking
 //! Registrations live in `inventory` statics that the linker drops when nothing in the
 //! binary refers to this crate. Binaries call [`link`] once (e.g. at the top of `main`) so
 //! the stages stay in the registry.
 
+pub mod signal;
 pub mod vision;
 
 pub use vision::blob_detection::{BBox, Blob, BlobDetection, BlobParams, Blobs};
@@ -33,5 +36,11 @@ pub fn link() {
         vision::camera_control::keep as fn(),
         vision::marker_manager::keep as fn(),
         vision::geometry_manager::keep as fn(),
+        signal::to_voltage::keep as fn(),
+        signal::gain::keep as fn(),
+        signal::filter::keep as fn(),
+        signal::downsample::keep as fn(),
+        signal::fft::keep as fn(),
+        signal::stats::keep as fn(),
     ]);
 }
