@@ -103,7 +103,7 @@ pub fn firwin(
         }
     };
     let passes_nyquist = matches!(response, Response::Highpass | Response::Bandstop);
-    if passes_nyquist && n % 2 == 0 {
+    if passes_nyquist && n & 1 == 0 {
         return Err(
             "a filter that passes the Nyquist frequency needs an odd number of taps".into(),
         );
