@@ -36,10 +36,34 @@ fn fir_designs_match_scipy_firwin() {
     let r = reference();
     let rate = r["rate"].as_f64().unwrap();
     let cases = [
-        ("lowpass_64_hamming", Response::Lowpass, 20e3, 0.0, Window::Hamming),
-        ("highpass_101_hamming", Response::Highpass, 100e3, 0.0, Window::Hamming),
-        ("bandpass_101_blackman", Response::Bandpass, 100e3, 200e3, Window::Blackman),
-        ("bandstop_101_hann", Response::Bandstop, 100e3, 200e3, Window::Hann),
+        (
+            "lowpass_64_hamming",
+            Response::Lowpass,
+            20e3,
+            0.0,
+            Window::Hamming,
+        ),
+        (
+            "highpass_101_hamming",
+            Response::Highpass,
+            100e3,
+            0.0,
+            Window::Hamming,
+        ),
+        (
+            "bandpass_101_blackman",
+            Response::Bandpass,
+            100e3,
+            200e3,
+            Window::Blackman,
+        ),
+        (
+            "bandstop_101_hann",
+            Response::Bandstop,
+            100e3,
+            200e3,
+            Window::Hann,
+        ),
     ];
     for (name, resp, f1, f2, win) in cases {
         let want = floats(&r["designs"][name]);
@@ -57,7 +81,10 @@ fn filtering_matches_scipy_lfilter() {
     let x: Vec<f32> = floats(&r["input"]).iter().map(|&v| v as f32).collect();
     let want = floats(&r["lowpass_output"]);
     let mut h = Harness::builder()
-        .stage::<Filter>("lp", json!({"taps": 64, "cutoff_hz": 20000, "window": "hamming"}))
+        .stage::<Filter>(
+            "lp",
+            json!({"taps": 64, "cutoff_hz": 20000, "window": "hamming"}),
+        )
         .build()
         .unwrap();
     // Four packets of 1024: the history carries across packets.
