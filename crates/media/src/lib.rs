@@ -11,7 +11,8 @@
 //!   ([`rider_pose`]) tests compare against.
 //! - [`image_sequence`]: `image_sequence`, PNG/JPEG files of a directory in name order.
 //! - [`browser`]: `browser`, frames pushed as JPEG/PNG into a latest-wins slot.
-//! - [`signal`]: sample sources (seed 001): `signal_generator`, `wav_file`.
+//! - [`signal`]: sample sources (seed 001): `signal_generator`, `wav_file`,
+//!   `raw_file`.
 //! - [`jpeg`]: [`JpegEncoder`], a reusable encoder of any frame format with downscaling.
 //! - [`decode`]: decoding JPEG/PNG bytes into RGB buffers (shared by the sources above).
 //! - [`error`]: [`MediaError`], what decoding and encoding can fail with.
@@ -45,6 +46,7 @@ pub fn link() {
         browser::keep as fn(),
         signal::generator::keep as fn(),
         signal::wav::keep as fn(),
+        signal::raw::keep as fn(),
     ]);
 }
 
