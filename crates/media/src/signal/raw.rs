@@ -83,7 +83,7 @@ impl Source for RawFile {
     const GIVES: PayloadKind = PayloadKind::Samples;
 
     fn new(p: RawFileParams, init: &SourceInit) -> Result<Self> {
-        if p.channels == 0 || p.batch_size == 0 || !(p.sample_rate > 0.0) {
+        if p.channels == 0 || p.batch_size == 0 || p.sample_rate.is_nan() || p.sample_rate <= 0.0 {
             return Err(Error::source(
                 "channels, batch_size and sample_rate must be positive",
             ));
