@@ -340,3 +340,36 @@ fn the_sensor_examples_parse() {
         Config::parse(text, Format::Toml, "sensor.toml").unwrap();
     }
 }
+
+#[test]
+fn butterworth_filter_stage_follows_its_design() {
+    use framebus_stages::signal::iir::{butterworth, sos_gain_at};
+    let mut h = Harness::builder()
+        .stage::<Filter>(
+            "bw",
+            json!({"design": "butterworth", "order": 4, "cutoff_hz": 20000}),
+        )
+        .build()
+        .unwrap();
+    let mut sos = Vec::new();
+    butterworth(&mut sos, 4, Response::Lowpass, 20_000.0, RATE).unwrap();
+    for f in [5_000.0, 40_000.0] {
+        h.command("bw", "reset", json!({})).unwrap();
+        let got = tone_through(&mut h, f, 4, 4096);
+        let want = sos_gain_at(&sos, f, RATE) * std::f64::consts::FRAC_1_SQRT_2;
+        assert!((got - want).abs() < 2e-3, "{f} Hz: {got} vs {want}");
+    }
+    // Butterworth here is low- or highpass only: a bandpass is refused, nothing changes.
+    assert!(
+        h.command(
+            "bw",
+            "set_params",
+            json!({"response": "bandpass", "cutoff2_hz": 50000.0})
+        )
+        .is_err()
+    );
+    assert_eq!(
+        h.command("bw", "get_params", json!({})).unwrap().result["response"],
+        "lowpass"
+    );
+}

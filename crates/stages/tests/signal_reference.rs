@@ -139,3 +139,43 @@ fn fft_magnitudes_match_numpy_rfft() {
     let e = max_err(&got, &want) / peak;
     assert!(e < 1e-5, "relative {e:e}");
 }
+
+#[test]
+fn butterworth_matches_scipy_butter_sos() {
+    use framebus_stages::signal::iir::{butterworth, sos_gain_at};
+    let r: Value = serde_json::from_str(include_str!("data/butter_reference.json")).unwrap();
+    let cases = [
+        ("lp4_20k", 4, Response::Lowpass, 20e3),
+        ("lp5_20k", 5, Response::Lowpass, 20e3),
+        ("hp3_100k", 3, Response::Highpass, 100e3),
+    ];
+    for (name, order, resp, fc) in cases {
+        let mut sos = Vec::new();
+        butterworth(&mut sos, order, resp, fc, 1e6).unwrap();
+        let want: Vec<Vec<f64>> = r[name]["sos"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(floats)
+            .collect();
+        assert_eq!(sos.len(), want.len(), "{name}");
+        // scipy puts the whole gain in the first section; the poles (a1, a2) must agree.
+        let mut mine: Vec<(f64, f64)> = sos.iter().map(|s| (s[3], s[4])).collect();
+        let mut theirs: Vec<(f64, f64)> = want.iter().map(|s| (s[4], s[5])).collect();
+        mine.sort_by(|a, b| a.partial_cmp(b).unwrap());
+        theirs.sort_by(|a, b| a.partial_cmp(b).unwrap());
+        for (m, t) in mine.iter().zip(&theirs) {
+            assert!(
+                (m.0 - t.0).abs() < 1e-6 && (m.1 - t.1).abs() < 1e-6,
+                "{name}: {m:?} vs {t:?}"
+            );
+        }
+        for (f, g) in floats(&r[name]["freqs"])
+            .iter()
+            .zip(floats(&r[name]["gain"]))
+        {
+            let mine = sos_gain_at(&sos, *f, 1e6);
+            assert!((mine - g).abs() < 1e-6, "{name} at {f} Hz: {mine} vs {g}");
+        }
+    }
+}

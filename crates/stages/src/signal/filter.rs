@@ -1,4 +1,5 @@
-//! `filter`: a linear-phase FIR, designed from params (`scipy.signal.firwin`-style windowed
+//! `filter`: a linear-phase FIR (or, with `design = "butterworth"`, an IIR Butterworth of
+//! `order` as biquads), designed from params (`scipy.signal.firwin`-style windowed
 //! sinc: low/high/band-pass/stop, cutoffs, taps, window) or given as explicit `coefficients`.
 //! The design needs the sample rate, so it is made on the first packet and again when the
 //! rate or the params change. `set_params` takes effect between packets and keeps the
@@ -8,11 +9,28 @@
 use framebus_core::prelude::*;
 
 use super::dsp::{Fir, Response, Window, firwin};
+use super::iir::{Biquads, Sos, butterworth};
+
+/// How the filter is made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Design {
+    /// Linear-phase FIR (windowed sinc, or `coefficients`).
+    #[default]
+    Fir,
+    /// IIR Butterworth of `order` as biquads (lowpass or highpass).
+    Butterworth,
+}
 
 /// Params of `filter`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct FilterParams {
+    /// FIR or IIR Butterworth.
+    pub design: Design,
+    /// Order of a Butterworth design.
+    #[schemars(range(min = 1, max = 32))]
+    pub order: usize,
     /// Response type.
     pub response: Response,
     /// Number of taps (odd for highpass/bandstop).
@@ -31,6 +49,8 @@ pub struct FilterParams {
 impl Default for FilterParams {
     fn default() -> Self {
         Self {
+            design: Design::Fir,
+            order: 4,
             response: Response::Lowpass,
             taps: 64,
             cutoff_hz: 20_000.0,
@@ -45,6 +65,8 @@ impl Default for FilterParams {
 pub struct Filter {
     p: FilterParams,
     fir: Fir,
+    iir: Biquads,
+    sos: Vec<Sos>,
     design: Vec<f64>,
     taps: Vec<f32>,
     designed_for: f64,
@@ -57,7 +79,17 @@ impl Filter {
     }
 
     fn redesign(&mut self, sample_rate: f64) -> Result<()> {
-        if self.p.coefficients.is_empty() {
+        if self.p.design == Design::Butterworth {
+            butterworth(
+                &mut self.sos,
+                self.p.order,
+                self.p.response,
+                self.p.cutoff_hz,
+                sample_rate,
+            )
+            .map_err(Error::stage)?;
+            self.iir.set(&self.sos);
+        } else if self.p.coefficients.is_empty() {
             self.design.resize(self.p.taps, 0.0);
             firwin(
                 &mut self.design,
@@ -104,6 +136,8 @@ impl Stage for Filter {
         Ok(Self {
             p,
             fir: Fir::default(),
+            iir: Biquads::default(),
+            sos: Vec::new(),
             design: Vec::new(),
             taps: Vec::new(),
             designed_for: 0.0,
@@ -117,7 +151,11 @@ impl Stage for Filter {
         }
         let d = ctx.packet_mut().ok_or_else(|| Error::stage("no packet"))?;
         let ch = d.header.channels.max(1);
-        self.fir.process(&mut d.data, ch);
+        if self.p.design == Design::Butterworth {
+            self.iir.process(&mut d.data, ch);
+        } else {
+            self.fir.process(&mut d.data, ch);
+        }
         Ok(Flow::Continue)
     }
 
@@ -134,6 +172,7 @@ impl Stage for Filter {
     }
 
     fn reset(&mut self) {
+        self.iir.reset();
         self.fir.reset();
     }
 }

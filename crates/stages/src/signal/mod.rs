@@ -10,6 +10,7 @@ pub mod dsp;
 pub mod fft;
 pub mod filter;
 pub mod gain;
+pub mod iir;
 pub mod shapes;
 pub mod stats;
 pub mod to_voltage;

@@ -38,3 +38,4 @@ json.dump({
     "fft_input": t.tolist(),
     "fft_hann_magnitude": mag.tolist(),
 }, __import__("sys").stdout)
+
