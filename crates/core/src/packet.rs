@@ -38,7 +38,8 @@ pub struct PacketHeader {
     pub seq: u64,
     /// Time of the first sample, nanoseconds (the source's clock or sample count).
     pub t_ns: u64,
-    /// Samples per second per channel (after any decimation; bins per spectrum for FFTs).
+    /// Samples per second per channel after any decimation (for a spectrum packet: the rate
+    /// of the signal it describes, so bin k is at `k · sample_rate / fft_size`).
     pub sample_rate: f64,
     /// Samples per channel in this packet.
     pub batch_size: usize,
