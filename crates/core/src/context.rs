@@ -7,6 +7,7 @@ use framebus_protocol::{Command, NotificationLevel, RunState, Widget};
 
 use crate::command::CommandBus;
 use crate::frame::FrameData;
+use crate::packet::{Packet, PacketData};
 use crate::results::{NamedPoint, ResultStore};
 use crate::source::SourceControls;
 use crate::stage::StageInit;
@@ -15,6 +16,7 @@ use crate::views::{GrayView, RgbView, Views};
 /// The frame context: the frame, cached views, and the results of this and earlier stages.
 pub struct FrameCtx<'a> {
     pub(crate) frame: &'a FrameData,
+    pub(crate) packet: &'a mut Option<Packet>,
     pub(crate) views: &'a mut Views,
     pub(crate) store: &'a mut ResultStore,
     pub(crate) slot: usize,
@@ -28,6 +30,23 @@ impl<'a> FrameCtx<'a> {
     /// The frame being processed.
     pub fn frame(&self) -> &FrameData {
         self.frame
+    }
+
+    /// The sample packet being processed (sample pipelines only).
+    pub fn packet(&self) -> Option<&PacketData<f32>> {
+        self.packet.as_deref()
+    }
+
+    /// The sample packet, writable in place (stages that keep the shape). `None` in frame
+    /// pipelines, or if someone else holds a handle to it.
+    pub fn packet_mut(&mut self) -> Option<&mut PacketData<f32>> {
+        self.packet.as_mut().and_then(|p| p.get_mut())
+    }
+
+    /// Makes `packet` the payload later stages see (stages that change the shape take it from
+    /// a pool of the new shape); the previous one returns to its pool.
+    pub fn replace_packet(&mut self, packet: Packet) {
+        *self.packet = Some(packet);
     }
 
     /// The gray view (converted at most once per frame for all stages).

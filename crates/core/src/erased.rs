@@ -9,6 +9,7 @@ use serde_json::Value;
 use crate::context::{CommandCtx, FrameCtx};
 use crate::error::{CommandError, Result};
 use crate::frame::Frame;
+use crate::packet::{Packet, PayloadKind};
 use crate::params::{merge_params, parse_params, schema_of};
 use crate::source::{Ingest, Source, SourceControls, SourceInit};
 use crate::stage::{Flow, Stage, StageInfo, StageInit};
@@ -107,6 +108,9 @@ impl<S: Stage> DynStage for ErasedStage<S> {
 /// A source with its type erased.
 pub(crate) trait DynSource: Send {
     fn next_frame(&mut self) -> Result<Option<Frame>>;
+    fn next_packet(&mut self) -> Result<Option<Packet>>;
+    fn gives(&self) -> PayloadKind;
+    fn snapshot_hz(&self) -> Option<f64>;
     fn controls(&self) -> Option<Arc<dyn SourceControls>>;
     fn ingest(&self) -> Option<Arc<dyn Ingest>>;
 }
@@ -128,6 +132,15 @@ impl<S: Source> ErasedSource<S> {
 impl<S: Source> DynSource for ErasedSource<S> {
     fn next_frame(&mut self) -> Result<Option<Frame>> {
         self.0.next_frame()
+    }
+    fn next_packet(&mut self) -> Result<Option<Packet>> {
+        self.0.next_packet()
+    }
+    fn gives(&self) -> PayloadKind {
+        S::GIVES
+    }
+    fn snapshot_hz(&self) -> Option<f64> {
+        self.0.snapshot_hz()
     }
     fn controls(&self) -> Option<Arc<dyn SourceControls>> {
         self.0.controls()

@@ -19,6 +19,7 @@ use serde_json::Value;
 use crate::command::Reply;
 use crate::erased::{DynStage, ErasedStage};
 use crate::frame::{Frame, FramePool, PixelFormat};
+use crate::packet::{Packet, PacketData, PacketPool};
 use crate::registry;
 use crate::runtime::Pipeline;
 use crate::source::SourceControls;
@@ -33,6 +34,7 @@ pub struct HarnessBuilder {
     stages: Vec<Result<Built, String>>,
     camera: Option<Arc<dyn SourceControls>>,
     max_failures: u32,
+    snapshot_hz: Option<f64>,
 }
 
 impl HarnessBuilder {
@@ -67,6 +69,12 @@ impl HarnessBuilder {
         self
     }
 
+    /// Publishes at most `hz` snapshots a second of packet time (sample pipelines).
+    pub fn snapshot_hz(mut self, hz: f64) -> Self {
+        self.snapshot_hz = Some(hz);
+        self
+    }
+
     /// Builds the pipeline and starts its stages.
     pub fn build(self) -> Result<Harness, String> {
         let stages = self
@@ -82,12 +90,17 @@ impl HarnessBuilder {
         };
         let mut pipeline =
             Pipeline::new(Arc::from("camera_0"), stages, self.camera, run.clone(), max);
+        pipeline.snapshot_hz = self.snapshot_hz;
+        pipeline.keep_last = true;
         pipeline.start();
         Ok(Harness {
             pipeline,
             run,
             pool: FramePool::new(4, Arc::from("camera_0"), 0),
             next_id: 0,
+            packets: None,
+            next_seq: 0,
+            next_sample: 0,
         })
     }
 }
@@ -105,6 +118,9 @@ pub struct Harness {
     run: Arc<RunControl>,
     pool: FramePool,
     next_id: u64,
+    packets: Option<PacketPool>,
+    next_seq: u64,
+    next_sample: u64,
 }
 
 impl Harness {
@@ -135,6 +151,52 @@ impl Harness {
         d.t_ns = self.next_id * 33_333_333;
         fill(&mut d.data);
         f
+    }
+
+    /// Makes the next sample packet: `samples` interleaved over `channels` at `sample_rate`;
+    /// `seq` counts from 1 and `t_ns` is the time of its first sample. Packets come from a
+    /// pool of 4 reused while their size stays the same.
+    pub fn packet(&mut self, sample_rate: f64, channels: usize, samples: &[f32]) -> Packet {
+        let channels = channels.max(1);
+        let batch = samples.len() / channels;
+        let fits = self
+            .packets
+            .as_ref()
+            .is_some_and(|p| p.batch_size() == batch && p.channels() == channels);
+        if !fits {
+            self.packets = Some(PacketPool::new(4, batch, channels));
+        }
+        let pool = self.packets.as_ref().expect("just made");
+        let mut p = pool.try_acquire().unwrap_or_else(|| {
+            PacketPool::new(1, batch, channels)
+                .try_acquire()
+                .expect("fresh")
+        });
+        let d = p.get_mut().expect("unique");
+        self.next_seq += 1;
+        d.header.seq = self.next_seq;
+        d.header.sample_rate = sample_rate;
+        d.header.t_ns = (self.next_sample as f64 * 1e9 / sample_rate) as u64;
+        self.next_sample += batch as u64;
+        d.data.copy_from_slice(&samples[..batch * channels]);
+        p
+    }
+
+    /// Processes a sample packet; returns the snapshot as JSON when one was published.
+    pub fn process_packet(&mut self, packet: Packet) -> Option<Value> {
+        self.pipeline
+            .process_packet(packet)
+            .map(|s| serde_json::from_slice(s).expect("snapshot is valid JSON"))
+    }
+
+    /// Processes a sample packet without parsing the snapshot; true when one was published.
+    pub fn process_packet_raw(&mut self, packet: Packet) -> bool {
+        self.pipeline.process_packet(packet).is_some()
+    }
+
+    /// The packet the last stage gave for the last processed packet.
+    pub fn last_packet(&self) -> Option<&PacketData<f32>> {
+        self.pipeline.last_packet.as_deref()
     }
 
     /// Processes a frame; returns the snapshot as JSON.

@@ -6,6 +6,7 @@
 //! # Layout
 //! - [`pool`]: lock-free object pools whose items return on the last drop.
 //! - [`frame`]: [`Frame`](frame::Frame), pixel formats, frame pools.
+//! - [`packet`]: sample [`Packet`](packet::Packet)s and their pools; payload kinds.
 //! - [`views`]: gray/RGB views computed once per frame and cached for every stage.
 //! - [`params`]: the params bound, schema, range checks, generic `set_params` merging.
 //! - [`stage`], [`context`], [`results`]: what a stage implements and what it sees.
@@ -28,6 +29,7 @@ pub mod error;
 pub mod frame;
 pub mod harness;
 pub mod observer;
+pub mod packet;
 pub mod params;
 pub mod pool;
 pub mod registry;
@@ -53,6 +55,7 @@ pub mod prelude {
     pub use crate::context::{CommandCtx, FrameCtx};
     pub use crate::error::{CommandError, Error, Result, parse_args};
     pub use crate::frame::{Frame, FrameData, PixelFormat};
+    pub use crate::packet::{Packet, PacketData, PacketHeader, PacketPool, PayloadKind};
     pub use crate::register_stage;
     pub use crate::stage::{CommandSpec, Flow, Stage, StageInfo, StageInit};
     pub use framebus_protocol::NotificationLevel;

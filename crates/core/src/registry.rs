@@ -6,6 +6,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::erased::{BuildSource, BuildStage, ErasedSource, ErasedStage};
+use crate::packet::PayloadKind;
 use crate::source::Source;
 use crate::stage::{Stage, StageInfo};
 
@@ -15,6 +16,10 @@ pub struct StageRegistration {
     pub info: StageInfo,
     /// JSON Schema of its params.
     pub params_schema: fn() -> Value,
+    /// The payload it takes.
+    pub takes: PayloadKind,
+    /// The payload later stages see.
+    pub gives: PayloadKind,
     pub(crate) build: BuildStage,
     pub(crate) check: fn(&Value) -> Result<(), crate::params::ParamError>,
 }
@@ -25,6 +30,11 @@ impl StageRegistration {
         Self {
             info: S::INFO,
             params_schema: crate::params::schema_of::<S::Params>,
+            takes: S::TAKES,
+            gives: match S::GIVES {
+                Some(g) => g,
+                None => S::TAKES,
+            },
             build: ErasedStage::<S>::build,
             check: ErasedStage::<S>::check,
         }
@@ -44,6 +54,8 @@ pub struct SourceRegistration {
     pub description: &'static str,
     /// JSON Schema of its params.
     pub params_schema: fn() -> Value,
+    /// The payload it gives.
+    pub gives: PayloadKind,
     pub(crate) build: BuildSource,
     pub(crate) check: fn(&Value) -> Result<(), crate::params::ParamError>,
 }
@@ -55,6 +67,7 @@ impl SourceRegistration {
             kind: S::KIND,
             description: S::DESCRIPTION,
             params_schema: crate::params::schema_of::<S::Params>,
+            gives: S::GIVES,
             build: ErasedSource::<S>::build,
             check: ErasedSource::<S>::check,
         }

@@ -9,6 +9,7 @@ use serde_json::Value;
 use crate::clock::Clock;
 use crate::error::{CommandError, Result};
 use crate::frame::Frame;
+use crate::packet::{Packet, PayloadKind};
 use crate::params::Params;
 
 /// The camera settings seed 000 controls (`exposure`, `gain`, `auto_exposure`).
@@ -91,8 +92,31 @@ pub trait Source: Send + Sized + 'static {
     /// Opens the source.
     fn new(params: Self::Params, init: &SourceInit) -> Result<Self>;
 
+    /// What this source gives: pixel frames (the default) or sample packets. A `Samples`
+    /// source implements [`Source::next_packet`] instead of [`Source::next_frame`].
+    const GIVES: PayloadKind = PayloadKind::Frames;
+
     /// Blocks until the next frame; `Ok(None)` at end of stream (or when stopped).
-    fn next_frame(&mut self) -> Result<Option<Frame>>;
+    fn next_frame(&mut self) -> Result<Option<Frame>> {
+        Err(crate::error::Error::source(format!(
+            "`{}` gives samples, not frames",
+            Self::KIND
+        )))
+    }
+
+    /// Blocks until the next sample packet; `Ok(None)` at end of stream (or when stopped).
+    fn next_packet(&mut self) -> Result<Option<Packet>> {
+        Err(crate::error::Error::source(format!(
+            "`{}` gives frames, not samples",
+            Self::KIND
+        )))
+    }
+
+    /// Most snapshots a second this source's pipeline publishes (`None`: one per payload).
+    /// Sample sources default to 30; the config's `snapshot_hz` overrides it.
+    fn snapshot_hz(&self) -> Option<f64> {
+        (Self::GIVES == PayloadKind::Samples).then_some(30.0)
+    }
 
     /// Camera controls, if the source has any.
     fn controls(&self) -> Option<Arc<dyn SourceControls>> {

@@ -4,6 +4,7 @@ use serde_json::Value;
 
 use crate::context::{CommandCtx, FrameCtx};
 use crate::error::{CommandError, Result};
+use crate::packet::PayloadKind;
 use crate::params::Params;
 
 /// What the pipeline does after a stage returns normally.
@@ -83,6 +84,12 @@ pub trait Stage: Send + Sized + 'static {
 
     /// Id, version, description, namespace, commands.
     const INFO: StageInfo;
+
+    /// The payload this stage takes: pixel frames (the default) or sample packets.
+    const TAKES: PayloadKind = PayloadKind::Frames;
+
+    /// The payload later stages see; `None` (the default) means the same as it takes.
+    const GIVES: Option<PayloadKind> = None;
 
     /// Builds the stage from its params. Allocate everything the stage will reuse here.
     fn new(params: Self::Params, init: &StageInit) -> Result<Self>;

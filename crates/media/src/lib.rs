@@ -15,6 +15,8 @@
 //! - [`browser`]: `browser`, frames pushed as JPEG/PNG into a latest-wins slot.
 //! - [`v4l2`]: `v4l2`, Linux cameras (YUYV/MJPEG) with controls and reconnect with backoff.
 //! - [`video_file`]: `video_file`, H.264 MP4 files decoded in-process (OpenH264 + `mp4`).
+//! - [`signal`]: sample sources (seed 001): `signal_generator`, `wav_file`,
+//!   `raw_file`.
 //! - [`jpeg`]: [`JpegEncoder`], a reusable encoder of any frame format with downscaling.
 //! - [`decode`]: decoding JPEG/PNG bytes into RGB buffers (shared by the sources above).
 //! - [`error`]: [`MediaError`], what decoding and encoding can fail with.
@@ -27,10 +29,11 @@ pub mod decode;
 pub mod error;
 pub mod image_sequence;
 pub mod jpeg;
+pub mod signal;
 pub mod synthetic;
+pub mod synthetic_table;
 pub mod v4l2;
 pub mod video_file;
-pub mod synthetic_table;
 
 pub use browser::{BrowserIngest, BrowserParams, BrowserSource};
 pub use error::{MediaError, Result};
@@ -39,9 +42,9 @@ pub use jpeg::JpegEncoder;
 pub use synthetic::{
     MARKER_NAMES, RiderControls, RiderPose, SyntheticRider, SyntheticRiderParams, rider_pose,
 };
+pub use synthetic_table::{SyntheticTable, SyntheticTableParams};
 pub use v4l2::{V4l2Params, V4l2Source};
 pub use video_file::{VideoFile, VideoFileParams};
-pub use synthetic_table::{SyntheticTable, SyntheticTableParams};
 
 /// Keeps this crate's source registrations in the final binary. It does nothing at run time;
 /// it refers to every module that registers a source so the linker keeps them all.
@@ -54,6 +57,9 @@ pub fn link() {
         browser::keep as fn(),
         video_file::keep as fn(),
         v4l2::keep as fn(),
+        signal::generator::keep as fn(),
+        signal::wav::keep as fn(),
+        signal::raw::keep as fn(),
     ]);
 }
 

@@ -153,7 +153,10 @@ impl Observer for HubObserver {
             published: Instant::now(),
         };
         hub.snapshots.publish(slot, Arc::new(snap));
-        hub.video.offer(slot, s.frame);
+        // Sample pipelines lend an empty frame: nothing to encode.
+        if s.frame.width > 0 {
+            hub.video.offer(slot, s.frame);
+        }
     }
 
     fn event(&self, msg: &ServerMessage) {

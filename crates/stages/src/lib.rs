@@ -19,6 +19,8 @@
 //! - [`pose`]: body keypoints with MediaPipe BlazePose on ONNX Runtime:
 //!   - [`pose::blazepose`]: the `pose` stage (results under `vision`).
 //!   - [`pose::hands`]: the `hands` stage (results under `hands`).
+//! - [`signal`]: sample stages (seed 001): `to_voltage`, `gain`, `filter`, `downsample`,
+//!   `fft`, `stats`.
 //!
 //! # Linking
 //! Registrations live in `inventory` statics that the linker drops when nothing in the
@@ -27,6 +29,7 @@
 
 pub mod billiards;
 pub mod pose;
+pub mod signal;
 pub mod vision;
 
 pub use billiards::trajectory::{Prediction, Trajectory, TrajectoryParams};
@@ -56,5 +59,11 @@ pub fn link() {
         billiards::trajectory::keep as fn(),
         pose::blazepose::keep as fn(),
         pose::hands::keep as fn(),
+        signal::to_voltage::keep as fn(),
+        signal::gain::keep as fn(),
+        signal::filter::keep as fn(),
+        signal::downsample::keep as fn(),
+        signal::fft::keep as fn(),
+        signal::stats::keep as fn(),
     ]);
 }

@@ -65,6 +65,10 @@ pub struct SourceConfig {
     /// Policy of the edge from this source to its pipeline.
     #[serde(default)]
     pub edge: EdgePolicy,
+    /// Most snapshots a second this pipeline publishes (sample sources: default 30; every
+    /// packet is still processed). Counted in payload time, not wall-clock time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snapshot_hz: Option<f64>,
     /// Kind-specific params.
     #[serde(default = "empty_object")]
     pub params: Value,
@@ -301,6 +305,15 @@ impl Config {
                     .map_or(at("params"), |f| format!("{}.{f}", at("params")));
                 return Err((path, e.message, None));
             }
+            if s.snapshot_hz
+                .is_some_and(|hz| !(hz > 0.0 && hz.is_finite()))
+            {
+                return Err((
+                    at("snapshot_hz"),
+                    "snapshot_hz must be a positive number".into(),
+                    None,
+                ));
+            }
             if s.edge.capacity() == 0 {
                 return Err((
                     at("edge.capacity"),
@@ -336,6 +349,44 @@ impl Config {
                     .as_ref()
                     .map_or(at("params"), |f| format!("{}.{f}", at("params")));
                 return Err((path, e.message, None));
+            }
+        }
+        self.check_payloads()
+    }
+
+    /// Walks each source's stages in order: every stage must take what the one before gives.
+    fn check_payloads(&self) -> Result<(), (String, String, Option<String>)> {
+        for src in &self.sources {
+            let Some(reg) = registry::source(&src.kind) else {
+                continue;
+            };
+            let mut gives = reg.gives;
+            let mut giver = src.id.clone();
+            for (i, st) in self.stages.iter().enumerate() {
+                if self.stage_source(i) != src.id {
+                    continue;
+                }
+                let Some(sr) = registry::stage(&st.plugin) else {
+                    continue;
+                };
+                let id = self.stage_id(i);
+                if sr.takes != gives {
+                    let field = if st.id.is_some() { "id" } else { "plugin" };
+                    return Err((
+                        format!("stages[{i}].{field}"),
+                        format!(
+                            "stage `{id}` takes {} but `{giver}` gives {}",
+                            sr.takes.as_str(),
+                            gives.as_str()
+                        ),
+                        Some(format!(
+                            "put `{id}` in a pipeline whose source gives {}",
+                            sr.takes.as_str()
+                        )),
+                    ));
+                }
+                gives = sr.gives;
+                giver = id.to_owned();
             }
         }
         Ok(())

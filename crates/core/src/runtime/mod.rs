@@ -27,6 +27,7 @@ use crate::erased::DynSource;
 use crate::error::{Error, Result};
 use crate::frame::Frame;
 use crate::observer::{Observer, Observers, SnapshotOut};
+use crate::packet::{Packet, PayloadKind};
 use crate::registry;
 use crate::source::{Ingest, SourceControls, SourceInit, StopFlag};
 use crate::stage::StageInit;
@@ -167,6 +168,8 @@ impl Runtime {
                 config.runtime.max_consecutive_failures,
             );
             pipeline.sequence = sequence.clone();
+            pipeline.source_index = index as u32;
+            pipeline.snapshot_hz = sc.snapshot_hz.or_else(|| source.snapshot_hz());
             built.push((sc, source, pipeline, controls));
         }
 
@@ -182,8 +185,22 @@ impl Runtime {
         let mut threads = Vec::new();
         let mut handles = Vec::new();
         for ((sc, source, mut pipeline, controls), cmd_rx) in built.into_iter().zip(receivers) {
-            let (tx, rx) = edge::<Frame>(sc.edge);
-            pipeline.edges.push((sc.id.clone(), tx.stats().clone()));
+            let gives = source.gives();
+            let (edge_stats, tx, rx) = match gives {
+                PayloadKind::Frames => {
+                    let (tx, rx) = edge::<Frame>(sc.edge);
+                    (tx.stats().clone(), Payload::Frames(tx), Payload::Frames(rx))
+                }
+                PayloadKind::Samples => {
+                    let (tx, rx) = edge::<Packet>(sc.edge);
+                    (
+                        tx.stats().clone(),
+                        Payload::Samples(tx),
+                        Payload::Samples(rx),
+                    )
+                }
+            };
+            pipeline.edges.push((sc.id.clone(), edge_stats.clone()));
             pipeline.bus = Some(bus.clone());
             let capturing = Arc::new(AtomicBool::new(true));
             let last_error = Arc::new(Mutex::new(None));
@@ -196,7 +213,7 @@ impl Runtime {
                 id: sc.id.clone(),
                 kind: sc.kind.clone(),
                 policy: sc.edge,
-                edge: tx.stats().clone(),
+                edge: edge_stats,
                 pending: pending.clone(),
                 capturing: capturing.clone(),
                 last_error: last_error.clone(),
@@ -212,7 +229,6 @@ impl Runtime {
             let capture = Capture {
                 id: sc.id.clone(),
                 source,
-                tx,
                 stop: stop.clone(),
                 max_frames: options.max_frames,
                 observers: observers.clone(),
@@ -224,17 +240,23 @@ impl Runtime {
             threads.push(
                 std::thread::Builder::new()
                     .name(format!("capture-{}", sc.id))
-                    .spawn(move || capture.run())?,
+                    .spawn(move || match tx {
+                        Payload::Frames(tx) => capture.run(tx, |s| s.next_frame()),
+                        Payload::Samples(tx) => capture.run(tx, |s| s.next_packet()),
+                    })?,
             );
             let obs = observers.clone();
             let shutdown = shutdown_rx.clone();
-            let index = pipeline.stages.len();
-            let _ = index;
             threads.push(
                 std::thread::Builder::new()
                     .name(format!("pipeline-{}", sc.id))
-                    .spawn(move || {
-                        run_pipeline(pipeline, rx, cmd_rx, shutdown, obs, pending, ended)
+                    .spawn(move || match rx {
+                        Payload::Frames(rx) => {
+                            run_pipeline(pipeline, rx, cmd_rx, shutdown, obs, pending, ended)
+                        }
+                        Payload::Samples(rx) => {
+                            run_sample_pipeline(pipeline, rx, cmd_rx, shutdown, obs, pending, ended)
+                        }
                     })?,
             );
         }
@@ -346,10 +368,15 @@ impl Drop for Runtime {
     }
 }
 
+/// One end of a source's edge, by payload kind.
+enum Payload<F, S> {
+    Frames(F),
+    Samples(S),
+}
+
 struct Capture {
     id: String,
     source: Box<dyn DynSource>,
-    tx: EdgeTx<Frame>,
     stop: StopFlag,
     max_frames: Option<u64>,
     observers: Observers,
@@ -393,16 +420,16 @@ impl EndSignal {
 }
 
 impl Capture {
-    fn run(mut self) {
+    fn run<T>(mut self, tx: EdgeTx<T>, next: fn(&mut dyn DynSource) -> Result<Option<T>>) {
         let mut n = 0u64;
         let mut backoff = Duration::from_millis(50);
         while !self.stop.is_stopped() && self.max_frames.is_none_or(|m| n < m) {
-            match self.source.next_frame() {
+            match next(&mut *self.source) {
                 Ok(Some(frame)) => {
                     backoff = Duration::from_millis(50);
                     n += 1;
-                    self.pending.store(self.tx.len() as u64, Ordering::Relaxed);
-                    if self.tx.send(frame).is_err() {
+                    self.pending.store(tx.len() as u64, Ordering::Relaxed);
+                    if tx.send(frame).is_err() {
                         break;
                     }
                 }
@@ -439,7 +466,7 @@ impl Capture {
 }
 
 fn run_pipeline(
-    mut p: Pipeline,
+    p: Pipeline,
     frames: EdgeRx<Frame>,
     commands: Receiver<Request>,
     shutdown: Receiver<()>,
@@ -447,15 +474,9 @@ fn run_pipeline(
     pending: Arc<AtomicU64>,
     ended: EndSignal,
 ) {
-    p.start();
-    let handle = |p: &mut Pipeline, req: Request| {
-        if let Request::Command(cmd, reply) = req {
-            let r = p.dispatch(&cmd);
-            reply(r);
-        }
-    };
+    let depth = frames.rx.clone();
     let process = |p: &mut Pipeline, frame: Frame| {
-        pending.store(frames.rx.len() as u64, Ordering::Relaxed);
+        pending.store(depth.len() as u64, Ordering::Relaxed);
         p.process(&frame);
         let out = SnapshotOut {
             json: p.snapshot(),
@@ -466,6 +487,63 @@ fn run_pipeline(
         observers.snapshot(&out);
         for n in &p.store.notifications {
             observers.event(&ServerMessage::Notification(n.clone()));
+        }
+    };
+    pipeline_loop(p, frames, commands, shutdown, process, || {
+        ended.report(&observers)
+    });
+}
+
+/// A sample pipeline: every packet is processed; observers get the snapshots `snapshot_hz`
+/// lets through, each with an empty (0×0) frame since there are no pixels to show.
+fn run_sample_pipeline(
+    p: Pipeline,
+    packets: EdgeRx<Packet>,
+    commands: Receiver<Request>,
+    shutdown: Receiver<()>,
+    observers: Observers,
+    pending: Arc<AtomicU64>,
+    ended: EndSignal,
+) {
+    let depth = packets.rx.clone();
+    let index = p.source_index;
+    let no_pixels = crate::frame::FramePool::new(1, p.source_id.clone(), index)
+        .try_acquire(0, 0, crate::frame::PixelFormat::Gray8)
+        .expect("a fresh pool has a frame");
+    let process = |p: &mut Pipeline, packet: Packet| {
+        pending.store(depth.len() as u64, Ordering::Relaxed);
+        if p.process_packet(packet).is_none() {
+            return;
+        }
+        let out = SnapshotOut {
+            json: p.snapshot(),
+            frame: &no_pixels,
+            source_index: index,
+            sequence: p.last_sequence,
+        };
+        observers.snapshot(&out);
+        for n in &p.store.notifications {
+            observers.event(&ServerMessage::Notification(n.clone()));
+        }
+    };
+    pipeline_loop(p, packets, commands, shutdown, process, || {
+        ended.report(&observers)
+    });
+}
+
+fn pipeline_loop<T>(
+    mut p: Pipeline,
+    frames: EdgeRx<T>,
+    commands: Receiver<Request>,
+    shutdown: Receiver<()>,
+    mut process: impl FnMut(&mut Pipeline, T),
+    on_end: impl FnOnce(),
+) {
+    p.start();
+    let handle = |p: &mut Pipeline, req: Request| {
+        if let Request::Command(cmd, reply) = req {
+            let r = p.dispatch(&cmd);
+            reply(r);
         }
     };
     let mut draining = false;
@@ -510,7 +588,9 @@ fn run_pipeline(
     // Answer commands still queued so no caller waits forever.
     drop(frames);
     p.stop();
-    ended.report(&observers);
+    // `end_of_stream` is reported before the pipeline counts as finished, so a caller that
+    // waits for every pipeline to finish has seen it.
+    on_end();
     p.stats.finished.store(true, Ordering::Relaxed);
     while let Ok(req) = commands.try_recv() {
         handle(&mut p, req);

@@ -15,7 +15,8 @@ use crate::context::{CommandCtx, FrameCtx};
 use crate::edge::EdgeStats;
 use crate::erased::DynStage;
 use crate::error::{CommandError, Error};
-use crate::frame::Frame;
+use crate::frame::{Frame, FrameData};
+use crate::packet::{Packet, PacketHeader};
 use crate::results::ResultStore;
 use crate::runtime::snapshot::write_snapshot;
 use crate::runtime::stats::{PipelineStats, StageStats};
@@ -55,6 +56,21 @@ pub struct Pipeline {
     pub(crate) fps: f64,
     pub(crate) last_t_ns: Option<u64>,
     pub(crate) stats: Arc<PipelineStats>,
+    /// The sample packet in flight (sample pipelines); `None` between packets.
+    pub(crate) packet: Option<Packet>,
+    /// Header of the packet the last snapshot describes.
+    pub(crate) packet_header: Option<PacketHeader>,
+    /// Frame-shaped metadata of the packet in flight (reused; no allocation per packet).
+    packet_meta: Option<FrameData>,
+    /// Most snapshots a second (`None`: one per payload), in payload time.
+    pub(crate) snapshot_hz: Option<f64>,
+    last_publish_t_ns: Option<u64>,
+    /// Snapshots written so far.
+    pub(crate) published: u64,
+    /// Keep the last packet after processing (the harness reads it).
+    pub(crate) keep_last: bool,
+    pub(crate) source_index: u32,
+    pub(crate) last_packet: Option<Packet>,
 }
 
 thread_local! {
@@ -136,6 +152,15 @@ impl Pipeline {
             fps: 0.0,
             last_t_ns: None,
             stats: Arc::new(PipelineStats::default()),
+            packet: None,
+            packet_header: None,
+            packet_meta: None,
+            snapshot_hz: None,
+            last_publish_t_ns: None,
+            published: 0,
+            keep_last: false,
+            source_index: 0,
+            last_packet: None,
         }
     }
 
@@ -173,9 +198,62 @@ impl Pipeline {
     /// Runs every enabled stage on `frame` and serializes the snapshot; returns its bytes.
     pub fn process(&mut self, frame: &Frame) -> &[u8] {
         let state = self.run.get();
+        let data: &FrameData = frame;
+        self.run_stages(data, state);
+        self.published += 1;
+        write_snapshot(self, data, state);
+        &self.snapshot
+    }
+
+    /// Runs every enabled stage on a sample packet. Every packet is processed; a snapshot is
+    /// written only when `snapshot_hz` allows it (measured in packet time, `t_ns`), and then
+    /// its bytes are returned. The packet (or the one a stage replaced it with) returns to
+    /// its pool afterwards.
+    pub fn process_packet(&mut self, packet: Packet) -> Option<&[u8]> {
+        let state = self.run.get();
+        let header = packet.header;
+        let mut meta = self.packet_meta.take().unwrap_or_else(|| FrameData {
+            source: self.source_id.clone(),
+            ..FrameData::default()
+        });
+        meta.frame_id = header.seq;
+        meta.t_ns = header.t_ns;
+        self.packet = Some(packet);
+        self.run_stages(&meta, state);
+        self.packet_header = self.packet.as_ref().map(|p| p.header);
+        let publish = match (self.snapshot_hz, self.last_publish_t_ns) {
+            (Some(hz), Some(last)) => {
+                let period = (1e9 / hz) as u64;
+                header.t_ns >= last.saturating_add(period) || header.t_ns < last
+            }
+            _ => true,
+        };
+        if publish {
+            self.last_publish_t_ns = Some(header.t_ns);
+            self.published += 1;
+            write_snapshot(self, &meta, state);
+        }
+        let done = self.packet.take();
+        if self.keep_last {
+            self.last_packet = done;
+        }
+        self.packet_meta = Some(meta);
+        publish.then_some(self.snapshot.as_slice())
+    }
+
+    /// Snapshots written so far (fewer than payloads processed when `snapshot_hz` limits).
+    pub fn published(&self) -> u64 {
+        self.published
+    }
+
+    /// Payloads processed so far.
+    pub fn processed(&self) -> u64 {
+        self.stats.frames.load(Ordering::Relaxed)
+    }
+
+    fn run_stages(&mut self, data: &FrameData, state: RunState) {
         self.store.begin_frame();
         self.errors.clear();
-        let data: &crate::frame::FrameData = frame;
         if let Some(prev) = self.last_t_ns
             && data.t_ns > prev
         {
@@ -195,6 +273,7 @@ impl Pipeline {
             }
             let mut ctx = FrameCtx {
                 frame: data,
+                packet: &mut self.packet,
                 views: &mut self.views,
                 store: &mut self.store,
                 slot: i,
@@ -275,8 +354,6 @@ impl Pipeline {
         self.stats
             .last_frame_id
             .store(data.frame_id, Ordering::Relaxed);
-        write_snapshot(self, data, state);
-        &self.snapshot
     }
 
     /// The last serialized snapshot.

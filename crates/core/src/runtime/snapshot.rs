@@ -93,6 +93,9 @@ pub(crate) fn write_snapshot(p: &mut Pipeline, frame: &FrameData, state: RunStat
         m.serialize_entry("width", &frame.width)?;
         m.serialize_entry("height", &frame.height)?;
         m.serialize_entry("t_ns", &frame.t_ns)?;
+        if let Some(h) = &p.packet_header {
+            m.serialize_entry("packet", h)?;
+        }
         m.serialize_entry("sequence", &p.last_sequence)?;
         m.serialize_entry("fps", &((p.fps * 100.0).round() / 100.0))?;
         m.serialize_entry("state", state.as_str())?;
