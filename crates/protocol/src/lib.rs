@@ -21,6 +21,8 @@ pub mod video;
 
 pub use command::{ClientMessage, Command, CommandPayload, ProtocolError, StreamKind, Subscribe};
 pub use reply::{Ack, ErrorCode, ErrorReply};
-pub use server::{Notification, NotificationLevel, ServerMessage, StateChanged};
+pub use server::{
+    ClipSaved, Notification, NotificationLevel, RecordingSaved, ServerMessage, StateChanged,
+};
 pub use snapshot::{ActivePlugin, RunState, Snapshot, StageError, Widget};
 pub use video::VideoHeader;

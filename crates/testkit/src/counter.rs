@@ -20,7 +20,10 @@ const ZERO: u8 = 16;
 /// # Panics
 /// When the image is smaller than [`MIN_WIDTH`]×[`BLOCK`].
 pub fn draw(plane: &mut [u8], width: u32, height: u32, stride: usize, bpp: usize, n: u32) {
-    assert!(width >= MIN_WIDTH && height >= BLOCK, "image too small for the counter");
+    assert!(
+        width >= MIN_WIDTH && height >= BLOCK,
+        "image too small for the counter"
+    );
     for bit in 0..BITS {
         let on = (n >> (BITS - 1 - bit)) & 1 == 1;
         let v = if on { ONE } else { ZERO };

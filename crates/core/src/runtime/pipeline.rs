@@ -16,6 +16,7 @@ use crate::edge::EdgeStats;
 use crate::erased::DynStage;
 use crate::error::{CommandError, Error};
 use crate::frame::Frame;
+use crate::observer::{FrameMark, Observers};
 use crate::results::ResultStore;
 use crate::runtime::snapshot::write_snapshot;
 use crate::runtime::stats::{PipelineStats, StageStats};
@@ -55,6 +56,9 @@ pub struct Pipeline {
     pub(crate) fps: f64,
     pub(crate) last_t_ns: Option<u64>,
     pub(crate) stats: Arc<PipelineStats>,
+    pub(crate) observers: Observers,
+    pub(crate) source_index: u32,
+    pub(crate) last_state: RunState,
 }
 
 thread_local! {
@@ -136,6 +140,9 @@ impl Pipeline {
             fps: 0.0,
             last_t_ns: None,
             stats: Arc::new(PipelineStats::default()),
+            observers: Observers::default(),
+            source_index: 0,
+            last_state: RunState::Running,
         }
     }
 
@@ -173,6 +180,7 @@ impl Pipeline {
     /// Runs every enabled stage on `frame` and serializes the snapshot; returns its bytes.
     pub fn process(&mut self, frame: &Frame) -> &[u8] {
         let state = self.run.get();
+        self.last_state = state;
         self.store.begin_frame();
         self.errors.clear();
         let data: &crate::frame::FrameData = frame;
@@ -308,6 +316,16 @@ impl Pipeline {
             return self.pipeline_command(name, args);
         }
         if *cmd.target == *self.source_id {
+            let seen = self.stats.frames.load(Ordering::Relaxed) > 0;
+            let mark = FrameMark {
+                source: &self.source_id,
+                source_index: self.source_index,
+                frame_id: seen.then(|| self.stats.last_frame_id.load(Ordering::Relaxed)),
+                t_ns: self.last_t_ns,
+            };
+            if let Some(answer) = self.observers.source_command(&mark, cmd) {
+                return answer;
+            }
             let Some(cam) = self.camera.as_deref() else {
                 return Err(CommandError::unknown_command(&cmd.target, name));
             };
