@@ -1,6 +1,6 @@
 //! `framebus run CONFIG`: run a pipeline config. Headless it writes one snapshot per
 //! processed frame to `--jsonl`; it stops at `--frames`, at the end of every source, or on
-//! SIGINT/SIGTERM (draining pipelines first).
+//! SIGINT/SIGTERM (draining pipelines first, then finishing recordings and clips).
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -87,12 +87,19 @@ pub(crate) fn main(args: Args) -> anyhow::Result<ExitCode> {
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         signal_hook::flag::register(sig, stop.clone())?;
     }
+    let recorder = Arc::new(
+        framebus_media::Recorder::new(&loaded.config, Vec::new())
+            .context("cannot start the recorder")?,
+    );
+    options.observers.push(recorder.clone());
     let runtime = Runtime::start(&loaded.config, options)?;
     while !runtime.finished() && !stop.load(Ordering::Relaxed) {
         std::thread::sleep(Duration::from_millis(20));
     }
     let processed: u64 = runtime.status().sources.iter().map(|s| s.processed).sum();
     runtime.shutdown();
+    // Pipelines have drained: finish every recording and clip in progress.
+    recorder.close();
     if let Some(w) = writer {
         let mut out = w
             .out
