@@ -9,6 +9,7 @@
 //! - [`blob`]: the `blob_detection` stage on 640×480 and 1280×720 frames.
 //! - [`command_latency`]: command → applied → visible in the next snapshot.
 //! - [`freshness`]: a 30 fps source into a 50 ms stage, `latest` vs a FIFO edge.
+//! - [`encode`]: the recorder's H.264 encoder on 1280×720 frames (frames/s, share of a core).
 //! - [`fixtures`]: the bench source and stages (registered as `bench_*`).
 //! - [`alloc`]: the counting allocator behind the `bench-alloc` feature.
 //!
@@ -18,6 +19,7 @@ mod alloc;
 mod blob;
 mod command_latency;
 mod edge_hop;
+mod encode;
 mod fixtures;
 mod freshness;
 mod overhead;
@@ -33,7 +35,7 @@ use serde::Serialize;
 #[derive(clap::Args)]
 pub(crate) struct Args {
     /// Run only these benchmarks (comma-separated): overhead, edge_hop, throughput, blob,
-    /// command_latency, freshness.
+    /// command_latency, freshness, encode.
     #[arg(long, value_name = "NAME", value_delimiter = ',')]
     only: Vec<String>,
     /// Shorter runs (all benchmarks in well under a minute).
@@ -111,13 +113,14 @@ impl Scale {
     }
 }
 
-const ALL: [&str; 6] = [
+const ALL: [&str; 7] = [
     "overhead",
     "edge_hop",
     "throughput",
     "blob",
     "command_latency",
     "freshness",
+    "encode",
 ];
 
 /// Runs the selected benchmarks and prints the table (or JSON).
@@ -143,6 +146,7 @@ pub(crate) fn main(args: Args) -> anyhow::Result<ExitCode> {
             "throughput" => throughput::run(scale),
             "blob" => blob::run(scale, args.frames_dir.as_deref()),
             "command_latency" => command_latency::run(scale),
+            "encode" => encode::run(scale),
             _ => freshness::run(scale),
         };
         rows.extend(got.with_context(|| format!("benchmark `{name}`"))?);
