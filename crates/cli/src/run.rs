@@ -1,9 +1,9 @@
 //! `framebus run CONFIG`: run a pipeline config. Headless it writes one snapshot per
 //! processed frame to `--jsonl` and one row of signals per frame to `--csv`; it stops at
-//! `--frames`, at the end of every source, or on SIGINT/SIGTERM (draining pipelines first).
-//! On a terminal it shows a progress bar on stderr (frames, fps, and an ETA when the length
-//! is known: video files that do not loop, or `--frames`); nothing when stderr is not a
-//! terminal.
+//! `--frames`, at the end of every source, or on SIGINT/SIGTERM (draining pipelines first,
+//! then finishing recordings and clips). On a terminal it shows a progress bar on stderr
+//! (frames, fps, and an ETA when the length is known: video files that do not loop, or
+//! `--frames`); nothing when stderr is not a terminal.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -107,6 +107,11 @@ pub(crate) fn main(args: Args) -> anyhow::Result<ExitCode> {
         signal_hook::flag::register(sig, stop.clone())?;
     }
     let total = known_length(&loaded, args.frames);
+    let recorder = Arc::new(
+        framebus_media::Recorder::new(&loaded.config, Vec::new())
+            .context("cannot start the recorder")?,
+    );
+    options.observers.push(recorder.clone());
     let runtime = Runtime::start(&loaded.config, options)?;
     let bar = progress_bar(total);
     let processed = || -> u64 { runtime.status().sources.iter().map(|s| s.processed).sum() };
@@ -126,6 +131,8 @@ pub(crate) fn main(args: Args) -> anyhow::Result<ExitCode> {
         c.write(path)
             .with_context(|| format!("cannot write {}", path.display()))?;
     }
+    // Pipelines have drained: finish every recording and clip in progress.
+    recorder.close();
     if let Some(w) = writer {
         let mut out = w
             .out

@@ -19,6 +19,8 @@
 //!   `raw_file`.
 //! - [`jpeg`]: [`JpegEncoder`], a reusable encoder of any frame format with downscaling.
 //! - [`decode`]: decoding JPEG/PNG bytes into RGB buffers (shared by the sources above).
+//! - [`record`]: [`Recorder`], recording sessions and clips (an observer of the runtime).
+//! - [`encode`]: H.264 encoding (OpenH264), faststart MP4 writing (muxide), MP4 probing.
 //! - [`error`]: [`MediaError`], what decoding and encoding can fail with.
 //!
 //! Registrations live in `inventory` statics that the linker drops when nothing in the
@@ -26,9 +28,11 @@
 
 pub mod browser;
 pub mod decode;
+pub mod encode;
 pub mod error;
 pub mod image_sequence;
 pub mod jpeg;
+pub mod record;
 pub mod signal;
 pub mod synthetic;
 pub mod synthetic_table;
@@ -39,6 +43,7 @@ pub use browser::{BrowserIngest, BrowserParams, BrowserSource};
 pub use error::{MediaError, Result};
 pub use image_sequence::{ImageSequence, ImageSequenceParams};
 pub use jpeg::JpegEncoder;
+pub use record::{Recorder, RecorderSettings, RecorderStatus};
 pub use synthetic::{
     MARKER_NAMES, RiderControls, RiderPose, SyntheticRider, SyntheticRiderParams, rider_pose,
 };

@@ -21,6 +21,9 @@ pub mod video;
 
 pub use command::{ClientMessage, Command, CommandPayload, ProtocolError, StreamKind, Subscribe};
 pub use reply::{Ack, ErrorCode, ErrorReply};
-pub use server::{EndOfStream, Notification, NotificationLevel, ServerMessage, StateChanged};
+pub use server::{
+    ClipSaved, EndOfStream, Notification, NotificationLevel, RecordingSaved, ServerMessage,
+    StateChanged,
+};
 pub use snapshot::{ActivePlugin, RunState, Snapshot, StageError, Widget};
 pub use video::VideoHeader;

@@ -55,6 +55,38 @@ pub struct EndOfStream {
     pub frames: u64,
 }
 
+/// A clip was written completely (`save_clip`'s file is ready to play and download).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct ClipSaved {
+    /// The clip id the `save_clip` ack carried.
+    pub id: String,
+    /// The source it was cut from.
+    pub source: String,
+    /// The label given with `save_clip` (empty when none).
+    pub label: String,
+    /// Where the MP4 is, relative to the recordings directory (`clips/<id>.mp4`).
+    pub path: String,
+    /// Duration in seconds.
+    pub duration_s: f64,
+    /// Frames in the clip.
+    pub frames: u64,
+}
+
+/// A recording session was closed (`stop_recording`, `pause` or shutdown).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct RecordingSaved {
+    /// Session name (its folder under the recordings directory).
+    pub session: String,
+    /// Video frames written, over all sources.
+    pub frames: u64,
+    /// Frames the encoder could not keep up with (missing from the videos).
+    pub dropped: u64,
+    /// Total size of the session's files, bytes.
+    pub bytes: u64,
+}
+
 /// Every JSON message the server sends on `/ws/stream`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -80,6 +112,10 @@ pub enum ServerMessage {
     },
     /// A source ended (end of file); its pipeline finishes the frames queued.
     EndOfStream(EndOfStream),
+    /// A clip is complete.
+    ClipSaved(ClipSaved),
+    /// A recording session is complete.
+    RecordingSaved(RecordingSaved),
     /// Reply to `ping`.
     Pong {
         /// Echo of the ping id.

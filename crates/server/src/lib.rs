@@ -74,6 +74,8 @@ pub(crate) struct Shared {
     pub(crate) tasks: TaskTracker,
     pub(crate) started: Instant,
     plugin_routes: Vec<(String, Router)>,
+    /// The recorder, when recordings and clips are written (see [`AppState::with_recorder`]).
+    pub(crate) recorder: Option<Arc<framebus_media::Recorder>>,
 }
 
 impl AppState {
@@ -90,6 +92,7 @@ impl AppState {
                 tasks: TaskTracker::new(),
                 started: Instant::now(),
                 plugin_routes: Vec::new(),
+                recorder: None,
             }),
         }
     }
@@ -101,6 +104,16 @@ impl AppState {
         match Arc::get_mut(&mut self.inner) {
             Some(inner) => inner.plugin_routes.push((id.into(), routes)),
             None => tracing::warn!("with_plugin_routes called after the state was shared; ignored"),
+        }
+        self
+    }
+
+    /// Serves the recorder's status with `/api/v1/recordings` (the files are listed from the
+    /// runtime config's `recordings_dir` either way). Call before [`app`].
+    pub fn with_recorder(mut self, recorder: Arc<framebus_media::Recorder>) -> Self {
+        match Arc::get_mut(&mut self.inner) {
+            Some(inner) => inner.recorder = Some(recorder),
+            None => tracing::warn!("with_recorder called after the state was shared; ignored"),
         }
         self
     }

@@ -27,6 +27,7 @@ use crate::AppState;
         (name = "status", description = "Read-only views of the runtime"),
         (name = "control", description = "Commands and run state"),
         (name = "plugins", description = "Stage plugins and their instances"),
+        (name = "recordings", description = "Recording sessions and clips, listed and downloaded"),
     ),
 )]
 struct ApiDoc;

@@ -1,6 +1,6 @@
 //! [`serve`]: everything `framebus demo` and `framebus run` need to serve a config: start the
 //! runtime with a [`Hub`], bind, report the address, serve until SIGINT/SIGTERM (or a token),
-//! send close frames, then drain and stop the runtime.
+//! send close frames, then drain and stop the runtime, and finish recordings and clips.
 
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::sync::Arc;
@@ -96,8 +96,13 @@ pub fn serve(
         },
     );
     options.runtime.observers.push(hub.observer());
+    let recorder = Arc::new(
+        framebus_media::Recorder::new(config, vec![hub.observer()])
+            .map_err(|e| Error::Settings(format!("cannot start the recorder: {e}")))?,
+    );
+    options.runtime.observers.push(recorder.clone());
     let runtime = Arc::new(Runtime::start(config, options.runtime)?);
-    let state = AppState::new(runtime.clone(), hub, settings);
+    let state = AppState::new(runtime.clone(), hub, settings).with_recorder(recorder.clone());
     let token = options.shutdown.unwrap_or_default();
     on_listening(listener.local_addr()?);
     let served = rt.block_on(async {
@@ -116,5 +121,7 @@ pub fn serve(
         Ok(runtime) => runtime.shutdown(),
         Err(shared) => drop(shared),
     }
+    // Every frame has been handed over: finish the recording and clips in progress.
+    recorder.close();
     served.map_err(Error::from)
 }

@@ -3,7 +3,9 @@
 //! This crate is a dev-dependency only: helpers that more than one crate's tests need live
 //! here instead of being copied per crate. Layout: [`counter`] draws a frame number into
 //! pixels as large black/white blocks that survive lossy video codecs, and reads it back;
-//! [`video`] makes test videos with that counter through Debian's `ffmpeg`.
+//! [`video`] makes test videos with that counter through Debian's `ffmpeg`; [`mp4`] parses an
+//! H.264 MP4 with the `mp4` crate and decodes it with OpenH264 to read those counters back.
 
 pub mod counter;
+pub mod mp4;
 pub mod video;

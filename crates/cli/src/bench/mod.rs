@@ -13,6 +13,7 @@
 //!   prediction per frame (pooltool's side: `bench/pooltool_compare.sh`).
 //! - [`pose`]: the `pose` stage (BlazePose on ONNX Runtime), tracking and with the detector.
 //! - [`decode`]: the `video_file` source decoding 1280×720 H.264 vs ffmpeg and GStreamer.
+//! - [`encode`]: the recorder's H.264 encoder on 1280×720 frames (frames/s, share of a core).
 //! - [`fixtures`]: the bench source and stages (registered as `bench_*`).
 //! - [`alloc`]: the counting allocator behind the `bench-alloc` feature.
 //!
@@ -24,6 +25,7 @@ mod blob;
 mod command_latency;
 mod decode;
 mod edge_hop;
+mod encode;
 mod fixtures;
 mod freshness;
 mod overhead;
@@ -40,7 +42,7 @@ use serde::Serialize;
 #[derive(clap::Args)]
 pub(crate) struct Args {
     /// Run only these benchmarks (comma-separated): overhead, edge_hop, throughput, blob,
-    /// command_latency, freshness, billiards, pose, decode.
+    /// command_latency, freshness, billiards, pose, decode, encode.
     #[arg(long, value_name = "NAME", value_delimiter = ',')]
     only: Vec<String>,
     /// Shorter runs (all benchmarks in well under a minute).
@@ -118,7 +120,7 @@ impl Scale {
     }
 }
 
-const ALL: [&str; 9] = [
+const ALL: [&str; 10] = [
     "overhead",
     "edge_hop",
     "throughput",
@@ -128,6 +130,7 @@ const ALL: [&str; 9] = [
     "billiards",
     "pose",
     "decode",
+    "encode",
 ];
 
 /// Runs the selected benchmarks and prints the table (or JSON).
@@ -156,6 +159,7 @@ pub(crate) fn main(args: Args) -> anyhow::Result<ExitCode> {
             "billiards" => billiards::run(scale),
             "pose" => pose::run(scale),
             "decode" => decode::run(scale),
+            "encode" => encode::run(scale),
             _ => freshness::run(scale),
         };
         rows.extend(got.with_context(|| format!("benchmark `{name}`"))?);

@@ -42,6 +42,14 @@ pub struct RuntimeConfig {
     pub pool_frames: usize,
     /// Run state at start.
     pub initial_state: RunState,
+    /// Where recordings (one folder per session) and clips (`clips/`) are written; a
+    /// relative path is relative to the working directory.
+    pub recordings_dir: PathBuf,
+    /// Seconds of encoded video each source with `clips = true` keeps for `save_clip`.
+    pub clip_pre_s: f64,
+    /// Frames each source may have waiting for the recording encoder; frames beyond are
+    /// dropped from the recording (counted and reported), never waited for.
+    pub record_queue_frames: usize,
 }
 
 impl Default for RuntimeConfig {
@@ -50,6 +58,9 @@ impl Default for RuntimeConfig {
             max_consecutive_failures: 5,
             pool_frames: 8,
             initial_state: RunState::Running,
+            recordings_dir: PathBuf::from("./recordings"),
+            clip_pre_s: 10.0,
+            record_queue_frames: 16,
         }
     }
 }
@@ -72,6 +83,10 @@ pub struct SourceConfig {
     /// Kind-specific params.
     #[serde(default = "empty_object")]
     pub params: Value,
+    /// Keep a ring of the last `runtime.clip_pre_s` seconds of encoded video so `save_clip`
+    /// can cut clips (costs one H.264 encode per frame while running).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub clips: bool,
 }
 
 /// `[[stages]]`.
@@ -273,6 +288,21 @@ impl Config {
     pub fn validate(&self) -> Result<(), (String, String, Option<String>)> {
         let mut ids = HashSet::new();
         let reserved = ["pipeline", "all_cameras"];
+        let rt = &self.runtime;
+        if !(0.0..=600.0).contains(&rt.clip_pre_s) {
+            return Err((
+                "runtime.clip_pre_s".into(),
+                format!("{} is out of range 0..=600 seconds", rt.clip_pre_s),
+                None,
+            ));
+        }
+        if rt.record_queue_frames == 0 {
+            return Err((
+                "runtime.record_queue_frames".into(),
+                "must be at least 1".into(),
+                None,
+            ));
+        }
         if self.sources.is_empty() {
             return Err((
                 "sources".into(),

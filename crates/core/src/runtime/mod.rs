@@ -26,7 +26,7 @@ use crate::edge::{EdgePolicy, EdgeRx, EdgeStats, EdgeTx, edge};
 use crate::erased::DynSource;
 use crate::error::{Error, Result};
 use crate::frame::Frame;
-use crate::observer::{Observer, Observers, SnapshotOut};
+use crate::observer::{CommandApplied, Observer, Observers, SnapshotOut};
 use crate::packet::{Packet, PayloadKind};
 use crate::registry;
 use crate::source::{Ingest, SourceControls, SourceInit, StopFlag};
@@ -202,6 +202,7 @@ impl Runtime {
             };
             pipeline.edges.push((sc.id.clone(), edge_stats.clone()));
             pipeline.bus = Some(bus.clone());
+            pipeline.observers = observers.clone();
             let capturing = Arc::new(AtomicBool::new(true));
             let last_error = Arc::new(Mutex::new(None));
             let pending = Arc::new(AtomicU64::new(0));
@@ -483,6 +484,7 @@ fn run_pipeline(
             frame: &frame,
             source_index: frame.source_index,
             sequence: p.last_sequence,
+            state: p.last_state,
         };
         observers.snapshot(&out);
         for n in &p.store.notifications {
@@ -520,6 +522,7 @@ fn run_sample_pipeline(
             frame: &no_pixels,
             source_index: index,
             sequence: p.last_sequence,
+            state: p.last_state,
         };
         observers.snapshot(&out);
         for n in &p.store.notifications {
@@ -543,6 +546,14 @@ fn pipeline_loop<T>(
     let handle = |p: &mut Pipeline, req: Request| {
         if let Request::Command(cmd, reply) = req {
             let r = p.dispatch(&cmd);
+            let last = p.stats.last_frame_id.load(Ordering::Relaxed);
+            p.observers.command(&CommandApplied {
+                source_index: p.source_index,
+                command: &cmd,
+                reply: &r,
+                state: p.run.get(),
+                after_frame_id: (p.stats.frames.load(Ordering::Relaxed) > 0).then_some(last),
+            });
             reply(r);
         }
     };

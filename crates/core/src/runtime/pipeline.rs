@@ -16,6 +16,7 @@ use crate::edge::EdgeStats;
 use crate::erased::DynStage;
 use crate::error::{CommandError, Error};
 use crate::frame::{Frame, FrameData};
+use crate::observer::{FrameMark, Observers};
 use crate::packet::{Packet, PacketHeader};
 use crate::results::ResultStore;
 use crate::runtime::snapshot::write_snapshot;
@@ -71,6 +72,8 @@ pub struct Pipeline {
     pub(crate) keep_last: bool,
     pub(crate) source_index: u32,
     pub(crate) last_packet: Option<Packet>,
+    pub(crate) observers: Observers,
+    pub(crate) last_state: RunState,
 }
 
 thread_local! {
@@ -161,6 +164,8 @@ impl Pipeline {
             keep_last: false,
             source_index: 0,
             last_packet: None,
+            observers: Observers::default(),
+            last_state: RunState::Running,
         }
     }
 
@@ -252,6 +257,7 @@ impl Pipeline {
     }
 
     fn run_stages(&mut self, data: &FrameData, state: RunState) {
+        self.last_state = state;
         self.store.begin_frame();
         self.errors.clear();
         if let Some(prev) = self.last_t_ns
@@ -385,6 +391,16 @@ impl Pipeline {
             return self.pipeline_command(name, args);
         }
         if *cmd.target == *self.source_id {
+            let seen = self.stats.frames.load(Ordering::Relaxed) > 0;
+            let mark = FrameMark {
+                source: &self.source_id,
+                source_index: self.source_index,
+                frame_id: seen.then(|| self.stats.last_frame_id.load(Ordering::Relaxed)),
+                t_ns: self.last_t_ns,
+            };
+            if let Some(answer) = self.observers.source_command(&mark, cmd) {
+                return answer;
+            }
             let Some(cam) = self.camera.as_deref() else {
                 return Err(CommandError::unknown_command(&cmd.target, name));
             };

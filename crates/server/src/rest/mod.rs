@@ -4,8 +4,10 @@
 //!
 //! - `status`: read-only views of the runtime, the hub and the clients.
 //! - `control`: commands (same format and replies as the WebSocket), run state, plugins.
+//! - `recordings`: recordings and clips listed and downloaded (ranges, no path traversal).
 
 mod control;
+mod recordings;
 mod status;
 
 use serde_json::Value;
@@ -30,6 +32,10 @@ pub(crate) fn api(state: AppState) -> OpenApiRouter {
         .routes(routes!(control::plugin_instance))
         .routes(routes!(control::get_params, control::set_params))
         .routes(routes!(control::plugin_command))
+        .routes(routes!(recordings::recordings))
+        .routes(routes!(recordings::clips))
+        .routes(routes!(recordings::recording_file))
+        .routes(routes!(recordings::clip_file))
         .with_state(state)
 }
 
