@@ -22,7 +22,8 @@ pub mod video;
 pub use command::{ClientMessage, Command, CommandPayload, ProtocolError, StreamKind, Subscribe};
 pub use reply::{Ack, ErrorCode, ErrorReply};
 pub use server::{
-    ClipSaved, Notification, NotificationLevel, RecordingSaved, ServerMessage, StateChanged,
+    ClipSaved, FusionResult, Notification, NotificationLevel, RecordingSaved, ServerMessage,
+    StateChanged, Trigger, TriggerEdge,
 };
 pub use snapshot::{ActivePlugin, RunState, Snapshot, StageError, Widget};
 pub use video::VideoHeader;

@@ -30,6 +30,15 @@ pub struct Config {
     /// Serve the web UI and API (see `framebus-server`); absent means headless.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub server: Option<ServerConfig>,
+    /// Fusion rules (seed 004): conditions on observations that fire triggers and actions.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rules: Vec<crate::fusion::config::RuleConfig>,
+    /// Traces of observations, rule states and triggers.
+    #[serde(
+        default,
+        skip_serializing_if = "crate::fusion::config::TraceConfig::is_off"
+    )]
+    pub trace: crate::fusion::config::TraceConfig,
 }
 
 /// `[runtime]`.
@@ -368,6 +377,6 @@ impl Config {
                 return Err((path, e.message, None));
             }
         }
-        Ok(())
+        crate::fusion::validate::rules(self)
     }
 }
