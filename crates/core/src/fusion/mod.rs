@@ -115,6 +115,8 @@ impl FusionPlan {
             webhooks: self.webhooks.clone(),
             max_pre_ns: self.max_pre_ns,
             triggers: 0,
+            last_t: None,
+            half_period: 0,
         }
     }
 }
@@ -143,6 +145,8 @@ pub struct Fusion {
     webhooks: Option<Arc<WebhookWorker>>,
     max_pre_ns: u64,
     triggers: u64,
+    last_t: Option<u64>,
+    half_period: u64,
 }
 
 /// A stage's share of an observation: its id and time spent on the frame.
@@ -304,6 +308,12 @@ impl Fusion {
                 store.notifications.push(n);
             }
         }
+        if let Some(prev) = self.last_t
+            && t_ns > prev
+        {
+            self.half_period = (t_ns - prev) / 2;
+        }
+        self.last_t = Some(t_ns);
         self.fires.clear();
         let mut notes: Vec<Notification> = Vec::new();
         {
@@ -493,7 +503,8 @@ impl Fusion {
         while i < self.windows.len() {
             let w = &self.windows[i];
             let span = t_ns.saturating_sub(w.start);
-            if t_ns >= w.end || span + CLIP_MARGIN_NS >= max_pre {
+            // The frame nearest the end closes it (as the recorder counts its last frame).
+            if t_ns + self.half_period >= w.end || span + CLIP_MARGIN_NS >= max_pre {
                 let pre = span.min(max_pre) as f64 / 1e9;
                 let post = w.end.saturating_sub(t_ns) as f64 / 1e9;
                 send_clip(fx, &w.source, pre, post, &w.label);
