@@ -159,8 +159,7 @@ fn run(dir: &Path) -> Vec<ServerMessage> {
     }
     rt.shutdown();
     recorder.close();
-    let v = events.0.lock().unwrap().clone();
-    v
+    std::mem::take(&mut *events.0.lock().unwrap())
 }
 
 #[test]
