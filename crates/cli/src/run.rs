@@ -1,6 +1,7 @@
 //! `framebus run CONFIG`: run a pipeline config. Headless it writes one snapshot per
 //! processed frame to `--jsonl`; it stops at `--frames`, at the end of every source, or on
-//! SIGINT/SIGTERM (draining pipelines first).
+//! SIGINT/SIGTERM (draining pipelines first). Sources with `clips = true` get a clip ring
+//! (for `save_clip` and highlight rules); triggers and saved clips are printed on stderr.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -13,7 +14,9 @@ use std::time::Duration;
 use anyhow::Context;
 use framebus_core::config::Config;
 use framebus_core::observer::{Observer, SnapshotOut};
+use framebus_core::protocol::ServerMessage;
 use framebus_core::runtime::{Runtime, RuntimeOptions};
+use framebus_media::Recorder;
 
 /// Arguments of `framebus run`.
 #[derive(clap::Args)]
@@ -42,6 +45,25 @@ impl Observer for JsonlWriter {
             && !self.failed.swap(true, Ordering::Relaxed)
         {
             tracing::error!("cannot write snapshots: {e}");
+        }
+    }
+}
+
+/// Prints triggers and saved clips on stderr.
+struct Highlights;
+
+impl Observer for Highlights {
+    fn event(&self, msg: &ServerMessage) {
+        match msg {
+            ServerMessage::Trigger(r) => eprintln!(
+                "trigger {} ({:?}) at frame {} of {}: {}",
+                r.trigger.rule, r.trigger.edge, r.trigger.frame_id, r.trigger.source, r.reason
+            ),
+            ServerMessage::ClipSaved(c) => eprintln!(
+                "clip saved: {} ({} frames, {:.2} s, {})",
+                c.path, c.frames, c.duration_s, c.label
+            ),
+            _ => {}
         }
     }
 }
@@ -87,12 +109,23 @@ pub(crate) fn main(args: Args) -> anyhow::Result<ExitCode> {
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         signal_hook::flag::register(sig, stop.clone())?;
     }
+    let recorder = if loaded.config.sources.iter().any(|s| s.clips) {
+        let r = Arc::new(Recorder::new(&loaded.config, vec![Arc::new(Highlights)])?);
+        options.observers.push(r.clone());
+        Some(r)
+    } else {
+        None
+    };
+    options.observers.push(Arc::new(Highlights));
     let runtime = Runtime::start(&loaded.config, options)?;
     while !runtime.finished() && !stop.load(Ordering::Relaxed) {
         std::thread::sleep(Duration::from_millis(20));
     }
     let processed: u64 = runtime.status().sources.iter().map(|s| s.processed).sum();
     runtime.shutdown();
+    if let Some(r) = recorder {
+        r.close();
+    }
     if let Some(w) = writer {
         let mut out = w
             .out
