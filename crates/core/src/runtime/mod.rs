@@ -120,6 +120,7 @@ impl Runtime {
 
         // Build sources and pipelines before starting any thread: a failure starts nothing.
         let mut built = Vec::new();
+        let fusion_plan = crate::fusion::FusionPlan::new(config, &options.base_dir);
         let mut plan = BusPlan {
             stages: Vec::new(),
             sources: Vec::new(),
@@ -170,6 +171,9 @@ impl Runtime {
             pipeline.sequence = sequence.clone();
             pipeline.source_index = index as u32;
             pipeline.snapshot_hz = sc.snapshot_hz.or_else(|| source.snapshot_hz());
+            if let Some(fp) = &fusion_plan {
+                pipeline.set_fusion(fp.for_source(&sc.id));
+            }
             built.push((sc, source, pipeline, controls));
         }
 
