@@ -75,16 +75,19 @@ struct UpdateParam {
 #[serde(rename_all = "snake_case")]
 #[ts(export)]
 pub enum StreamKind {
-    /// Per-frame snapshots.
+    /// Per-frame snapshots, and seed 002's `state` messages when a billiards pipeline runs.
     State,
     /// Binary JPEG preview frames.
     Video,
     /// Notifications, state changes and other events.
     Events,
-    /// Alerts (errors, disabled stages, slow clients).
+    /// Alerts (errors, disabled stages, slow clients); seed 002 spells it `alert`.
+    #[serde(alias = "alert")]
     Alerts,
     /// The effective configuration, sent once on subscribe and on change.
     Config,
+    /// Seed 002's predicted shots (`trajectory` messages, paced like snapshots).
+    Trajectory,
 }
 
 /// `{"type":"subscribe","streams":[...],"max_fps":N}`.

@@ -9,6 +9,7 @@
 //! - [`reply`]: acks, errors and the closed set of [`ErrorCode`]s.
 //! - [`snapshot`]: the per-frame snapshot packet (seed 000 fields plus framebus additions).
 //! - [`server`]: every server → client JSON message as one tagged enum.
+//! - [`table`]: seed 002's billiards `state` and `trajectory` messages.
 //! - [`video`]: the small binary header in front of JPEG preview frames.
 //! - [`compressed`]: the binary form of a compressed JSON message (opt-in, seed 002).
 
@@ -17,6 +18,7 @@ pub mod compressed;
 pub mod reply;
 pub mod server;
 pub mod snapshot;
+pub mod table;
 pub mod video;
 
 pub use command::{ClientMessage, Command, CommandPayload, ProtocolError, StreamKind, Subscribe};
@@ -26,4 +28,5 @@ pub use server::{
     ServerMessage, StateChanged, Trigger, TriggerEdge,
 };
 pub use snapshot::{ActivePlugin, RunState, Snapshot, StageError, Widget};
+pub use table::{TableBall, TablePosition, TableState, TableTrajectory, TableVelocity};
 pub use video::VideoHeader;

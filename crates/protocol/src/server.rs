@@ -6,6 +6,7 @@ use ts_rs::TS;
 
 use crate::reply::{Ack, ErrorReply};
 use crate::snapshot::{RunState, Snapshot};
+use crate::table::{TableState, TableTrajectory};
 
 /// Severity of a [`Notification`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
@@ -145,6 +146,10 @@ pub struct FusionResult {
 pub enum ServerMessage {
     /// One processed frame.
     Snapshot(Box<Snapshot>),
+    /// Seed 002's table state (tracked balls, cue, table) of one snapshot.
+    State(Box<TableState>),
+    /// Seed 002's predicted shot of one snapshot.
+    Trajectory(Box<TableTrajectory>),
     /// A command succeeded.
     Ack(Ack),
     /// A command or message failed.

@@ -30,6 +30,8 @@ pub(crate) struct Snap {
     pub(crate) number: u64,
     /// When the hub received it (for send lag).
     pub(crate) published: Instant,
+    /// Seed 002's `state` and `trajectory` messages built from it (billiards pipelines).
+    pub(crate) table: crate::table::TableMessages,
 }
 
 impl Numbered for Snap {
@@ -119,6 +121,8 @@ impl HubInner {
             ServerMessage::Config { .. } => StreamKind::Config,
             // Per-client or per-frame messages never travel as events.
             ServerMessage::Snapshot(_)
+            | ServerMessage::State(_)
+            | ServerMessage::Trajectory(_)
             | ServerMessage::Ack(_)
             | ServerMessage::Error(_)
             | ServerMessage::Pong { .. } => return,
@@ -148,6 +152,7 @@ impl Observer for HubObserver {
             return;
         }
         let snap = Snap {
+            table: crate::table::TableMessages::from_snapshot(s.json),
             payload: Payload::new(Bytes::copy_from_slice(s.json)),
             number: hub.snapshots.next_number(slot),
             published: Instant::now(),

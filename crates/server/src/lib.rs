@@ -32,6 +32,7 @@ mod payload;
 mod rest;
 mod security;
 pub mod serve;
+mod table;
 pub mod ui;
 pub mod video;
 mod ws;

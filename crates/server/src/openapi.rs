@@ -28,6 +28,7 @@ use crate::AppState;
         (name = "control", description = "Commands and run state"),
         (name = "plugins", description = "Stage plugins and their instances"),
         (name = "recordings", description = "Recording sessions and clips, listed and downloaded"),
+        (name = "billiards", description = "Seed 002's vision, calibration and game views of a billiards pipeline"),
     ),
 )]
 struct ApiDoc;

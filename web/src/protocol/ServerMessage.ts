@@ -8,11 +8,13 @@ import type { Notification } from "./Notification";
 import type { RecordingSaved } from "./RecordingSaved";
 import type { Snapshot } from "./Snapshot";
 import type { StateChanged } from "./StateChanged";
+import type { TableState } from "./TableState";
+import type { TableTrajectory } from "./TableTrajectory";
 
 /**
  * Every JSON message the server sends on `/ws/stream`.
  */
-export type ServerMessage = { "type": "snapshot" } & Snapshot | { "type": "ack" } & Ack | { "type": "error" } & ErrorReply | { "type": "notification" } & Notification | { "type": "state_changed" } & StateChanged | { "type": "alert" } & Notification | { "type": "config", 
+export type ServerMessage = { "type": "snapshot" } & Snapshot | { "type": "state" } & TableState | { "type": "trajectory" } & TableTrajectory | { "type": "ack" } & Ack | { "type": "error" } & ErrorReply | { "type": "notification" } & Notification | { "type": "state_changed" } & StateChanged | { "type": "alert" } & Notification | { "type": "config", 
 /**
  * The config as JSON.
  */

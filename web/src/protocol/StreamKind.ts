@@ -3,4 +3,4 @@
 /**
  * Streams a client may subscribe to (seed 002 subscriptions).
  */
-export type StreamKind = "state" | "video" | "events" | "alerts" | "config";
+export type StreamKind = "state" | "video" | "events" | "alerts" | "config" | "trajectory";

@@ -57,14 +57,14 @@ pub(crate) struct StateBody {
 
 /// A command reply as an HTTP response: 200 with the ack, or the error's status with
 /// `{"type": "error", "id", "code", "message"}`.
-fn reply_response(reply: Reply) -> Response {
+pub(super) fn reply_response(reply: Reply) -> Response {
     match reply {
         Ok(ack) => (StatusCode::OK, Json(ServerMessage::Ack(ack))).into_response(),
         Err(e) => (status_of(e.code), Json(ServerMessage::Error(e))).into_response(),
     }
 }
 
-fn body_json(body: Result<Bytes, BytesRejection>) -> Result<Option<Value>, ApiError> {
+pub(super) fn body_json(body: Result<Bytes, BytesRejection>) -> Result<Option<Value>, ApiError> {
     let body = body.map_err(|r| {
         let code = if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
             ErrorCode::TooLarge

@@ -4,8 +4,10 @@
 //!
 //! - `status`: read-only views of the runtime, the hub and the clients.
 //! - `control`: commands (same format and replies as the WebSocket), run state, plugins.
+//! - `billiards`: seed 002's vision, calibration and game views of a billiards pipeline.
 //! - `recordings`: recordings and clips listed and downloaded (ranges, no path traversal).
 
+mod billiards;
 mod control;
 mod recordings;
 mod status;
@@ -36,6 +38,12 @@ pub(crate) fn api(state: AppState) -> OpenApiRouter {
         .routes(routes!(recordings::clips))
         .routes(routes!(recordings::recording_file))
         .routes(routes!(recordings::clip_file))
+        .routes(routes!(billiards::vision))
+        .routes(routes!(
+            billiards::get_calibration,
+            billiards::put_calibration
+        ))
+        .routes(routes!(billiards::game))
         .with_state(state)
 }
 

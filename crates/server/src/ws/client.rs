@@ -17,6 +17,8 @@ pub(crate) struct Subscription {
     pub(crate) events: bool,
     pub(crate) alerts: bool,
     pub(crate) config: bool,
+    /// Seed 002's `trajectory` messages.
+    pub(crate) trajectory: bool,
     /// Minimum time between two snapshots (and two video frames) of one source.
     pub(crate) min_interval: Option<Duration>,
     /// Send large JSON compressed (seed 002's rule).
@@ -31,6 +33,7 @@ impl Default for Subscription {
             events: true,
             alerts: true,
             config: false,
+            trajectory: false,
             min_interval: None,
             compress: false,
         }
@@ -54,6 +57,7 @@ impl Subscription {
             events: has(StreamKind::Events),
             alerts: has(StreamKind::Alerts),
             config: has(StreamKind::Config),
+            trajectory: has(StreamKind::Trajectory),
             min_interval,
             compress: s.compress.unwrap_or(false),
         })
@@ -67,6 +71,7 @@ impl Subscription {
             StreamKind::Events => self.events,
             StreamKind::Alerts => self.alerts,
             StreamKind::Config => self.config,
+            StreamKind::Trajectory => self.trajectory,
         }
     }
 
@@ -77,6 +82,7 @@ impl Subscription {
             StreamKind::Events,
             StreamKind::Alerts,
             StreamKind::Config,
+            StreamKind::Trajectory,
         ]
         .into_iter()
         .filter(|k| self.wants(*k))

@@ -344,7 +344,8 @@ where
         let mut ping = tokio::time::interval_at(Instant::now() + idle / 3, idle / 3);
         loop {
             let now = Instant::now();
-            let snap_due = if sub.state {
+            let snaps_wanted = sub.state || sub.trajectory;
+            let snap_due = if snaps_wanted {
                 snaps.deadline(&hub.snapshots, now)
             } else {
                 None
@@ -398,7 +399,7 @@ where
                         Err(broadcast::error::RecvError::Closed) => {}
                     }
                 }
-                _ = snap_gen.changed(), if sub.state => {}
+                _ = snap_gen.changed(), if snaps_wanted => {}
                 _ = video_gen.changed(), if sub.video => {}
                 _ = sleep_until(due.unwrap_or(now)), if due.is_some() => {}
                 _ = ping.tick() => {
@@ -409,7 +410,7 @@ where
                     self.send(Message::Ping(Bytes::new())).await?;
                 }
             }
-            if sub.state {
+            if sub.state || sub.trajectory {
                 for slot in 0..hub.snapshots.len() {
                     let now = Instant::now();
                     if snaps.next_at[slot] > now {
@@ -427,9 +428,19 @@ where
                     if let Some(i) = sub.min_interval {
                         snaps.next_at[slot] = now + i;
                     }
-                    self.send_payload(&snap.payload, sub.compress).await?;
-                    SendStats::add(&stats.snapshots_sent, 1);
-                    stats.lag.record(snap.published.elapsed());
+                    if sub.state {
+                        self.send_payload(&snap.payload, sub.compress).await?;
+                        SendStats::add(&stats.snapshots_sent, 1);
+                        stats.lag.record(snap.published.elapsed());
+                        if let Some(p) = &snap.table.state {
+                            self.send_payload(p, sub.compress).await?;
+                        }
+                    }
+                    if sub.trajectory
+                        && let Some(p) = &snap.table.trajectory
+                    {
+                        self.send_payload(p, sub.compress).await?;
+                    }
                 }
             }
             if sub.video {
