@@ -6,6 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 say() { printf '\n==> %s\n' "$*"; }
+# Cargo's target directory (CI may share one between runs through CARGO_TARGET_DIR).
+TARGET="${CARGO_TARGET_DIR:-$PWD/target}"
 
 need_apt=()
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
@@ -25,12 +27,13 @@ fi
 
 # ONNX Runtime for the pose tests (loaded at run time): the PyPI wheel's libonnxruntime.so.
 if [ -z "${ORT_DYLIB_PATH:-}" ] && ! python3 -c "import onnxruntime" >/dev/null 2>&1; then
-  if [ ! -x target/ort-venv/bin/python ]; then
-    say "installing onnxruntime==1.31.1 (pip, venv in target/ort-venv)"
-    python3 -m venv target/ort-venv
-    target/ort-venv/bin/pip install -q onnxruntime==1.31.1
+  if [ ! -x "$TARGET/ort-venv/bin/python" ]; then
+    say "installing onnxruntime==1.31.1 (pip, venv in $TARGET/ort-venv)"
+    mkdir -p "$TARGET"
+    python3 -m venv "$TARGET/ort-venv"
+    "$TARGET/ort-venv/bin/pip" install -q onnxruntime==1.31.1
   fi
-  ORT_DYLIB_PATH="$(ls target/ort-venv/lib/python3*/site-packages/onnxruntime/capi/libonnxruntime.so.* | head -n1)"
+  ORT_DYLIB_PATH="$(ls "$TARGET"/ort-venv/lib/python3*/site-packages/onnxruntime/capi/libonnxruntime.so.* | head -n1)"
   export ORT_DYLIB_PATH
 fi
 
@@ -42,6 +45,6 @@ say "web unit tests (vitest)"
 
 say "end-to-end (headless Chromium)"
 cargo build -p framebus
-(cd web && FRAMEBUS_BIN="$PWD/../target/debug/framebus" npm run e2e)
+(cd web && FRAMEBUS_BIN="$TARGET/debug/framebus" npm run e2e)
 
 say "all tests passed"

@@ -3,7 +3,9 @@
 //! `--frames`, at the end of every source, or on SIGINT/SIGTERM (draining pipelines first,
 //! then finishing recordings and clips). On a terminal it shows a progress bar on stderr
 //! (frames, fps, and an ETA when the length is known: video files that do not loop, or
-//! `--frames`); nothing when stderr is not a terminal.
+//! `--frames`); nothing when stderr is not a terminal. Sources with `clips = true` get a
+//! clip ring (for `save_clip` and highlight rules); triggers and saved clips are printed on
+//! stderr.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -16,7 +18,9 @@ use std::time::Duration;
 use anyhow::Context;
 use framebus_core::config::Config;
 use framebus_core::observer::{Observer, SnapshotOut};
+use framebus_core::protocol::ServerMessage;
 use framebus_core::runtime::{Runtime, RuntimeOptions};
+use framebus_media::Recorder;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::csv_out::CsvSignals;
@@ -52,6 +56,25 @@ impl Observer for JsonlWriter {
             && !self.failed.swap(true, Ordering::Relaxed)
         {
             tracing::error!("cannot write snapshots: {e}");
+        }
+    }
+}
+
+/// Prints triggers and saved clips on stderr.
+struct Highlights;
+
+impl Observer for Highlights {
+    fn event(&self, msg: &ServerMessage) {
+        match msg {
+            ServerMessage::Trigger(r) => eprintln!(
+                "trigger {} ({:?}) at frame {} of {}: {}",
+                r.trigger.rule, r.trigger.edge, r.trigger.frame_id, r.trigger.source, r.reason
+            ),
+            ServerMessage::ClipSaved(c) => eprintln!(
+                "clip saved: {} ({} frames, {:.2} s, {})",
+                c.path, c.frames, c.duration_s, c.label
+            ),
+            _ => {}
         }
     }
 }
@@ -108,10 +131,11 @@ pub(crate) fn main(args: Args) -> anyhow::Result<ExitCode> {
     }
     let total = known_length(&loaded, args.frames);
     let recorder = Arc::new(
-        framebus_media::Recorder::new(&loaded.config, Vec::new())
+        Recorder::new(&loaded.config, vec![Arc::new(Highlights)])
             .context("cannot start the recorder")?,
     );
     options.observers.push(recorder.clone());
+    options.observers.push(Arc::new(Highlights));
     let runtime = Runtime::start(&loaded.config, options)?;
     let bar = progress_bar(total);
     let processed = || -> u64 { runtime.status().sources.iter().map(|s| s.processed).sum() };

@@ -16,6 +16,7 @@
 //! - [`edge`]: `latest` / `drop_oldest` / `block` edges with drop counters.
 //! - [`command`]: the command bus (central dispatch) and replies.
 //! - [`state`], [`clock`], [`observer`]: run state, injectable clocks, output observers.
+//! - [`fusion`]: observations, `[[rules]]`, triggers, actions and traces (seed 004).
 //! - [`runtime`]: threads, pipelines, snapshot writer, status counters.
 //! - [`harness`]: drive stages by hand in tests.
 
@@ -27,6 +28,7 @@ pub mod edge;
 mod erased;
 pub mod error;
 pub mod frame;
+pub mod fusion;
 pub mod harness;
 pub mod observer;
 pub mod packet;

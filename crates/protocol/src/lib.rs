@@ -22,8 +22,8 @@ pub mod video;
 pub use command::{ClientMessage, Command, CommandPayload, ProtocolError, StreamKind, Subscribe};
 pub use reply::{Ack, ErrorCode, ErrorReply};
 pub use server::{
-    ClipSaved, EndOfStream, Notification, NotificationLevel, RecordingSaved, ServerMessage,
-    StateChanged,
+    ClipSaved, EndOfStream, FusionResult, Notification, NotificationLevel, RecordingSaved,
+    ServerMessage, StateChanged, Trigger, TriggerEdge,
 };
 pub use snapshot::{ActivePlugin, RunState, Snapshot, StageError, Widget};
 pub use video::VideoHeader;

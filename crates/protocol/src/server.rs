@@ -87,6 +87,57 @@ pub struct RecordingSaved {
     pub bytes: u64,
 }
 
+/// Which edge of a rule's activity a trigger marks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+#[ts(export)]
+pub enum TriggerEdge {
+    /// The rule became active (`on_rise`).
+    Rise,
+    /// The rule became inactive (`on_fall`).
+    Fall,
+    /// `while_active`: the rule became active.
+    Begin,
+    /// `while_active`: the rule is still active.
+    Update,
+    /// `while_active`: the rule became inactive.
+    End,
+}
+
+/// What fired (seed 004's `Trigger`): a rule, on a source, at an observation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct Trigger {
+    /// The rule id.
+    pub rule: String,
+    /// The source whose observation fired it.
+    pub source: String,
+    /// The frame of that observation.
+    pub frame_id: u64,
+    /// Its capture time, ns (observation time, never wall clock).
+    pub t_ns: u64,
+    /// The edge.
+    pub edge: TriggerEdge,
+    /// Label given to the clip this trigger asked for (`clip_saved` carries it), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub clip_label: Option<String>,
+}
+
+/// Seed 004's `FusionResult`, sent as the `trigger` event when a rule fires.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct FusionResult {
+    /// True when this result asks for actions.
+    pub should_trigger: bool,
+    /// What fired.
+    pub trigger: Trigger,
+    /// 0..1: how strongly the condition held (share of its parts that held).
+    pub score: f64,
+    /// Human-readable reason, with the signal values that made it fire.
+    pub reason: String,
+}
+
 /// Every JSON message the server sends on `/ws/stream`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -114,6 +165,8 @@ pub enum ServerMessage {
     EndOfStream(EndOfStream),
     /// A clip is complete.
     ClipSaved(ClipSaved),
+    /// A fusion rule fired.
+    Trigger(FusionResult),
     /// A recording session is complete.
     RecordingSaved(RecordingSaved),
     /// Reply to `ping`.

@@ -3,6 +3,7 @@ import type { Ack } from "./Ack";
 import type { ClipSaved } from "./ClipSaved";
 import type { EndOfStream } from "./EndOfStream";
 import type { ErrorReply } from "./ErrorReply";
+import type { FusionResult } from "./FusionResult";
 import type { Notification } from "./Notification";
 import type { RecordingSaved } from "./RecordingSaved";
 import type { Snapshot } from "./Snapshot";
@@ -15,7 +16,7 @@ export type ServerMessage = { "type": "snapshot" } & Snapshot | { "type": "ack" 
 /**
  * The config as JSON.
  */
-config: unknown, } | { "type": "end_of_stream" } & EndOfStream | { "type": "clip_saved" } & ClipSaved | { "type": "recording_saved" } & RecordingSaved | { "type": "pong", 
+config: unknown, } | { "type": "end_of_stream" } & EndOfStream | { "type": "clip_saved" } & ClipSaved | { "type": "trigger" } & FusionResult | { "type": "recording_saved" } & RecordingSaved | { "type": "pong", 
 /**
  * Echo of the ping id.
  */

@@ -30,6 +30,15 @@ pub struct Config {
     /// Serve the web UI and API (see `framebus-server`); absent means headless.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub server: Option<ServerConfig>,
+    /// Fusion rules (seed 004): conditions on observations that fire triggers and actions.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rules: Vec<crate::fusion::config::RuleConfig>,
+    /// Traces of observations, rule states and triggers.
+    #[serde(
+        default,
+        skip_serializing_if = "crate::fusion::config::TraceConfig::is_off"
+    )]
+    pub trace: crate::fusion::config::TraceConfig,
 }
 
 /// `[runtime]`.
@@ -381,7 +390,8 @@ impl Config {
                 return Err((path, e.message, None));
             }
         }
-        self.check_payloads()
+        self.check_payloads()?;
+        crate::fusion::validate::rules(self)
     }
 
     /// Walks each source's stages in order: every stage must take what the one before gives.

@@ -141,6 +141,7 @@ impl Runtime {
 
         // Build sources and pipelines before starting any thread: a failure starts nothing.
         let mut built = Vec::new();
+        let fusion_plan = crate::fusion::FusionPlan::new(config, &options.base_dir);
         let mut plan = BusPlan {
             stages: Vec::new(),
             sources: Vec::new(),
@@ -198,6 +199,9 @@ impl Runtime {
                 .collect();
             mine.sort_by_key(|s| s.before_frame_id);
             pipeline.schedule = mine.into();
+            if let Some(fp) = &fusion_plan {
+                pipeline.set_fusion(fp.for_source(&sc.id));
+            }
             built.push((sc, source, pipeline, controls));
         }
 

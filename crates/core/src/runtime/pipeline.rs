@@ -74,6 +74,7 @@ pub struct Pipeline {
     pub(crate) last_packet: Option<Packet>,
     pub(crate) observers: Observers,
     pub(crate) last_state: RunState,
+    pub(crate) fusion: Option<Box<crate::fusion::Fusion>>,
     /// Commands to apply before given frames (replay), ordered by frame id.
     pub(crate) schedule: std::collections::VecDeque<ScheduledCommand>,
 }
@@ -183,6 +184,7 @@ impl Pipeline {
             observers: Observers::default(),
             last_state: RunState::Running,
             schedule: std::collections::VecDeque::new(),
+            fusion: None,
         }
     }
 
@@ -377,6 +379,40 @@ impl Pipeline {
         self.stats
             .last_frame_id
             .store(data.frame_id, Ordering::Relaxed);
+        if let Some(mut fusion) = self.fusion.take() {
+            self.observe(&mut fusion, data);
+            self.fusion = Some(fusion);
+        }
+    }
+
+    /// Offers this frame's observation to the fusion rules.
+    fn observe(&mut self, fusion: &mut crate::fusion::Fusion, data: &crate::frame::FrameData) {
+        let timings: Vec<crate::fusion::StageTiming<'_>> = if fusion.wants_timings() {
+            self.stages
+                .iter()
+                .map(|s| crate::fusion::StageTiming {
+                    stage: &s.init.id,
+                    ms: s.perf_ms,
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let fx = crate::fusion::Effects {
+            bus: self.bus.as_ref(),
+            observers: &self.observers,
+        };
+        fusion.observe(data.frame_id, data.t_ns, &mut self.store, &timings, &fx);
+    }
+
+    /// Installs fusion rules on this pipeline (the runtime does; tests may too).
+    pub fn set_fusion(&mut self, fusion: crate::fusion::Fusion) {
+        self.fusion = Some(Box::new(fusion));
+    }
+
+    /// The fusion state, if rules watch this source.
+    pub fn fusion(&self) -> Option<&crate::fusion::Fusion> {
+        self.fusion.as_deref()
     }
 
     /// The last serialized snapshot.
