@@ -5,6 +5,7 @@
 //! - `run`: run a config headless (snapshots to JSONL) or serving when it has `[server]`.
 //! - `demo`: the BikeFit example served with the web UI on http://127.0.0.1:8000.
 //! - `check`: validate a config and exit non-zero with a located message.
+//! - `replay`: run a recorded session's video again, applying its recorded commands.
 //! - `plugins`: list registered stages and sources (`--json` for manifests).
 //! - `bench`: the benchmarks, with ratios against baselines and peers (`bench/`).
 
@@ -13,6 +14,7 @@ mod check;
 mod csv_out;
 mod demo;
 mod plugins;
+mod replay;
 mod run;
 
 use std::process::ExitCode;
@@ -35,6 +37,9 @@ enum Command {
     Check(check::Args),
     /// Serve the BikeFit demo (synthetic rider) with the web UI.
     Demo(demo::Args),
+    /// Replay a recording: its pipeline (or another config) on the recorded video, with the
+    /// recorded commands applied before the same frames.
+    Replay(replay::Args),
     /// List registered stages and sources.
     Plugins(plugins::Args),
     /// Run the benchmarks (printed with ratios against baselines; `--compare` for peers).
@@ -56,6 +61,7 @@ fn main() -> ExitCode {
         Command::Run(a) => run::main(a),
         Command::Check(a) => check::main(a),
         Command::Demo(a) => demo::main(a),
+        Command::Replay(a) => replay::main(a),
         Command::Plugins(a) => plugins::main(a),
         Command::Bench(a) => bench::main(a),
     };

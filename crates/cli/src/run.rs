@@ -42,10 +42,10 @@ pub(crate) struct Args {
     csv: Option<PathBuf>,
 }
 
-/// Writes every snapshot as a JSON line.
-struct JsonlWriter {
-    out: Mutex<BufWriter<File>>,
-    failed: AtomicBool,
+/// Writes every snapshot as a JSON line (also used by `replay`).
+pub(crate) struct JsonlWriter {
+    pub(crate) out: Mutex<BufWriter<File>>,
+    pub(crate) failed: AtomicBool,
 }
 
 impl Observer for JsonlWriter {

@@ -26,14 +26,14 @@ use crate::edge::{EdgePolicy, EdgeRx, EdgeStats, EdgeTx, edge};
 use crate::erased::DynSource;
 use crate::error::{Error, Result};
 use crate::frame::Frame;
-use crate::observer::{CommandApplied, Observer, Observers, SnapshotOut};
+use crate::observer::{Observer, Observers, SnapshotOut};
 use crate::packet::{Packet, PayloadKind};
 use crate::registry;
 use crate::source::{Ingest, SourceControls, SourceInit, StopFlag};
 use crate::stage::StageInit;
 use crate::state::RunControl;
 
-pub use pipeline::Pipeline;
+pub use pipeline::{Pipeline, ScheduledCommand};
 pub use stats::{RuntimeStatus, SourceStatus, StageStatus};
 
 /// Options for [`Runtime::start`].
@@ -100,6 +100,27 @@ fn config_error(field: String, message: String) -> Error {
 impl Runtime {
     /// Builds every source and stage from `config` (validated first) and starts the threads.
     pub fn start(config: &Config, options: RuntimeOptions) -> Result<Self> {
+        Self::start_with_schedule(config, options, Vec::new())
+    }
+
+    /// Like [`Runtime::start`], with commands each pipeline applies on its own thread just
+    /// before given frames (replay of recorded commands). Commands of one source apply in
+    /// the order given among equal frame ids; a schedule naming a source that does not
+    /// exist is an error.
+    pub fn start_with_schedule(
+        config: &Config,
+        options: RuntimeOptions,
+        schedule: Vec<ScheduledCommand>,
+    ) -> Result<Self> {
+        if let Some(s) = schedule
+            .iter()
+            .find(|s| s.source_index as usize >= config.sources.len())
+        {
+            return Err(config_error(
+                "schedule".into(),
+                format!("a scheduled command names source index {}", s.source_index),
+            ));
+        }
         if let Err((field, message, hint)) = config.validate() {
             return Err(Error::Config(ConfigError {
                 file: "<config>".into(),
@@ -171,6 +192,13 @@ impl Runtime {
             pipeline.sequence = sequence.clone();
             pipeline.source_index = index as u32;
             pipeline.snapshot_hz = sc.snapshot_hz.or_else(|| source.snapshot_hz());
+            let mut mine: Vec<ScheduledCommand> = schedule
+                .iter()
+                .filter(|s| s.source_index as usize == index)
+                .cloned()
+                .collect();
+            mine.sort_by_key(|s| s.before_frame_id);
+            pipeline.schedule = mine.into();
             if let Some(fp) = &fusion_plan {
                 pipeline.set_fusion(fp.for_source(&sc.id));
             }
@@ -482,6 +510,7 @@ fn run_pipeline(
     let depth = frames.rx.clone();
     let process = |p: &mut Pipeline, frame: Frame| {
         pending.store(depth.len() as u64, Ordering::Relaxed);
+        p.apply_scheduled(frame.frame_id);
         p.process(&frame);
         let out = SnapshotOut {
             json: p.snapshot(),
@@ -549,15 +578,7 @@ fn pipeline_loop<T>(
     p.start();
     let handle = |p: &mut Pipeline, req: Request| {
         if let Request::Command(cmd, reply) = req {
-            let r = p.dispatch(&cmd);
-            let last = p.stats.last_frame_id.load(Ordering::Relaxed);
-            p.observers.command(&CommandApplied {
-                source_index: p.source_index,
-                command: &cmd,
-                reply: &r,
-                state: p.run.get(),
-                after_frame_id: (p.stats.frames.load(Ordering::Relaxed) > 0).then_some(last),
-            });
+            let r = p.apply(&cmd);
             reply(r);
         }
     };

@@ -75,6 +75,22 @@ pub struct Pipeline {
     pub(crate) observers: Observers,
     pub(crate) last_state: RunState,
     pub(crate) fusion: Option<Box<crate::fusion::Fusion>>,
+    /// Commands to apply before given frames (replay), ordered by frame id.
+    pub(crate) schedule: std::collections::VecDeque<ScheduledCommand>,
+}
+
+/// A command a pipeline applies just before the first frame whose `frame_id` is at least
+/// `before_frame_id` (see [`crate::runtime::Runtime::start_with_schedule`]): deterministic,
+/// on the pipeline thread, unlike the asynchronous command bus. Observers see it like any
+/// other command ([`crate::observer::Observer::command`]).
+#[derive(Debug, Clone)]
+pub struct ScheduledCommand {
+    /// Index of the source (in the config) whose pipeline applies it.
+    pub source_index: u32,
+    /// Applied before the first frame with `frame_id >= before_frame_id`.
+    pub before_frame_id: u64,
+    /// The command.
+    pub command: Command,
 }
 
 thread_local! {
@@ -167,6 +183,7 @@ impl Pipeline {
             last_packet: None,
             observers: Observers::default(),
             last_state: RunState::Running,
+            schedule: std::collections::VecDeque::new(),
             fusion: None,
         }
     }
@@ -411,6 +428,35 @@ impl Pipeline {
     /// The derived-view cache (conversion counts in tests).
     pub fn views(&self) -> &Views {
         &self.views
+    }
+
+    /// Applies a command, tells the observers, and returns its reply.
+    pub(crate) fn apply(&mut self, cmd: &Command) -> Reply {
+        let r = self.dispatch(cmd);
+        let last = self.stats.last_frame_id.load(Ordering::Relaxed);
+        self.observers.command(&crate::observer::CommandApplied {
+            source_index: self.source_index,
+            command: cmd,
+            reply: &r,
+            state: self.run.get(),
+            after_frame_id: (self.stats.frames.load(Ordering::Relaxed) > 0).then_some(last),
+        });
+        r
+    }
+
+    /// Applies the scheduled commands due before frame `frame_id`, in order (frame
+    /// pipelines; sample pipelines take no schedule).
+    pub(crate) fn apply_scheduled(&mut self, frame_id: u64) {
+        while self
+            .schedule
+            .front()
+            .is_some_and(|s| s.before_frame_id <= frame_id)
+        {
+            if let Some(s) = self.schedule.pop_front() {
+                // The reply reaches the observers; nobody else waits for it.
+                let _reply = self.apply(&s.command);
+            }
+        }
     }
 
     /// Applies a command and builds its reply.

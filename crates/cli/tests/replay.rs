@@ -1,0 +1,240 @@
+//! `framebus replay` end to end with real child processes: `framebus run` records a session
+//! while a real HTTP client sends `disable_stage` mid-run; two replays of the session write
+//! snapshots identical except the wall-clock field (`performance_ms`), and the command takes
+//! effect at the recorded frame. Bad input (missing folder, no `config.json`, a corrupt
+//! `commands.jsonl` line) gives a clear error.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+const WAIT: Duration = Duration::from_secs(60);
+const FRAMES: u64 = 150;
+
+fn framebus() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_framebus"))
+}
+
+/// One HTTP/1.1 request over a real socket; (status, body).
+fn http(addr: &str, method: &str, path: &str, body: &str) -> (u16, String) {
+    let mut s = TcpStream::connect(addr).unwrap();
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut text = String::new();
+    s.read_to_string(&mut text).unwrap();
+    let status = text[9..12].parse().unwrap();
+    let body = text.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
+    (status, body.to_owned())
+}
+
+fn processed(addr: &str) -> u64 {
+    let (status, body) = http(addr, "GET", "/api/v1/pipeline", "");
+    assert_eq!(status, 200, "{body}");
+    let v: Value = serde_json::from_str(&body).unwrap();
+    v["sources"][0]["processed"].as_u64().unwrap()
+}
+
+fn wait_for(addr: &str, n: u64) {
+    let start = Instant::now();
+    while processed(addr) < n {
+        assert!(start.elapsed() < WAIT, "fewer than {n} frames processed");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Records a session and returns its folder.
+fn record(dir: &Path) -> PathBuf {
+    let rec = dir.join("recordings");
+    let config = dir.join("record.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"
+[runtime]
+initial_state = "recording"
+recordings_dir = "{}"
+
+[server]
+bind = "127.0.0.1:0"
+
+[[sources]]
+id = "camera_0"
+kind = "synthetic_rider"
+params = {{ width = 320, height = 240, fps = 30 }}
+
+[[stages]]
+plugin = "blob_detection"
+params = {{ threshold = 200, min_area = 10, max_area = 5000 }}
+"#,
+            rec.display()
+        ),
+    )
+    .unwrap();
+    let mut child = framebus()
+        .args([
+            "run",
+            config.to_str().unwrap(),
+            "--frames",
+            &FRAMES.to_string(),
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr = line
+        .trim()
+        .strip_prefix("listening on http://")
+        .unwrap_or_else(|| panic!("first line: {line:?}"))
+        .to_owned();
+    wait_for(&addr, 10);
+    let (status, body) = http(
+        &addr,
+        "POST",
+        "/api/v1/commands",
+        r#"{"target":"pipeline","payload":{"cmd":"disable_stage","args":{"stage":"blob_detection"}}}"#,
+    );
+    assert_eq!(status, 200, "{body}");
+    wait_for(&addr, FRAMES);
+    let ok = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    assert!(child.wait().unwrap().success());
+    let sessions: Vec<PathBuf> = std::fs::read_dir(&rec)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_dir())
+        .collect();
+    assert_eq!(sessions.len(), 1, "{sessions:?}");
+    sessions.into_iter().next().unwrap()
+}
+
+fn replay(session: &Path, out: &Path) -> Output {
+    framebus()
+        .args([
+            "replay",
+            session.to_str().unwrap(),
+            "--jsonl",
+            out.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap()
+}
+
+/// Snapshot lines with the wall-clock field removed.
+fn snapshots(path: &Path) -> Vec<Value> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let mut v: Value = serde_json::from_str(l).unwrap();
+            if let Some(a) = v["active_plugins"].as_array_mut() {
+                for p in a {
+                    p.as_object_mut().unwrap().remove("performance_ms");
+                }
+            }
+            v
+        })
+        .collect()
+}
+
+fn disabled(snap: &Value) -> bool {
+    snap["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e["stage"] == "blob_detection" && e["disabled"] == true)
+}
+
+#[test]
+fn replays_are_identical_and_apply_commands_at_the_recorded_frame() {
+    let dir = tempfile::tempdir().unwrap();
+    let session = record(dir.path());
+    let commands = std::fs::read_to_string(session.join("commands.jsonl")).unwrap();
+    let lines: Vec<Value> = commands
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 1, "{commands}");
+    assert_eq!(lines[0]["ok"], true);
+    let k = lines[0]["index"].as_u64().unwrap();
+    assert!(k >= 1, "the command came after some frames: {commands}");
+    let manifest: Value =
+        serde_json::from_str(&std::fs::read_to_string(session.join("session.json")).unwrap())
+            .unwrap();
+    let recorded = manifest["frames"].as_u64().unwrap();
+    assert!(k < recorded, "{commands} {manifest}");
+
+    let (a, b) = (dir.path().join("a.jsonl"), dir.path().join("b.jsonl"));
+    for out in [&a, &b] {
+        let r = replay(&session, out);
+        assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    }
+    let (sa, sb) = (snapshots(&a), snapshots(&b));
+    assert_eq!(sa.len() as u64, recorded, "one snapshot per recorded frame");
+    assert_eq!(sa, sb, "two replays differ beyond performance_ms");
+    for (i, s) in sa.iter().enumerate() {
+        let i = i as u64;
+        assert_eq!(s["frame_id"], i + 1, "replayed frame ids are MP4 index + 1");
+        assert_eq!(
+            disabled(s),
+            i >= k,
+            "blob_detection disabled from MP4 index {k} on (frame {i})"
+        );
+        if i < k {
+            assert!(s["results"]["blob_detection"]["count"].as_u64().unwrap() > 0);
+        }
+    }
+}
+
+#[test]
+fn bad_sessions_get_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.jsonl");
+    let missing = replay(&dir.path().join("nope"), &out);
+    assert!(!missing.status.success());
+    let err = String::from_utf8_lossy(&missing.stderr);
+    assert!(err.contains("no such session directory"), "{err}");
+
+    let empty = dir.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    let r = replay(&empty, &out);
+    assert!(!r.status.success());
+    let err = String::from_utf8_lossy(&r.stderr);
+    assert!(err.contains("has no config.json"), "{err}");
+
+    // A session folder with a config, a video and a corrupt commands line.
+    let corrupt = dir.path().join("corrupt");
+    std::fs::create_dir(&corrupt).unwrap();
+    std::fs::write(
+        corrupt.join("config.json"),
+        r#"{"sources":[{"id":"camera_0","kind":"synthetic_rider","params":{"width":64,"height":48}}]}"#,
+    )
+    .unwrap();
+    // The commands are read before any video is opened.
+    std::fs::write(corrupt.join("camera_0.mp4"), b"not read").unwrap();
+    std::fs::write(
+        corrupt.join("commands.jsonl"),
+        "{\"source\":\"camera_0\",\"target\":\"pipeline\",\"cmd\":\"status\",\"args\":{},\"ok\":true,\"index\":0}\n{not json\n",
+    )
+    .unwrap();
+    let r = replay(&corrupt, &out);
+    assert!(!r.status.success());
+    let err = String::from_utf8_lossy(&r.stderr);
+    assert!(err.contains("commands.jsonl line 2"), "{err}");
+}
