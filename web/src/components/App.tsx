@@ -3,6 +3,7 @@ import { ErrorsPanel } from './ErrorsPanel';
 import { GeometryPanel } from './GeometryPanel';
 import { Header } from './Header';
 import { MarkersPanel } from './MarkersPanel';
+import { RecordingsPanel } from './RecordingsPanel';
 import { StagePanels } from './StagePanels';
 import { StageTimings } from './StageTimings';
 import { StatusBar } from './StatusBar';
@@ -25,6 +26,7 @@ export function App() {
         </section>
         <aside className="sidebar" aria-label="Controls">
           <CameraPanel />
+          <RecordingsPanel />
           <MarkersPanel />
           <GeometryPanel />
           <StagePanels />
