@@ -1,3 +1,4 @@
+import { AnglesPanel } from './AnglesPanel';
 import { CameraPanel } from './CameraPanel';
 import { ErrorsPanel } from './ErrorsPanel';
 import { GeometryPanel } from './GeometryPanel';
@@ -27,6 +28,7 @@ export function App() {
         <aside className="sidebar" aria-label="Controls">
           <CameraPanel />
           <RecordingsPanel />
+          <AnglesPanel />
           <MarkersPanel />
           <GeometryPanel />
           <StagePanels />
