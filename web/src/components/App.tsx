@@ -4,6 +4,7 @@ import { ErrorsPanel } from './ErrorsPanel';
 import { GeometryPanel } from './GeometryPanel';
 import { Header } from './Header';
 import { MarkersPanel } from './MarkersPanel';
+import { PlotsPanel } from './PlotsPanel';
 import { RecordingsPanel } from './RecordingsPanel';
 import { StagePanels } from './StagePanels';
 import { StageTimings } from './StageTimings';
@@ -21,6 +22,7 @@ export function App() {
           <VideoView />
           <div className="below-video">
             <WidgetsPanel />
+            <PlotsPanel />
             <StageTimings />
             <ErrorsPanel />
           </div>
