@@ -49,10 +49,13 @@ function assert(cond, msg) {
   if (!cond) throw new Error(msg);
 }
 
+// The demo writes recordings (`./recordings`) into a temporary working directory.
+const workDir = mkdtempSync(join(tmpdir(), 'framebus-e2e-work-'));
+
 function startServer(args = ['demo', '--bind', '127.0.0.1:0']) {
   return new Promise((resolvePromise, reject) => {
     log(`starting ${bin} ${args.join(' ')}`);
-    const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'], cwd: workDir });
     servers.push(child);
     const timer = setTimeout(() => reject(new Error(`no "listening on" line within 60 s\n${serverLog}`)), 60_000);
     let out = '';
@@ -317,6 +320,66 @@ async function main() {
     await page.waitForFunction(() => document.querySelector('[data-testid="slider-blob_detection-threshold"]')?.disabled === false);
   });
 
+  await check('a recording appears in the Recordings panel and plays to its end', async () => {
+    const panel = page.getByTestId('recordings-panel');
+    await panel.waitFor();
+    await page.getByTestId('btn-record').click();
+    // Elapsed time and size of the recording in progress, from /api/v1/recordings.
+    await page.getByTestId('rec-active').waitFor();
+    await page.waitForFunction(() => {
+      const m = /(\d+) frames/.exec(document.querySelector('[data-testid="rec-active"]')?.textContent ?? '');
+      return m !== null && Number(m[1]) >= 60;
+    }, null, { timeout: 20_000 });
+    const line = await page.getByTestId('rec-active').innerText();
+    log(`while recording: ${line}`);
+    assert(/\d+(\.\d+)? (B|kB|MB)/.test(line) && /\d:\d\d/.test(line), `no elapsed time and size: ${line}`);
+    await page.screenshot({ path: join(shots, '06b-recording-panel.png') });
+    // Newest session first: the one being recorded. Its video is listed once the file is closed.
+    const session = await page.getByTestId('session-list').locator(':scope > li').first().getAttribute('data-testid');
+    await page.getByTestId('btn-record').click();
+    await page.getByTestId('rec-active').waitFor({ state: 'detached' });
+    const play = page.getByTestId(session).locator('[data-testid^="play-session:"]').first();
+    await play.waitFor();
+    const key = (await play.getAttribute('data-testid')).replace(/^play-/, '');
+    log(`session video ${key}`);
+    await play.click();
+    const video = page.getByTestId(`video-${key}`);
+    await video.waitFor();
+    const r = await video.evaluate(
+      (v) =>
+        new Promise((res, rej) => {
+          const done = () => res({ ended: v.ended, duration: v.duration, frames: Number(v.dataset.frames), listed: Number(v.dataset.duration), w: v.videoWidth, h: v.videoHeight });
+          if (v.ended) return done();
+          v.addEventListener('ended', done, { once: true });
+          v.addEventListener('error', () => rej(new Error(`video error ${v.error?.code}: ${v.error?.message}`)), { once: true });
+          v.play().catch((e) => rej(e));
+        }),
+    );
+    log(`played to the end: ${JSON.stringify(r)}`);
+    assert(r.ended, 'video did not end');
+    assert(r.frames >= 60, `only ${r.frames} frames recorded`);
+    // What was recorded: the capture times of the session's frames (snapshots.jsonl, one line
+    // per frame in the video), last − first plus the last frame's period (30 fps source).
+    const name = key.replace(/^session:/, '').split('/')[0];
+    const text = await page.evaluate(async (u) => (await fetch(u)).text(), `/api/v1/recordings/${name}/snapshots.jsonl`);
+    const ts = text.trim().split('\n').map((l) => JSON.parse(l).t_ns);
+    assert(ts.length === r.frames, `${ts.length} snapshots for ${r.frames} video frames`);
+    const period = 1 / 30;
+    const recorded = (ts[ts.length - 1] - ts[0]) / 1e9 + period;
+    log(`browser duration ${r.duration.toFixed(4)} s, recorded ${recorded.toFixed(4)} s (${ts.length} frames)`);
+    assert(Math.abs(r.duration - recorded) <= period + 1e-6, `duration ${r.duration} s, recorded ${recorded} s`);
+    assert(r.w === 640 && r.h === 480, `video is ${r.w}x${r.h}`);
+    await page.screenshot({ path: join(shots, '06c-played.png') });
+  });
+
+  await check('Save clip on a source without a clip ring says why', async () => {
+    await page.getByTestId('btn-save-clip').click();
+    const toast = page.getByTestId('toast-error').filter({ hasText: 'save_clip failed' });
+    await toast.first().waitFor();
+    log(`save clip toast: ${(await toast.first().innerText()).replace(/\s+/g, ' ')}`);
+    assert(/bad_args/.test(await toast.first().innerText()), 'not a bad_args error');
+  });
+
   await check('dragging a marker moves it, ✕ deletes it', async () => {
     assert(addedMarker?.id, 'no marker from the earlier step');
     const { id, at } = addedMarker;
@@ -400,6 +463,7 @@ try {
   await context?.close().catch(() => {});
   for (const child of servers) await stopServer(child).catch(() => {});
   rmSync(profile, { recursive: true, force: true });
+  rmSync(workDir, { recursive: true, force: true });
 }
 const failed = results.filter((r) => !r.ok).length + (fatal ? 1 : 0);
 const passed = results.filter((r) => r.ok).length;

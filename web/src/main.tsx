@@ -13,7 +13,7 @@ const client = new FramebusClient({
   url: withToken(streamUrl(), token),
   subscribe: { streams: ['state', 'video', 'events', 'alerts', 'config'], max_fps: 30 },
 });
-const model = new AppModel(client, authFetch(token));
+const model = new AppModel(client, authFetch(token), token);
 const interaction = new Interaction();
 model.start();
 

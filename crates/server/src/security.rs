@@ -146,6 +146,23 @@ pub(crate) fn check_ws(
     check_token(settings, headers, query_token)
 }
 
+/// `?token=` of a GET/HEAD of a recording or clip download: a `<video src>` cannot send a
+/// header. Every other REST request needs the `Authorization` header.
+fn download_query_token(req: &Request) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Q {
+        token: Option<String>,
+    }
+    let path = req.uri().path();
+    let download = path.starts_with("/api/v1/recordings/") || path.starts_with("/api/v1/clips/");
+    if !download || !matches!(*req.method(), Method::GET | Method::HEAD) {
+        return None;
+    }
+    axum::extract::Query::<Q>::try_from_uri(req.uri())
+        .ok()
+        .and_then(|q| q.0.token)
+}
+
 /// Middleware for `/api/v1` and `/metrics`: token, and Origin on state-changing methods.
 pub(crate) async fn require_token(
     State(state): State<AppState>,
@@ -153,7 +170,8 @@ pub(crate) async fn require_token(
     next: Next,
 ) -> Response {
     let settings = &state.inner.settings;
-    if let Err(e) = check_token(settings, req.headers(), None) {
+    let query_token = download_query_token(&req);
+    if let Err(e) = check_token(settings, req.headers(), query_token.as_deref()) {
         return e.into_response();
     }
     let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);

@@ -65,6 +65,25 @@ async fn token_is_required_everywhere_when_set() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    // `?token=` opens recording and clip downloads (a `<video src>` sends no header) only.
+    let r = client
+        .get(server.url(&format!("/api/v1/clips/none.mp4?token={TOKEN}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    let r = client
+        .get(server.url("/api/v1/clips/none.mp4?token=wrong"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let r = client
+        .get(server.url(&format!("/api/v1/config?token={TOKEN}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     // The config never shows the token.
     let config: Value = client
         .get(server.url("/api/v1/config"))

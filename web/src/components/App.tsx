@@ -1,8 +1,11 @@
+import { AnglesPanel } from './AnglesPanel';
 import { CameraPanel } from './CameraPanel';
 import { ErrorsPanel } from './ErrorsPanel';
 import { GeometryPanel } from './GeometryPanel';
 import { Header } from './Header';
 import { MarkersPanel } from './MarkersPanel';
+import { PlotsPanel } from './PlotsPanel';
+import { RecordingsPanel } from './RecordingsPanel';
 import { StagePanels } from './StagePanels';
 import { StageTimings } from './StageTimings';
 import { StatusBar } from './StatusBar';
@@ -19,12 +22,15 @@ export function App() {
           <VideoView />
           <div className="below-video">
             <WidgetsPanel />
+            <PlotsPanel />
             <StageTimings />
             <ErrorsPanel />
           </div>
         </section>
         <aside className="sidebar" aria-label="Controls">
           <CameraPanel />
+          <RecordingsPanel />
+          <AnglesPanel />
           <MarkersPanel />
           <GeometryPanel />
           <StagePanels />

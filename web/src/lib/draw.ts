@@ -1,14 +1,13 @@
-/** Overlay drawing on a 2D canvas: blobs, markers, geometry tools, keypoint skeletons. */
+/** Overlay drawing on a 2D canvas: blobs, markers, geometry tools, pose skeletons and hands. */
 import { arcAt, formatToolValue, toCanvas, type Fit } from './geometry';
 import {
   namedPoints,
   readBlobs,
-  readKeypoints,
   readMarkers,
   readTools,
   type Point,
 } from './results';
-import { skeletonEdges } from './skeleton';
+import { poseDrawing, POSE_COLORS, readHands, type AngleLabel, type Segment } from './pose';
 
 export const COLORS = {
   blob: '#4fd1c5',
@@ -93,33 +92,46 @@ export function drawOverlays(
     if (!covered.has(b.id)) label(ctx, `blob_${b.id}`, c.x + 6, c.y - 6, COLORS.blob);
   }
 
-  // Keypoints as a skeleton.
-  const kps = readKeypoints(results);
-  if (kps.length > 0) {
-    const byId = new Map(kps.map((k) => [k.id, k]));
-    ctx.strokeStyle = COLORS.skeleton;
-    ctx.lineWidth = 3;
-    for (const [a, b] of skeletonEdges(byId.keys())) {
-      const ka = byId.get(a);
-      const kb = byId.get(b);
-      if (!ka || !kb || ka.score < 0.2 || kb.score < 0.2) continue;
-      const pa = px(ka);
-      const pb = px(kb);
+  // Pose: body skeleton (pink) of every namespace with keypoints (`vision` usually), hands
+  // (teal) of a `hands` result, angle labels at the joints.
+  const segments = (lines: Segment[], color: string, width: number) => {
+    ctx.strokeStyle = color;
+    ctx.lineWidth = width;
+    for (const l of lines) {
+      const pa = px(l.a);
+      const pb = px(l.b);
       ctx.beginPath();
       ctx.moveTo(pa.x, pa.y);
       ctx.lineTo(pb.x, pb.y);
       ctx.stroke();
     }
-    for (const k of kps) {
-      if (k.score < 0.2) continue;
-      const p = px(k);
+  };
+  const dots = (points: Point[], color: string, r: number) => {
+    ctx.fillStyle = color;
+    for (const q of points) {
+      const p = px(q);
       ctx.beginPath();
-      ctx.arc(p.x, p.y, 4, 0, Math.PI * 2);
-      ctx.fillStyle = COLORS.skeleton;
+      ctx.arc(p.x, p.y, r, 0, Math.PI * 2);
       ctx.fill();
     }
-    ctx.lineWidth = 2;
+  };
+  const poseNs = Object.keys(results).filter((k) => k !== 'hands' && Array.isArray((results[k] as { keypoints?: unknown } | null)?.keypoints));
+  const labels: AngleLabel[] = [];
+  for (const ns of poseNs) {
+    const d = poseDrawing(results, { pose: ns, hands: '' });
+    segments(d.body.lines, POSE_COLORS.body, 3);
+    dots(d.body.points, POSE_COLORS.body, 4);
+    labels.push(...d.angles);
   }
+  for (const h of readHands(results)) {
+    segments(h.lines, POSE_COLORS.hand, 2);
+    dots(h.points, POSE_COLORS.hand, 2.5);
+  }
+  for (const a of labels) {
+    const p = px(a);
+    label(ctx, a.text, p.x + 8, p.y - 8, POSE_COLORS.angle);
+  }
+  ctx.lineWidth = 2;
 
   // Geometry tools: lines, angle arcs, values.
   const points = namedPoints(results, opts.ns);

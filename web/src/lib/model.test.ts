@@ -141,3 +141,40 @@ describe('camera target', () => {
     expect(model.hasBrowserSource()).toBe(true);
   });
 });
+
+describe('recordings', () => {
+  it('clip_saved refreshes the listings and says so; save_clip failures become toasts', async () => {
+    let clipsServed: unknown[] = [];
+    const calls: string[] = [];
+    const fetchRec = (async (path: string) => {
+      const p = String(path);
+      calls.push(p);
+      const body = p.endsWith('/plugins') ? plugins : p.endsWith('/clips') ? { clips: clipsServed } : p.endsWith('/recordings') ? { recordings_dir: 'rec', active: null, sessions: [] } : config;
+      return { ok: true, status: 200, json: async () => body };
+    }) as unknown as typeof fetch;
+    model.stop();
+    const client = new FramebusClient({ url: 'ws://x', subscribe: { streams: ['state'] }, createSocket: () => (sock = new FakeSocket()), heartbeatMs: 0 });
+    model = new AppModel(client, fetchRec, 'tok');
+    model.start();
+    sock.open();
+    await tick();
+    await model.refreshRecordings();
+    expect(model.getState().recordings).toEqual({ dir: 'rec', active: null, clips: [], sessions: [] });
+
+    clipsServed = [{ id: 'c1', file: { name: 'c1.mp4', bytes: 10, content_type: 'video/mp4', url: '/api/v1/clips/c1.mp4', frames: 30, duration_s: 1 }, meta: { source: 'camera_0', label: '' } }];
+    const before = calls.filter((c) => c.endsWith('/clips')).length;
+    sock.receive({ type: 'clip_saved', id: 'c1', source: 'camera_0', label: '', path: 'clips/c1.mp4', duration_s: 1, frames: 30 });
+    await tick();
+    expect(calls.filter((c) => c.endsWith('/clips')).length).toBe(before + 1);
+    expect(model.getState().recordings?.clips.map((c) => c.url)).toEqual(['/api/v1/clips/c1.mp4?token=tok']);
+    expect(model.getState().toasts.at(-1)).toMatchObject({ level: 'info', title: 'Clip saved' });
+
+    sock.sent.length = 0;
+    const p = model.saveClip('camera_0').catch((e: unknown) => e);
+    expect(sock.sent.at(-1)).toMatchObject({ type: 'command', target: 'camera_0', payload: { cmd: 'save_clip', args: { pre_s: 5, post_s: 5 } } });
+    sock.answer(() => new Error('source `camera_0` keeps no clip ring: set `clips = true`'));
+    await p;
+    expect(model.getState().toasts.at(-1)).toMatchObject({ level: 'error', title: 'camera_0: save_clip failed (busy)' });
+    expect(model.getState().toasts.at(-1)?.message).toContain('clips = true');
+  });
+});

@@ -22,6 +22,7 @@ import { DEFAULT_NS, type Namespaces } from './draw';
 import { Ring } from './history';
 import { FrameHistory, InterpolationBuffer } from './interpolate';
 import { ParamSync, type Params, type Rollback } from './optimistic';
+import { recordingsView, type RecordingsView } from './recordings';
 
 export type ToastLevel = Notification['level'];
 
@@ -52,6 +53,10 @@ export interface UiState {
   /** Bumped when the timing histories changed. */
   timingVersion: number;
   loadError: string | null;
+  /** Sessions and clips from the REST listings (null until first fetched). */
+  recordings: RecordingsView | null;
+  /** `performance.now()` when `recordings` was fetched (to advance the elapsed clock). */
+  recordingsAt: number;
 }
 
 const SNAPSHOT_UI_PERIOD_MS = 100;
@@ -76,10 +81,13 @@ export class AppModel {
   private flushTimer: ReturnType<typeof setTimeout> | null = null;
   private readonly toastTimers = new Map<number, ReturnType<typeof setTimeout>>();
   private readonly fetchFn: typeof fetch;
+  private readonly token: string | null;
+  private recordingsSeq = 0;
 
-  constructor(client: FramebusClient, fetchFn: typeof fetch = (...a) => fetch(...a)) {
+  constructor(client: FramebusClient, fetchFn: typeof fetch = (...a) => fetch(...a), token: string | null = null) {
     this.client = client;
     this.fetchFn = fetchFn;
+    this.token = token;
     this.state = {
       connection: client.connection,
       snapshot: null,
@@ -91,6 +99,8 @@ export class AppModel {
       errors: [],
       timingVersion: 0,
       loadError: null,
+      recordings: null,
+      recordingsAt: 0,
     };
     client.onConnection((c) => {
       const wasOpen = this.state.connection.state === 'open';
@@ -188,6 +198,29 @@ export class AppModel {
     if (cam) await this.refreshParams(cam, true);
   }
 
+  /**
+   * `GET /api/v1/recordings` and `GET /api/v1/clips` into `recordings`. A listing that fails
+   * keeps the previous one and logs the error; an older reply never overwrites a newer one.
+   */
+  async refreshRecordings(): Promise<void> {
+    const seq = ++this.recordingsSeq;
+    try {
+      const [recordings, clips] = await Promise.all([
+        getJson<unknown>('/api/v1/recordings', this.fetchFn),
+        getJson<unknown>('/api/v1/clips', this.fetchFn),
+      ]);
+      if (seq !== this.recordingsSeq) return;
+      this.set({ recordings: recordingsView(recordings, clips, this.token), recordingsAt: performance.now() });
+    } catch (e) {
+      this.logError('recordings', e instanceof Error ? e.message : String(e));
+    }
+  }
+
+  /** Asks `source` to save a clip of the 5 s before and after now (the ack carries its id). */
+  async saveClip(source: string, pre_s = 5, post_s = 5): Promise<unknown> {
+    return this.command(source, 'save_clip', { pre_s, post_s });
+  }
+
   /** `get_params` of a target into its optimistic store. */
   async refreshParams(target: string, quiet = false): Promise<void> {
     try {
@@ -255,6 +288,14 @@ export class AppModel {
         break;
       case 'state_changed':
         this.set({ runState: m.to });
+        void this.refreshRecordings();
+        break;
+      case 'clip_saved':
+        this.toast('info', 'Clip saved', `${m.label || m.id} (${m.source}): ${m.duration_s.toFixed(1)} s, ${m.frames} frames`);
+        void this.refreshRecordings();
+        break;
+      case 'recording_saved':
+        void this.refreshRecordings();
         break;
       case 'config':
         if (isObject(m.config)) this.applyConfig(m.config as EffectiveConfig);
