@@ -241,14 +241,29 @@ impl CommandBus {
     }
 
     fn set_state(&self, to: RunState) -> Value {
+        // Observers hear of a change into `recording` before any pipeline can see it, and of
+        // any other change after: a recorder's window then covers every frame a pipeline
+        // processed in the recording state (none is lost between the two).
+        let before = self.inner.run.get();
+        let early = before != to && to == RunState::Recording;
+        if early {
+            self.inner
+                .observers
+                .event(&ServerMessage::StateChanged(StateChanged {
+                    from: before,
+                    to,
+                }));
+        }
         let from = self.inner.run.set(to);
         if from != to {
             for p in &self.inner.pipelines {
                 let _ = p.send(Request::Wake);
             }
-            self.inner
-                .observers
-                .event(&ServerMessage::StateChanged(StateChanged { from, to }));
+            if !early {
+                self.inner
+                    .observers
+                    .event(&ServerMessage::StateChanged(StateChanged { from, to }));
+            }
         }
         json!({ "from": from, "state": to })
     }

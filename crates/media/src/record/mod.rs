@@ -132,6 +132,9 @@ pub(crate) struct Shared {
     config_json: Option<String>,
     generation: AtomicU64,
     current: Mutex<Option<Arc<Session>>>,
+    /// Sessions ended but not yet released by every encoder worker (frames recorded before
+    /// the end may still be queued), with how many workers have still to release them.
+    closing: Mutex<Vec<(Arc<Session>, usize)>>,
     events: Vec<Arc<dyn Observer>>,
     stats: Vec<Arc<SourceStats>>,
     clip_seq: AtomicU64,
@@ -140,8 +143,34 @@ pub(crate) struct Shared {
 impl Shared {
     /// The open session of generation `g`.
     pub(crate) fn session(&self, g: u64) -> Option<Arc<Session>> {
-        let cur = self.current.lock().ok()?;
-        cur.as_ref().filter(|s| s.generation == g).cloned()
+        let found = self
+            .current
+            .lock()
+            .ok()?
+            .as_ref()
+            .filter(|s| s.generation == g)
+            .cloned();
+        found.or_else(|| {
+            let closing = self.closing.lock().ok()?;
+            closing
+                .iter()
+                .find(|(s, _)| s.generation == g)
+                .map(|(s, _)| s.clone())
+        })
+    }
+
+    /// One encoder worker is done with the ended session `g` (it has taken every frame
+    /// queued before the end); the last one lets it go, which writes its manifest.
+    pub(crate) fn release(&self, g: u64) {
+        let Ok(mut closing) = self.closing.lock() else {
+            return;
+        };
+        if let Some(i) = closing.iter().position(|(s, _)| s.generation == g) {
+            closing[i].1 = closing[i].1.saturating_sub(1);
+            if closing[i].1 == 0 {
+                closing.swap_remove(i);
+            }
+        }
     }
 
     pub(crate) fn emit(&self, msg: &ServerMessage) {
@@ -208,6 +237,7 @@ impl Recorder {
             config_json: serde_json::to_string_pretty(config).ok(),
             generation: AtomicU64::new(0),
             current: Mutex::new(None),
+            closing: Mutex::new(Vec::new()),
             events,
             stats: stats.clone(),
             clip_seq: AtomicU64::new(0),
@@ -331,8 +361,20 @@ impl Recorder {
         self.recording.store(false, Ordering::SeqCst);
         let g = self.shared.generation.load(Ordering::SeqCst);
         let session = self.shared.current.lock().ok().and_then(|mut c| c.take());
+        let mut sent = 0;
+        if let Some(s) = &session
+            && let Ok(mut closing) = self.shared.closing.lock()
+        {
+            closing.push((s.clone(), self.taps.len()));
+        }
         for t in &self.taps {
-            let _ = t.tx.send(Msg::End(g));
+            if t.tx.send(Msg::End(g)).is_ok() {
+                sent += 1;
+            }
+        }
+        // Workers that are gone will never release the session.
+        for _ in sent..self.taps.len() {
+            self.shared.release(g);
         }
         // The workers hold the session until their files are closed; the last one to let go
         // writes the manifest.

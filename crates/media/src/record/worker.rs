@@ -53,6 +53,9 @@ pub(crate) struct Worker {
     rec: Option<Recording>,
     closed_generation: u64,
     pending_clips: Vec<PendingClip>,
+    /// Command lines of a session whose first frame has not reached this worker yet; they
+    /// get the frame id of that frame (or are written as they are when the session ends).
+    early: Vec<(Arc<Session>, Value)>,
     alerted_drops: u64,
     alerted_error: bool,
 }
@@ -79,6 +82,7 @@ impl Worker {
             rec: None,
             closed_generation: 0,
             pending_clips: Vec::new(),
+            early: Vec::new(),
             alerted_drops: 0,
             alerted_error: false,
         }
@@ -95,21 +99,24 @@ impl Worker {
                     Some(r) if r.session.generation == generation => r.pending.push(line),
                     _ => {
                         if let Some(s) = self.shared.session(generation) {
-                            s.write_command(&line);
+                            self.early.push((s, line));
                         }
                     }
                 },
                 Msg::Clip(req) => self.start_clip(req),
                 Msg::End(g) => {
                     self.closed_generation = self.closed_generation.max(g);
+                    self.flush_early(g);
                     if self.rec.as_ref().is_some_and(|r| r.session.generation <= g) {
                         self.close_recording();
                     }
+                    self.shared.release(g);
                 }
                 Msg::Finish => break,
             }
         }
         self.close_recording();
+        self.flush_early(u64::MAX);
         for clip in std::mem::take(&mut self.pending_clips) {
             self.finish_clip(clip);
         }
@@ -125,6 +132,12 @@ impl Worker {
     }
 
     fn frame(&mut self, slot: &Slot) {
+        if slot.recording && slot.generation <= self.closed_generation {
+            // Processed while recording, but handed over after its session was closed (the
+            // pipeline was inside the observer call when recording stopped): missing from
+            // the video, so counted, never silent.
+            self.stats.dropped.fetch_add(1, Ordering::Relaxed);
+        }
         let records = slot.recording && slot.generation > self.closed_generation;
         let current = self.rec.as_ref().map(|r| r.session.generation);
         if !records || current != Some(slot.generation) {
@@ -132,10 +145,15 @@ impl Worker {
         }
         if records && self.rec.is_none() {
             if let Some(session) = self.shared.session(slot.generation) {
+                let g = session.generation;
+                let (mine, rest) = std::mem::take(&mut self.early)
+                    .into_iter()
+                    .partition(|(s, _)| s.generation == g);
+                self.early = rest;
                 self.rec = Some(Recording {
                     session,
                     writer: None,
-                    pending: Vec::new(),
+                    pending: mine.into_iter().map(|(_, line)| line).collect(),
                     failed: false,
                 });
                 self.encoder.force_keyframe();
@@ -349,6 +367,17 @@ impl Worker {
                 }));
             }
             Err(e) => self.alert(NotificationLevel::Error, "clip failed", e.to_string()),
+        }
+    }
+
+    /// Writes the early command lines of sessions up to `g` as they are (no frame followed).
+    fn flush_early(&mut self, g: u64) {
+        let (done, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut self.early)
+            .into_iter()
+            .partition(|(s, _)| s.generation <= g);
+        self.early = rest;
+        for (s, line) in done {
+            s.write_command(&line);
         }
     }
 
