@@ -23,7 +23,7 @@
 //!   `sequence` (a counter over all sources) with them: compare per source.
 
 use std::fs::File;
-use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -200,19 +200,7 @@ pub(crate) fn main(args: Args) -> anyhow::Result<ExitCode> {
         ..Default::default()
     };
     options.observers.push(replies.clone());
-    let writer = match &args.jsonl {
-        Some(path) => {
-            let f =
-                File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
-            let w = Arc::new(JsonlWriter {
-                out: Mutex::new(BufWriter::new(f)),
-                failed: AtomicBool::new(false),
-            });
-            options.observers.push(w.clone());
-            Some(w)
-        }
-        None => None,
-    };
+    let writer = JsonlWriter::attach(args.jsonl.as_deref(), &mut options)?;
     let stop = Arc::new(AtomicBool::new(false));
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         signal_hook::flag::register(sig, stop.clone())?;

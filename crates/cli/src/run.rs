@@ -48,6 +48,26 @@ pub(crate) struct JsonlWriter {
     pub(crate) failed: AtomicBool,
 }
 
+impl JsonlWriter {
+    /// With a `path`, creates the file and adds a writer to it to `options`' observers
+    /// (returned, to check and flush at the end); without, nothing.
+    pub(crate) fn attach(
+        path: Option<&std::path::Path>,
+        options: &mut RuntimeOptions,
+    ) -> anyhow::Result<Option<Arc<Self>>> {
+        let Some(path) = path else {
+            return Ok(None);
+        };
+        let f = File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
+        let w = Arc::new(Self {
+            out: Mutex::new(BufWriter::new(f)),
+            failed: AtomicBool::new(false),
+        });
+        options.observers.push(w.clone());
+        Ok(Some(w))
+    }
+}
+
 impl Observer for JsonlWriter {
     fn snapshot(&self, snap: &SnapshotOut<'_>) {
         let Ok(mut out) = self.out.lock() else { return };
@@ -92,19 +112,7 @@ pub(crate) fn main(args: Args) -> anyhow::Result<ExitCode> {
         base_dir: loaded.base_dir.clone(),
         ..Default::default()
     };
-    let writer = match &args.jsonl {
-        Some(path) => {
-            let f =
-                File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
-            let w = Arc::new(JsonlWriter {
-                out: Mutex::new(BufWriter::new(f)),
-                failed: AtomicBool::new(false),
-            });
-            options.observers.push(w.clone());
-            Some(w)
-        }
-        None => None,
-    };
+    let writer = JsonlWriter::attach(args.jsonl.as_deref(), &mut options)?;
     let csv = args.csv.as_ref().map(|_| {
         let c = Arc::new(CsvSignals::default());
         options.observers.push(c.clone());
