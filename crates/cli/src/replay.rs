@@ -23,7 +23,7 @@
 //!   `sequence` (a counter over all sources) with them: compare per source.
 
 use std::fs::File;
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -212,14 +212,7 @@ pub(crate) fn main(args: Args) -> anyhow::Result<ExitCode> {
     let processed: u64 = runtime.status().sources.iter().map(|s| s.processed).sum();
     runtime.shutdown();
     if let Some(w) = writer {
-        let mut out = w
-            .out
-            .lock()
-            .map_err(|_| anyhow::anyhow!("writer poisoned"))?;
-        out.flush()?;
-        if w.failed.load(Ordering::Relaxed) {
-            bail!("some snapshots could not be written");
-        }
+        w.finish()?;
     }
     let replies = replies.0.lock().map(|r| r.clone()).unwrap_or_default();
     for (target, cmd, err) in &replies {

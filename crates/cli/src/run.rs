@@ -66,6 +66,19 @@ impl JsonlWriter {
         options.observers.push(w.clone());
         Ok(Some(w))
     }
+
+    /// Flushes the file; an error if it fails or if any snapshot could not be written.
+    pub(crate) fn finish(&self) -> anyhow::Result<()> {
+        let mut out = self
+            .out
+            .lock()
+            .map_err(|_| anyhow::anyhow!("writer poisoned"))?;
+        out.flush()?;
+        if self.failed.load(Ordering::Relaxed) {
+            anyhow::bail!("some snapshots could not be written");
+        }
+        Ok(())
+    }
 }
 
 impl Observer for JsonlWriter {
@@ -166,14 +179,7 @@ pub(crate) fn main(args: Args) -> anyhow::Result<ExitCode> {
     // Pipelines have drained: finish every recording and clip in progress.
     recorder.close();
     if let Some(w) = writer {
-        let mut out = w
-            .out
-            .lock()
-            .map_err(|_| anyhow::anyhow!("writer poisoned"))?;
-        out.flush()?;
-        if w.failed.load(Ordering::Relaxed) {
-            anyhow::bail!("some snapshots could not be written");
-        }
+        w.finish()?;
     }
     eprintln!("processed {processed} frame(s)");
     Ok(ExitCode::SUCCESS)
