@@ -23,7 +23,7 @@
 //!   `sequence` (a counter over all sources) with them: compare per source.
 
 use std::fs::File;
-use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -200,19 +200,7 @@ pub(crate) fn main(args: Args) -> anyhow::Result<ExitCode> {
         ..Default::default()
     };
     options.observers.push(replies.clone());
-    let writer = match &args.jsonl {
-        Some(path) => {
-            let f =
-                File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
-            let w = Arc::new(JsonlWriter {
-                out: Mutex::new(BufWriter::new(f)),
-                failed: AtomicBool::new(false),
-            });
-            options.observers.push(w.clone());
-            Some(w)
-        }
-        None => None,
-    };
+    let writer = JsonlWriter::attach(args.jsonl.as_deref(), &mut options)?;
     let stop = Arc::new(AtomicBool::new(false));
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         signal_hook::flag::register(sig, stop.clone())?;
@@ -224,14 +212,7 @@ pub(crate) fn main(args: Args) -> anyhow::Result<ExitCode> {
     let processed: u64 = runtime.status().sources.iter().map(|s| s.processed).sum();
     runtime.shutdown();
     if let Some(w) = writer {
-        let mut out = w
-            .out
-            .lock()
-            .map_err(|_| anyhow::anyhow!("writer poisoned"))?;
-        out.flush()?;
-        if w.failed.load(Ordering::Relaxed) {
-            bail!("some snapshots could not be written");
-        }
+        w.finish()?;
     }
     let replies = replies.0.lock().map(|r| r.clone()).unwrap_or_default();
     for (target, cmd, err) in &replies {

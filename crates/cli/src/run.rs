@@ -48,6 +48,39 @@ pub(crate) struct JsonlWriter {
     pub(crate) failed: AtomicBool,
 }
 
+impl JsonlWriter {
+    /// With a `path`, creates the file and adds a writer to it to `options`' observers
+    /// (returned, to check and flush at the end); without, nothing.
+    pub(crate) fn attach(
+        path: Option<&std::path::Path>,
+        options: &mut RuntimeOptions,
+    ) -> anyhow::Result<Option<Arc<Self>>> {
+        let Some(path) = path else {
+            return Ok(None);
+        };
+        let f = File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
+        let w = Arc::new(Self {
+            out: Mutex::new(BufWriter::new(f)),
+            failed: AtomicBool::new(false),
+        });
+        options.observers.push(w.clone());
+        Ok(Some(w))
+    }
+
+    /// Flushes the file; an error if it fails or if any snapshot could not be written.
+    pub(crate) fn finish(&self) -> anyhow::Result<()> {
+        let mut out = self
+            .out
+            .lock()
+            .map_err(|_| anyhow::anyhow!("writer poisoned"))?;
+        out.flush()?;
+        if self.failed.load(Ordering::Relaxed) {
+            anyhow::bail!("some snapshots could not be written");
+        }
+        Ok(())
+    }
+}
+
 impl Observer for JsonlWriter {
     fn snapshot(&self, snap: &SnapshotOut<'_>) {
         let Ok(mut out) = self.out.lock() else { return };
@@ -92,19 +125,7 @@ pub(crate) fn main(args: Args) -> anyhow::Result<ExitCode> {
         base_dir: loaded.base_dir.clone(),
         ..Default::default()
     };
-    let writer = match &args.jsonl {
-        Some(path) => {
-            let f =
-                File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
-            let w = Arc::new(JsonlWriter {
-                out: Mutex::new(BufWriter::new(f)),
-                failed: AtomicBool::new(false),
-            });
-            options.observers.push(w.clone());
-            Some(w)
-        }
-        None => None,
-    };
+    let writer = JsonlWriter::attach(args.jsonl.as_deref(), &mut options)?;
     let csv = args.csv.as_ref().map(|_| {
         let c = Arc::new(CsvSignals::default());
         options.observers.push(c.clone());
@@ -158,14 +179,7 @@ pub(crate) fn main(args: Args) -> anyhow::Result<ExitCode> {
     // Pipelines have drained: finish every recording and clip in progress.
     recorder.close();
     if let Some(w) = writer {
-        let mut out = w
-            .out
-            .lock()
-            .map_err(|_| anyhow::anyhow!("writer poisoned"))?;
-        out.flush()?;
-        if w.failed.load(Ordering::Relaxed) {
-            anyhow::bail!("some snapshots could not be written");
-        }
+        w.finish()?;
     }
     eprintln!("processed {processed} frame(s)");
     Ok(ExitCode::SUCCESS)

@@ -1,25 +1,16 @@
 //! SIGTERM while `framebus run` records, and while a clip's post-roll is still being
 //! captured: every file left behind is a complete, decodable faststart MP4 (20 times each).
 
-use std::io::{BufRead, BufReader};
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
+
+use common::{framebus, http, spawn_listening, term};
 
 const ROUNDS: usize = 20;
 const WAIT: Duration = Duration::from_secs(30);
-
-fn framebus() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_framebus"))
-}
-
-fn term(pid: u32) {
-    let ok = Command::new("kill")
-        .args(["-TERM", &pid.to_string()])
-        .status()
-        .unwrap();
-    assert!(ok.success());
-}
 
 fn wait_exit(child: &mut std::process::Child) -> std::process::ExitStatus {
     let start = Instant::now();
@@ -123,7 +114,6 @@ params = {{ width = 320, height = 240, fps = 60 }}
 #[test]
 fn sigterm_during_a_clips_post_roll_leaves_a_complete_clip() {
     let dir = tempfile::tempdir().unwrap();
-    let http = http1::Client;
     for round in 0..ROUNDS {
         let rec = dir.path().join(format!("r{round}"));
         let config = dir.path().join(format!("c{round}.toml"));
@@ -148,26 +138,14 @@ bind = "127.0.0.1:0"
             ),
         )
         .unwrap();
-        let mut child = framebus()
-            .arg("run")
-            .arg(&config)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let addr = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap()
-            .to_owned();
+        let (mut child, addr) =
+            spawn_listening(framebus().arg("run").arg(&config).stderr(Stdio::null()));
         // A 30 s post-roll: SIGTERM comes long before it ends.
         let ack = loop {
-            let r = http.post(
-                &format!("{addr}/api/v1/commands"),
+            let r = http(
+                &addr,
+                "POST",
+                "/api/v1/commands",
                 r#"{"target":"camera_0","payload":{"cmd":"save_clip","args":{"pre_s":1,"post_s":30}}}"#,
             );
             if r.0 == 200 {
@@ -190,37 +168,5 @@ bind = "127.0.0.1:0"
                 .iter()
                 .all(|p| !p.to_string_lossy().ends_with(".part"))
         );
-    }
-}
-
-/// A minimal blocking HTTP/1.1 client over a real socket (no extra runtime in this test).
-mod http1 {
-    use std::io::{Read, Write};
-    use std::net::TcpStream;
-
-    pub(crate) struct Client;
-
-    impl Client {
-        /// POSTs JSON; returns (status, body).
-        pub(crate) fn post(&self, url: &str, body: &str) -> (u16, String) {
-            let rest = url.strip_prefix("http://").unwrap();
-            let (host, path) = rest.split_once('/').unwrap();
-            let mut s = TcpStream::connect(host).unwrap();
-            let req = format!(
-                "POST /{path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n\
-                 Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                body.len()
-            );
-            s.write_all(req.as_bytes()).unwrap();
-            let mut out = String::new();
-            s.read_to_string(&mut out).unwrap();
-            let status = out
-                .split_whitespace()
-                .nth(1)
-                .and_then(|c| c.parse().ok())
-                .unwrap_or(0);
-            let body = out.split_once("\r\n\r\n").map_or("", |(_, b)| b).to_owned();
-            (status, body)
-        }
     }
 }

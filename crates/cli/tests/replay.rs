@@ -4,37 +4,17 @@
 //! effect at the recorded frame. Bad input (missing folder, no `config.json`, a corrupt
 //! `commands.jsonl` line) gives a clear error.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
 
+use common::{framebus, http, spawn_listening, term};
 use serde_json::Value;
 
 const WAIT: Duration = Duration::from_secs(60);
 const FRAMES: u64 = 150;
-
-fn framebus() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_framebus"))
-}
-
-/// One HTTP/1.1 request over a real socket; (status, body).
-fn http(addr: &str, method: &str, path: &str, body: &str) -> (u16, String) {
-    let mut s = TcpStream::connect(addr).unwrap();
-    write!(
-        s,
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n\
-         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut text = String::new();
-    s.read_to_string(&mut text).unwrap();
-    let status = text[9..12].parse().unwrap();
-    let body = text.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
-    (status, body.to_owned())
-}
 
 fn processed(addr: &str) -> u64 {
     let (status, body) = http(addr, "GET", "/api/v1/pipeline", "");
@@ -79,26 +59,12 @@ params = {{ threshold = 200, min_area = 10, max_area = 5000 }}
         ),
     )
     .unwrap();
-    let mut child = framebus()
-        .args([
-            "run",
-            config.to_str().unwrap(),
-            "--frames",
-            &FRAMES.to_string(),
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let addr = line
-        .trim()
-        .strip_prefix("listening on http://")
-        .unwrap_or_else(|| panic!("first line: {line:?}"))
-        .to_owned();
+    let (mut child, addr) = spawn_listening(framebus().stderr(Stdio::inherit()).args([
+        "run",
+        config.to_str().unwrap(),
+        "--frames",
+        &FRAMES.to_string(),
+    ]));
     wait_for(&addr, 10);
     let (status, body) = http(
         &addr,
@@ -108,11 +74,7 @@ params = {{ threshold = 200, min_area = 10, max_area = 5000 }}
     );
     assert_eq!(status, 200, "{body}");
     wait_for(&addr, FRAMES);
-    let ok = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(ok.success());
+    term(child.id());
     assert!(child.wait().unwrap().success());
     let sessions: Vec<PathBuf> = std::fs::read_dir(&rec)
         .unwrap()

@@ -4,75 +4,18 @@
 //! that covers both, a later trigger its own, each from at most one GOP before `t − pre` to
 //! exactly `t + post`. Two runs give the same triggers at the same frames.
 
+mod common;
+
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use framebus_core::config::{Config, Format};
-use framebus_core::frame::{Frame, FramePool, PixelFormat};
 use framebus_core::observer::Observer;
 use framebus_core::prelude::*;
 use framebus_core::runtime::{Runtime, RuntimeOptions};
-use framebus_core::source::{Source, SourceInit, StopFlag};
 use framebus_media::Recorder;
 use framebus_protocol::ServerMessage;
-use framebus_testkit::{counter, mp4::decode};
-
-const PERIOD_NS: u64 = 33_333_333;
-const W: u32 = 256;
-const H: u32 = 64;
-
-#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
-#[serde(default, deny_unknown_fields)]
-struct Params {
-    frames: u64,
-}
-
-/// Frames with their id drawn in the pixels, 30 per second of `t_ns`.
-struct Drawn {
-    frames: u64,
-    next: u64,
-    pool: FramePool,
-    stop: StopFlag,
-}
-
-impl Source for Drawn {
-    type Params = Params;
-    const KIND: &'static str = "test_drawn";
-    const DESCRIPTION: &'static str = "frame ids drawn in the pixels (tests)";
-
-    fn new(p: Params, init: &SourceInit) -> framebus_core::Result<Self> {
-        let pool = FramePool::new(init.pool_frames, init.id.clone(), init.index);
-        pool.prefill(W, H, PixelFormat::Gray8);
-        Ok(Self {
-            frames: p.frames,
-            next: 0,
-            pool,
-            stop: init.stop.clone(),
-        })
-    }
-
-    fn next_frame(&mut self) -> framebus_core::Result<Option<Frame>> {
-        if self.next >= self.frames {
-            return Ok(None);
-        }
-        let stop = self.stop.clone();
-        let Some(mut f) = self
-            .pool
-            .acquire_or(W, H, PixelFormat::Gray8, || stop.is_stopped())
-        else {
-            return Ok(None);
-        };
-        let d = f.get_mut().expect("unique");
-        d.frame_id = self.next;
-        d.t_ns = self.next * PERIOD_NS;
-        d.data.fill(90);
-        counter::draw(&mut d.data, W, H, W as usize, 1, self.next as u32);
-        self.next += 1;
-        Ok(Some(f))
-    }
-}
-
-framebus_core::register_source!(Drawn);
+use framebus_testkit::mp4::decode;
 
 /// Publishes `knee_angle`: 70° on frames [60, 66), [75, 81) and [200, 206), else 120°.
 struct Knee;
@@ -118,7 +61,7 @@ record_queue_frames = 1000
 
 [[sources]]
 id = "camera_0"
-kind = "test_drawn"
+kind = "test_counter"
 edge = {{ policy = "block", capacity = 4 }}
 clips = true
 params = {{ frames = 300 }}

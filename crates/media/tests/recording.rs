@@ -2,99 +2,24 @@
 //! pixels, the recorder as an observer, and the written MP4s parsed back with the `mp4` crate
 //! and decoded with OpenH264 to check which frames they hold, in which order.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use common::{GATES, H, PERIOD_NS, W};
 use framebus_core::config::{Config, Format};
-use framebus_core::frame::{Frame, FramePool, PixelFormat};
+use framebus_core::frame::PixelFormat;
 use framebus_core::observer::{Observer, SnapshotOut};
 use framebus_core::runtime::{Runtime, RuntimeOptions};
-use framebus_core::source::{Source, SourceInit, StopFlag};
 use framebus_media::Recorder;
 use framebus_media::encode::{EncoderSettings, H264Encoder, Mp4Writer, probe};
 use framebus_media::record::RecorderSettings;
 use framebus_protocol::{Command, RunState, ServerMessage};
 use framebus_testkit::{counter, mp4::decode};
-use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
 use serde_json::json;
-
-const PERIOD_NS: u64 = 33_333_333;
-const W: u32 = 256;
-const H: u32 = 64;
-
-/// Frames whose pixels carry their frame id; timestamps exactly 1/30 s apart.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
-#[serde(default, deny_unknown_fields)]
-struct CounterParams {
-    /// Frames before the end of stream.
-    frames: u64,
-    /// Wait before this frame until `GATES[gate]` opens.
-    hold_at: Option<u64>,
-    /// Which gate.
-    gate: usize,
-}
-
-/// Gates tests open to let a held source go on (one per test that holds).
-static GATES: [std::sync::atomic::AtomicBool; 4] =
-    [const { std::sync::atomic::AtomicBool::new(false) }; 4];
-
-struct CounterSource {
-    frames: u64,
-    hold_at: Option<u64>,
-    gate: usize,
-    next: u64,
-    pool: FramePool,
-    stop: StopFlag,
-}
-
-impl Source for CounterSource {
-    type Params = CounterParams;
-    const KIND: &'static str = "test_counter";
-    const DESCRIPTION: &'static str = "frame ids drawn in the pixels (tests)";
-
-    fn new(params: CounterParams, init: &SourceInit) -> framebus_core::Result<Self> {
-        let pool = FramePool::new(init.pool_frames, init.id.clone(), init.index);
-        pool.prefill(W, H, PixelFormat::Gray8);
-        Ok(Self {
-            frames: params.frames,
-            hold_at: params.hold_at,
-            gate: params.gate,
-            next: 0,
-            pool,
-            stop: init.stop.clone(),
-        })
-    }
-
-    fn next_frame(&mut self) -> framebus_core::Result<Option<Frame>> {
-        if self.next >= self.frames {
-            return Ok(None);
-        }
-        if self.hold_at == Some(self.next) {
-            while !GATES[self.gate].load(Ordering::SeqCst) && !self.stop.is_stopped() {
-                std::thread::sleep(Duration::from_millis(1));
-            }
-        }
-        let stop = self.stop.clone();
-        let Some(mut f) = self
-            .pool
-            .acquire_or(W, H, PixelFormat::Gray8, || stop.is_stopped())
-        else {
-            return Ok(None);
-        };
-        let d = f.get_mut().expect("unique");
-        d.frame_id = self.next;
-        d.t_ns = self.next * PERIOD_NS;
-        d.data.fill(90);
-        counter::draw(&mut d.data, W, H, W as usize, 1, self.next as u32);
-        self.next += 1;
-        Ok(Some(f))
-    }
-}
-
-framebus_core::register_source!(CounterSource);
 
 /// Counts snapshots by run state and keeps every event.
 #[derive(Default)]

@@ -7,31 +7,21 @@ use std::alloc::System;
 
 use framebus_core::frame::PixelFormat;
 use framebus_core::harness::Harness;
-use framebus_stages::pose::runtime::{Model, models_dir};
-use pose_common::photo;
+use pose_common::{model_run_allocs, photo, worst_frame_allocs};
 use serde_json::json;
-use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
+use stats_alloc::{INSTRUMENTED_SYSTEM, StatsAlloc};
 
 #[global_allocator]
 static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
 
 #[test]
 fn tracking_frames_allocate_no_more_than_one_model_run() {
-    let mut m = Model::load(
-        &models_dir(None).join("hand_landmark_lite.onnx"),
-        1,
+    let per_run = model_run_allocs(
+        GLOBAL,
+        "hand_landmark_lite.onnx",
         [1, 224, 224, 3],
         &[63, 1, 1, 63],
-    )
-    .expect("model");
-    m.run().unwrap();
-    let mut per_run = 0;
-    for _ in 0..5 {
-        let r = Region::new(GLOBAL);
-        m.run().unwrap();
-        let s = r.change();
-        per_run = per_run.max(s.allocations + s.reallocations);
-    }
+    );
 
     // A 200×200 crop of basketball1.png around the player's right hand (see hands.rs).
     let full = photo("basketball1.png");
@@ -51,18 +41,7 @@ fn tracking_frames_allocate_no_more_than_one_model_run() {
             d.copy_from_slice(&data)
         })
     };
-    for _ in 0..5 {
-        let f = frame(&mut h);
-        h.process_raw(&f);
-    }
-    let mut worst = 0;
-    for _ in 0..10 {
-        let f = frame(&mut h);
-        let r = Region::new(GLOBAL);
-        h.process_raw(&f);
-        let s = r.change();
-        worst = worst.max(s.allocations + s.reallocations);
-    }
+    let worst = worst_frame_allocs(GLOBAL, &mut h, frame);
     let hands = h.result::<framebus_stages::Hands>("hands").unwrap();
     assert!(hands.hands.len() == 1 && !hands.detected, "tracking");
     eprintln!("allocations: {worst} per tracking frame, {per_run} per bare model run");
