@@ -432,6 +432,80 @@ async function main() {
     rmSync(dir, { recursive: true, force: true });
   });
 
+  await check('a fusion rule fires: the Highlights panel shows the rule, the trigger and plays its clip', async () => {
+    if (process.env.E2E_URL) return log('skipped with E2E_URL');
+    const dir = mkdtempSync(join(tmpdir(), 'framebus-e2e-hl-'));
+    const cfg = join(dir, 'highlights.toml');
+    // The synthetic rider's knee closes below 80° once per pedal stroke (90 rpm).
+    writeFileSync(
+      cfg,
+      [
+        '[runtime]',
+        `recordings_dir = "${join(dir, 'recordings')}"`,
+        '[[sources]]',
+        'id = "camera_0"',
+        'kind = "synthetic_rider"',
+        'clips = true',
+        'params = { width = 320, height = 240, fps = 30, cadence_rpm = 90, seed = 1 }',
+        '[[stages]]',
+        'plugin = "blob_detection"',
+        'params = { threshold = 200, min_area = 3, max_area = 2000 }',
+        '[[stages]]',
+        'plugin = "marker_manager"',
+        'params.attach_radius = 20',
+        'params.markers = [',
+        '  { id = "hip", x = 124, y = 96, attach = true },',
+        '  { id = "knee", x = 178, y = 110, attach = true },',
+        '  { id = "ankle", x = 150, y = 156, attach = true },',
+        ']',
+        '[[stages]]',
+        'plugin = "geometry_manager"',
+        'params.tools = [ { id = "knee_angle", type = "angle", points = ["hip", "knee", "ankle"] } ]',
+        '[[rules]]',
+        'id = "deep_knee"',
+        'when = { signal = "knee_angle", below = 80.0 }',
+        'for = "0.05s"',
+        'cooldown = "3s"',
+        'actions = [ { save_clip = { pre_s = 0.5, post_s = 0.5 } } ]',
+        '[[rules]]',
+        'id = "never"',
+        'when = { signal = "knee_angle", above = 1000.0 }',
+        '[server]',
+        'bind = "127.0.0.1:0"',
+        '',
+      ].join('\n'),
+    );
+    const url = await startServer(['run', cfg]);
+    const page3 = await context.newPage();
+    page3.on('console', (m) => {
+      if (m.type() === 'error') consoleErrors.push(`(highlights page) ${m.text()}`);
+    });
+    page3.on('pageerror', (e) => consoleErrors.push(`(highlights page) pageerror: ${e.message}`));
+    await page3.goto(url + '/');
+    const panel = page3.getByTestId('highlights-panel');
+    await panel.waitFor({ timeout: 20_000 });
+    await page3.getByTestId('rule-never').waitFor();
+    assert((await page3.getByTestId('rule-never').getAttribute('data-phase')) === 'armed', 'an unmet rule shows as armed');
+    // The first firing: listed with its reason, then its clip becomes playable.
+    const item = page3.locator('[data-testid="hl-item"][data-rule="deep_knee"]').first();
+    await item.waitFor({ timeout: 30_000 });
+    const reason = await item.getByTestId('hl-reason').textContent();
+    assert(/deep_knee: knee_angle=[\d.]+ < 80/.test(reason ?? ''), `reason names the signal value: ${reason}`);
+    await page3.waitForFunction(() => /^[1-9]/.test(document.querySelector('[data-testid="rule-deep_knee"] .hl-fired')?.textContent ?? ''), null, { timeout: 10_000 });
+    const play = item.getByTestId('hl-play');
+    await play.waitFor({ timeout: 30_000 });
+    await play.click();
+    const video = item.getByTestId('hl-video');
+    await video.waitFor();
+    await page3.waitForFunction(() => {
+      const v = document.querySelector('[data-testid="hl-video"]');
+      return v instanceof HTMLVideoElement && v.readyState >= 2 && v.duration > 0.5;
+    }, null, { timeout: 20_000 });
+    await page3.screenshot({ path: join(shots, '09-highlights.png') });
+    await page3.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
   await check('no console errors', async () => {
     assert(consoleErrors.length === 0, `console errors:\n${consoleErrors.join('\n')}`);
   });

@@ -113,6 +113,37 @@ fn rules_fire_at_the_same_frames_on_every_run() {
     assert!(r.should_trigger);
     assert_eq!(r.score, 1.0);
     assert_eq!(r.reason, "window: test_probe.frame_id=13 in [10, 20]");
+
+    // Every snapshot says where each rule stands (the UI's highlights panel).
+    let rules = |f: u64| snaps.iter().find(|s| s["frame_id"] == f).unwrap()["rules"].clone();
+    let status = |f: u64, i: usize| {
+        let r = &rules(f)[i];
+        (
+            r["id"].as_str().unwrap().to_owned(),
+            r["phase"].as_str().unwrap().to_owned(),
+            r["fired"].as_u64().unwrap(),
+            r["last_frame_id"].as_u64(),
+        )
+    };
+    let st = |id: &str, phase: &str, fired, last| (id.to_owned(), phase.to_owned(), fired, last);
+    assert_eq!(status(5, 0), st("window", "armed", 0, None));
+    assert_eq!(status(11, 0), st("window", "pending", 0, None));
+    assert_eq!(status(15, 0), st("window", "active", 1, Some(13)));
+    assert_eq!(status(25, 0), st("window", "armed", 1, Some(13)));
+    assert_eq!(status(29, 1), st("every_30", "armed", 0, None));
+    assert_eq!(status(30, 1), st("every_30", "active", 1, Some(30)));
+    // Held back by its 40 ms cooldown, also at frame 60 where its condition holds again.
+    assert_eq!(status(31, 1), st("every_30", "cooling_down", 1, Some(30)));
+    assert_eq!(status(60, 1), st("every_30", "cooling_down", 1, Some(30)));
+    assert_eq!(status(70, 1), st("every_30", "armed", 1, Some(30)));
+}
+
+#[test]
+fn snapshots_without_rules_list_none() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, snaps) = run(SOURCE, dir.path());
+    assert!(!snaps.is_empty());
+    assert!(snaps.iter().all(|s| s["rules"] == serde_json::json!([])));
 }
 
 #[test]

@@ -27,6 +27,6 @@ pub use server::{
     ClipSaved, EndOfStream, FusionResult, Notification, NotificationLevel, RecordingSaved,
     ServerMessage, StateChanged, Trigger, TriggerEdge,
 };
-pub use snapshot::{ActivePlugin, RunState, Snapshot, StageError, Widget};
+pub use snapshot::{ActivePlugin, RulePhase, RuleStatus, RunState, Snapshot, StageError, Widget};
 pub use table::{TableBall, TablePosition, TableState, TableTrajectory, TableVelocity};
 pub use video::VideoHeader;

@@ -131,4 +131,50 @@ pub struct Snapshot {
     /// Frames dropped so far on each edge, by edge name.
     #[ts(type = "Record<string, number>")]
     pub dropped: BTreeMap<String, u64>,
+    /// Where each fusion rule watching this source stands (empty without `[[rules]]`).
+    #[serde(default)]
+    pub rules: Vec<RuleStatus>,
+}
+
+/// A fusion rule's phase, for the highlights panel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+#[ts(export)]
+pub enum RulePhase {
+    /// Waiting for its condition.
+    Armed,
+    /// Its condition holds; waiting out `for`.
+    Pending,
+    /// Active (fired, or `while_active` between begin and end).
+    Active,
+    /// Fired recently; a new firing waits for `cooldown` to pass.
+    CoolingDown,
+}
+
+impl RulePhase {
+    /// The wire spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Armed => "armed",
+            Self::Pending => "pending",
+            Self::Active => "active",
+            Self::CoolingDown => "cooling_down",
+        }
+    }
+}
+
+/// One fusion rule on one source: its phase and how often it fired.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct RuleStatus {
+    /// Rule id from the config.
+    pub id: String,
+    /// Where it stands at this frame.
+    pub phase: RulePhase,
+    /// Times it fired on this source so far.
+    #[ts(type = "number")]
+    pub fired: u64,
+    /// Frame of its last firing, if any.
+    #[ts(type = "number | null")]
+    pub last_frame_id: Option<u64>,
 }

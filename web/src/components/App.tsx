@@ -3,6 +3,7 @@ import { CameraPanel } from './CameraPanel';
 import { ErrorsPanel } from './ErrorsPanel';
 import { GeometryPanel } from './GeometryPanel';
 import { Header } from './Header';
+import { HighlightsPanel } from './HighlightsPanel';
 import { MarkersPanel } from './MarkersPanel';
 import { PlotsPanel } from './PlotsPanel';
 import { RecordingsPanel } from './RecordingsPanel';
@@ -30,6 +31,7 @@ export function App() {
         <aside className="sidebar" aria-label="Controls">
           <CameraPanel />
           <RecordingsPanel />
+          <HighlightsPanel />
           <AnglesPanel />
           <MarkersPanel />
           <GeometryPanel />

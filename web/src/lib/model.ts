@@ -5,6 +5,7 @@
  * canvas reads `overlay` and video directly every animation frame.
  */
 import type { Notification } from '../protocol/Notification';
+import type { RuleStatus } from '../protocol/RuleStatus';
 import type { RunState } from '../protocol/RunState';
 import type { ServerMessage } from '../protocol/ServerMessage';
 import type { Snapshot } from '../protocol/Snapshot';
@@ -19,6 +20,7 @@ import {
 } from './api';
 import { CommandError, FramebusClient, type ConnectionInfo } from './client';
 import { DEFAULT_NS, type Namespaces } from './draw';
+import { addTrigger, attachClip, type HighlightEntry } from './highlights';
 import { Ring } from './history';
 import { FrameHistory, InterpolationBuffer } from './interpolate';
 import { ParamSync, type Params, type Rollback } from './optimistic';
@@ -57,6 +59,10 @@ export interface UiState {
   recordings: RecordingsView | null;
   /** `performance.now()` when `recordings` was fetched (to advance the elapsed clock). */
   recordingsAt: number;
+  /** Fusion triggers, newest first, joined to their clips. */
+  highlights: HighlightEntry[];
+  /** Each source's rules and their phases, from its newest snapshot. */
+  rules: Record<string, RuleStatus[]>;
 }
 
 const SNAPSHOT_UI_PERIOD_MS = 100;
@@ -78,6 +84,7 @@ export class AppModel {
   private state: UiState;
   private nextId = 1;
   private pendingSnapshot: Snapshot | null = null;
+  private pendingRules: Record<string, RuleStatus[]> = {};
   private flushTimer: ReturnType<typeof setTimeout> | null = null;
   private readonly toastTimers = new Map<number, ReturnType<typeof setTimeout>>();
   private readonly fetchFn: typeof fetch;
@@ -101,6 +108,8 @@ export class AppModel {
       loadError: null,
       recordings: null,
       recordingsAt: 0,
+      highlights: [],
+      rules: {},
     };
     client.onConnection((c) => {
       const wasOpen = this.state.connection.state === 'open';
@@ -290,7 +299,11 @@ export class AppModel {
         this.set({ runState: m.to });
         void this.refreshRecordings();
         break;
+      case 'trigger':
+        this.set({ highlights: addTrigger(this.state.highlights, m) });
+        break;
       case 'clip_saved':
+        this.set({ highlights: attachClip(this.state.highlights, m) });
         this.toast('info', 'Clip saved', `${m.label || m.id} (${m.source}): ${m.duration_s.toFixed(1)} s, ${m.frames} frames`);
         void this.refreshRecordings();
         break;
@@ -321,15 +334,25 @@ export class AppModel {
     for (const n of s.notifications ?? []) this.toast(n.level, n.title || n.source, n.message);
     for (const e of s.errors ?? []) this.logError(e.stage, e.disabled ? `disabled: ${e.message}` : e.message, true);
     this.confirmFromResults(s);
+    if (s.rules?.length) this.pendingRules[s.source] = s.rules;
     this.pendingSnapshot = s;
     if (!this.flushTimer) {
       this.flushTimer = setTimeout(() => {
         this.flushTimer = null;
         const snap = this.pendingSnapshot;
         this.pendingSnapshot = null;
-        if (snap) this.set({ snapshot: snap, runState: snap.state, timingVersion: this.state.timingVersion + 1 });
+        const rules = this.takeRules();
+        if (snap) this.set({ snapshot: snap, runState: snap.state, timingVersion: this.state.timingVersion + 1, ...rules });
       }, this.state.snapshot ? SNAPSHOT_UI_PERIOD_MS : 0);
     }
+  }
+
+  /** Rule phases that arrived since the last UI update, merged into `rules` (or nothing). */
+  private takeRules(): Partial<UiState> {
+    const fresh = this.pendingRules;
+    if (Object.keys(fresh).length === 0) return {};
+    this.pendingRules = {};
+    return { rules: { ...this.state.rules, ...fresh } };
   }
 
   /** Params in force reported in results (`results[ns].params`, camera settings) are truth. */

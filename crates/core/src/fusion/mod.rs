@@ -27,8 +27,8 @@ use std::path::Path;
 use std::sync::Arc;
 
 use framebus_protocol::{
-    Command, CommandPayload, FusionResult, Notification, NotificationLevel, ServerMessage, Trigger,
-    TriggerEdge,
+    Command, CommandPayload, FusionResult, Notification, NotificationLevel, RulePhase,
+    ServerMessage, Trigger, TriggerEdge,
 };
 use serde::Serialize;
 use serde::ser::{SerializeMap, Serializer};
@@ -107,6 +107,8 @@ impl FusionPlan {
                     hooks: self.hooks[i].clone(),
                     state: RuleState::default(),
                     phase: Phase::Armed,
+                    fired: 0,
+                    last_frame_id: None,
                 })
                 .collect(),
             windows: Vec::new(),
@@ -126,6 +128,8 @@ struct Armed {
     hooks: Vec<Option<Arc<WebhookAction>>>,
     state: RuleState,
     phase: Phase,
+    fired: u64,
+    last_frame_id: Option<u64>,
 }
 
 struct ClipWindow {
@@ -147,6 +151,20 @@ pub struct Fusion {
     triggers: u64,
     last_t: Option<u64>,
     half_period: u64,
+}
+
+/// A rule's status, borrowed from the fusion state (serialized into snapshots without
+/// allocating; the same fields as the protocol's `RuleStatus`).
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct RuleStatusRef<'a> {
+    /// Rule id.
+    pub id: &'a str,
+    /// Phase.
+    pub phase: RulePhase,
+    /// Times it fired on this source (rise, fall or begin; not updates and ends).
+    pub fired: u64,
+    /// Frame of the last firing.
+    pub last_frame_id: Option<u64>,
 }
 
 /// A stage's share of an observation: its id and time spent on the frame.
@@ -284,6 +302,24 @@ impl Fusion {
         self.rules.iter().map(|a| (a.rule.id.as_str(), a.phase))
     }
 
+    /// Each rule's status as the snapshot shows it: its phase at the last observation
+    /// (`cooling_down` when armed but held back by its cooldown), times fired, last frame.
+    pub fn statuses(&self) -> impl Iterator<Item = RuleStatusRef<'_>> {
+        let t = self.last_t.unwrap_or(0);
+        self.rules.iter().map(move |a| RuleStatusRef {
+            id: &a.rule.id,
+            phase: match a.phase {
+                Phase::Active => RulePhase::Active,
+                Phase::Pending if !a.rule.cooling(&a.state, t) => RulePhase::Pending,
+                _ if a.rule.cooling(&a.state, t) => RulePhase::CoolingDown,
+                Phase::Pending => RulePhase::Pending,
+                Phase::Armed => RulePhase::Armed,
+            },
+            fired: a.fired,
+            last_frame_id: a.last_frame_id,
+        })
+    }
+
     /// Steps every rule on one observation and runs what fires. Notifications go into
     /// `store` (so into this frame's snapshot).
     pub fn observe(
@@ -381,6 +417,13 @@ impl Fusion {
         notes: &mut Vec<Notification>,
     ) {
         self.triggers += 1;
+        if matches!(
+            fire.edge,
+            TriggerEdge::Rise | TriggerEdge::Fall | TriggerEdge::Begin
+        ) {
+            self.rules[i].fired += 1;
+            self.rules[i].last_frame_id = Some(frame_id);
+        }
         let rule = self.rules[i].rule.clone();
         let mut reason = String::with_capacity(64);
         reason.push_str(&rule.id);

@@ -113,6 +113,11 @@ impl Rule {
         &self.when
     }
 
+    /// True while a firing at some earlier time still holds new firings back (`cooldown`).
+    pub fn cooling(&self, st: &RuleState, t: u64) -> bool {
+        self.cooldown_ns > 0 && st.last_fire.is_some() && !self.cooled(st, t)
+    }
+
     fn cooled(&self, st: &RuleState, t: u64) -> bool {
         st.last_fire
             .is_none_or(|l| t.saturating_sub(l) >= self.cooldown_ns)

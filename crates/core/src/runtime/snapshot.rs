@@ -1,6 +1,6 @@
 //! Writes the snapshot JSON into the pipeline's reused buffer, without building a value tree:
 //! `{type, frame_id, camera_id, source, t_ns, sequence, fps, state, results, signals,
-//! widgets, notifications, active_plugins, errors, dropped}`.
+//! widgets, notifications, active_plugins, errors, dropped, rules}`.
 
 use std::sync::atomic::Ordering;
 
@@ -15,6 +15,19 @@ struct Signals<'a>(&'a Pipeline);
 struct Widgets<'a>(&'a Pipeline);
 struct Active<'a>(&'a Pipeline);
 struct Dropped<'a>(&'a Pipeline);
+struct Rules<'a>(&'a Pipeline);
+
+impl serde::Serialize for Rules<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut q = s.serialize_seq(None)?;
+        if let Some(f) = self.0.fusion() {
+            for st in f.statuses() {
+                q.serialize_element(&st)?;
+            }
+        }
+        q.end()
+    }
+}
 
 impl serde::Serialize for Results<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -106,6 +119,7 @@ pub(crate) fn write_snapshot(p: &mut Pipeline, frame: &FrameData, state: RunStat
         m.serialize_entry("active_plugins", &Active(p))?;
         m.serialize_entry("errors", &p.errors)?;
         m.serialize_entry("dropped", &Dropped(p))?;
+        m.serialize_entry("rules", &Rules(p))?;
         SerializeMap::end(m)
     })();
     if let Err(e) = r {
