@@ -13,7 +13,8 @@
 //!
 //! Result (namespace `game_state`): [`GameState`] — this frame's events, the last
 //! [`GameState::RECENT`] events, the phase, shot count, balls on the table and a sequence
-//! number.
+//! number. Signals: `shots` (so far) and `pocketed` (balls pocketed on this frame), which
+//! highlight rules fire on (`examples/highlights_table.toml`).
 
 use std::collections::VecDeque;
 
@@ -191,6 +192,7 @@ impl Stage for GameStateStage {
             }
         }
         // Pocketed: a ball newly flagged.
+        let mut pocketed_now = 0u32;
         for n in 0..16 {
             let was = self.prev[n].is_some_and(|p| p.2);
             if let Some(c) = cur[n]
@@ -199,6 +201,7 @@ impl Stage for GameStateStage {
                 && self.prev[n].is_some()
             {
                 self.emit("pocketed", fid, t_ns, [LABELS[n], ""]);
+                pocketed_now += 1;
                 if n == 0 {
                     self.emit("scratch", fid, t_ns, ["cue", ""]);
                 }
@@ -290,6 +293,8 @@ impl Stage for GameStateStage {
         out.recent.clone_from(&self.state.recent);
         out.sequence = self.state.sequence;
         ctx.signal("shots", f64::from(self.state.shots));
+        // Balls pocketed on this frame (0 on most): what a highlight rule fires on.
+        ctx.signal("pocketed", f64::from(pocketed_now));
         Ok(Flow::Continue)
     }
 
