@@ -83,7 +83,7 @@ class WorkerHost:
 
     ``module``/``stage`` are what a config's ``module``/``plugin`` name; ``path`` is prepended to
     the worker's ``PYTHONPATH`` (framebus prepends the config file's directory) and ``cwd`` is
-    its working directory. ``timeout`` (seconds) bounds every wait, so a broken worker fails a
+    its working directory; ``pass_fds`` are more fds the worker inherits. ``timeout`` (seconds) bounds every wait, so a broken worker fails a
     test instead of hanging it. ``check(direction, message)`` sees every message.
     """
 
@@ -91,7 +91,7 @@ class WorkerHost:
                  cwd: Optional[str] = None, path: Iterable[str] = (),
                  env: Optional[Dict[str, str]] = None, timeout: float = 30.0,
                  check: Optional[Callable[[str, Dict[str, Any]], None]] = None,
-                 start: bool = True) -> None:
+                 pass_fds: Sequence[int] = (), start: bool = True) -> None:
         self.module = module
         self.stage = stage
         self.python = python or sys.executable
@@ -100,6 +100,7 @@ class WorkerHost:
         self.env = env
         self.timeout = timeout
         self.check = check
+        self.pass_fds = tuple(pass_fds)
         self.proc: Optional[subprocess.Popen] = None
         self.ch: Optional[Channel] = None
         self.seq = 0
@@ -122,7 +123,7 @@ class WorkerHost:
         try:
             self.proc = subprocess.Popen(
                 [self.python, "-m", "framebus.worker", "--module", self.module, "--stage", self.stage],
-                pass_fds=(child.fileno(),), env=env, cwd=self.cwd,
+                pass_fds=(child.fileno(), *self.pass_fds), env=env, cwd=self.cwd,
             )
         finally:
             child.close()

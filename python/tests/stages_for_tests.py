@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from dataclasses import dataclass, field
 from typing import List, Literal, Optional
 
@@ -46,7 +47,7 @@ class Brightness(fb.Stage):
         ctx.output({"frames": self.frames, "frame_id": ctx.frame_id, "t_ns": ctx.t_ns,
                     "source": ctx.source, "shape": list(frame.shape), "format": ctx.format,
                     "state": ctx.state, "first": int(frame.flat[0]),
-                    "points_in": [p.name for p in ctx.points]})
+                    "points_in": [p.name for p in ctx.points], "view": id(frame)})
         hip = ctx.find_point("hip")
         if hip is not None:
             ctx.point("hip_shifted", hip.x + 1, hip.y + 2, hip.score)
@@ -101,6 +102,16 @@ class Faulty(fb.Stage):
         if first == 16:
             ctx.output({"big": "x" * (5 * 1024 * 1024)})
         ctx.signal("first", first)
+
+
+class Hang(fb.Stage):
+    """Writes one byte to the fd in TEST_PIPE_FD, then blocks in process() for ever."""
+
+    id = "test_hang"
+
+    def process(self, frame, ctx):
+        os.write(int(os.environ["TEST_PIPE_FD"]), b"x")
+        threading.Event().wait()
 
 
 class StartFails(fb.Stage):
