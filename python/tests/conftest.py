@@ -17,7 +17,10 @@ REQUIRE_SCHEMA = os.environ.get("FRAMEBUS_REQUIRE_WIRE_SCHEMA") == "1"
 
 
 def wire_schema_path() -> Path:
-    """The installed package's schema, else the source tree's (the same file after a merge)."""
+    """``FRAMEBUS_WIRE_SCHEMA`` if set, else the installed package's schema, else the source
+    tree's (the same file after a merge)."""
+    if os.environ.get("FRAMEBUS_WIRE_SCHEMA"):
+        return Path(os.environ["FRAMEBUS_WIRE_SCHEMA"])
     if WIRE_SCHEMA_PATH.exists():
         return WIRE_SCHEMA_PATH
     return REPO / "python" / "framebus" / "wire_schema.json"
