@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The whole test suite: Rust tests for every crate, the web UI's unit tests, and the
-# end-to-end test in a real headless Chromium against `framebus demo`.
-# Installs what it needs (Debian chromium and ffmpeg, npm packages) when missing.
+# The whole test suite: Rust tests for every crate, the Python SDK's tests, the web UI's unit
+# tests, and the end-to-end test in a real headless Chromium against `framebus demo`.
+# Installs what it needs (Debian chromium and ffmpeg, npm packages, a venv for the Python SDK)
+# when missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -39,6 +40,15 @@ fi
 
 say "cargo test --workspace"
 cargo test --workspace
+
+say "python SDK tests (pytest, venv in $TARGET/py-venv)"
+if [ ! -x "$TARGET/py-venv/bin/python" ]; then
+  mkdir -p "$TARGET"
+  python3 -m venv "$TARGET/py-venv"
+fi
+# Reinstalls ./python every run (it is small), so the tests use the SDK as committed.
+"$TARGET/py-venv/bin/pip" install -q --disable-pip-version-check ./python pytest jsonschema numpy
+"$TARGET/py-venv/bin/python" -m pytest -q python/tests
 
 say "web unit tests (vitest)"
 (cd web && npm test)
