@@ -18,7 +18,7 @@ import socket
 import sys
 import time
 import traceback
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Union
 
 from .context import Context, FrameInfo, Point
 from .frames import Buffers, FrameError
@@ -67,7 +67,7 @@ class Worker:
         self.ctx = Context()
         self.greeted = False
         self.description: Dict[str, Any] = {}
-        self.handlers: Dict[str, Callable[[Dict[str, Any], List[int]], Optional[Dict[str, Any]]]] = {
+        self.handlers: Dict[str, Callable[[Dict[str, Any], List[int]], Any]] = {
             "ping": self.on_ping,
             "describe": self.on_describe,
             "init": self.on_init,
@@ -127,7 +127,9 @@ class Worker:
                     answer = handler(msg, fds)
                 except (KeyError, TypeError, ValueError) as e:
                     self.fatal(f"protocol error: malformed `{kind}` message: {_error_text(e)}")
-                if answer is not None:
+                if isinstance(answer, bytes):
+                    self.ch.send_bytes(answer)
+                elif answer is not None:
                     self.send(answer)
                 if kind == "shutdown":
                     return 0
@@ -215,7 +217,7 @@ class Worker:
         self.bad_buffers.pop(buffer_id, None)
         return None
 
-    def on_frame(self, msg: Dict[str, Any], fds: List[int]) -> Dict[str, Any]:
+    def on_frame(self, msg: Dict[str, Any], fds: List[int]) -> bytes:
         seq = msg["seq"]
         f = msg["frame"]
         info = FrameInfo(int(f["frame_id"]), str(f["source"]), int(f.get("source_index", 0)),
@@ -242,30 +244,29 @@ class Worker:
                 except Exception as e:  # noqa: BLE001 - the stage's error for this frame
                     error = _error_text(e)
         process_us = (time.perf_counter_ns() - t0) // 1000
-        result = self._result(seq, info.frame_id, error, process_us)
-        return result
+        return self._result(seq, info.frame_id, error, process_us)
 
-    def _result(self, seq: Any, frame_id: int, error: Optional[str], process_us: int) -> Dict[str, Any]:
+    def _result(self, seq: Any, frame_id: int, error: Optional[str], process_us: int) -> bytes:
+        """The encoded ``result``. NaN, objects json cannot write and oversize results become
+        the stage's error rather than an answer the host cannot parse."""
         ctx = self.ctx
         if error is not None:
-            return {"type": "result", "seq": seq, "frame_id": frame_id, "flow": "continue",
-                    "output": None, "signals": [], "points": [], "widgets": [],
-                    "notifications": [], "error": error, "process_us": process_us}
+            return encode({"type": "result", "seq": seq, "frame_id": frame_id, "flow": "continue",
+                           "output": None, "signals": [], "points": [], "widgets": [],
+                           "notifications": [], "error": error, "process_us": process_us})
         result = {"type": "result", "seq": seq, "frame_id": frame_id, "flow": ctx.flow,
                   "output": ctx.result, "signals": ctx.signals, "points": ctx.published,
                   "widgets": ctx.widgets, "notifications": ctx.notifications, "error": None,
                   "process_us": process_us}
-        # The answer must be JSON the host parses: NaN, objects json cannot write and oversize
-        # results become the stage's error rather than a protocol error.
         try:
-            size = len(encode(result))
+            data = encode(result)
         except (TypeError, ValueError) as e:
             return self._result(seq, frame_id, f"the stage's result is not JSON: {_error_text(e)}",
                                 process_us)
-        if size > MAX_DATAGRAM:
-            return self._result(seq, frame_id, f"the stage's result is {size} bytes, over the "
+        if len(data) > MAX_DATAGRAM:
+            return self._result(seq, frame_id, f"the stage's result is {len(data)} bytes, over the "
                                 f"{MAX_DATAGRAM} byte limit", process_us)
-        return result
+        return data
 
     # Commands.
     def _no_stage(self) -> Dict[str, Any]:
@@ -285,7 +286,7 @@ class Worker:
             return {"type": "error", "kind": "failed", "message": _error_text(e)}
         return {"type": "params", "params": params_to_json(self.stage.params)}
 
-    def on_command(self, msg: Dict[str, Any], fds: List[int]) -> Dict[str, Any]:
+    def on_command(self, msg: Dict[str, Any], fds: List[int]) -> Union[bytes, Dict[str, Any]]:
         name = str(msg["name"])
         args = msg.get("args")
         if args is None:
@@ -305,16 +306,15 @@ class Worker:
             return {"type": "error", "kind": e.kind, "message": str(e)}
         except Exception as e:  # noqa: BLE001
             return {"type": "error", "kind": "failed", "message": _error_text(e)}
-        reply = {"type": "reply", "value": value}
         try:
-            size = len(encode(reply))
+            data = encode({"type": "reply", "value": value})
         except (TypeError, ValueError) as e:
             return {"type": "error", "kind": "failed",
                     "message": f"`{name}` replied with something that is not JSON: {_error_text(e)}"}
-        if size > MAX_DATAGRAM:
+        if len(data) > MAX_DATAGRAM:
             return {"type": "error", "kind": "failed",
-                    "message": f"`{name}`'s reply is {size} bytes, over the {MAX_DATAGRAM} byte limit"}
-        return reply
+                    "message": f"`{name}`'s reply is {len(data)} bytes, over the {MAX_DATAGRAM} byte limit"}
+        return data
 
     def on_reset(self, msg: Dict[str, Any], fds: List[int]) -> Dict[str, Any]:
         if self.stage is not None:
