@@ -128,7 +128,12 @@ def _json_type(v: Any) -> str:
 
 
 def _hints(cls: type) -> Dict[str, Any]:
-    return typing.get_type_hints(cls)
+    """Field annotations resolved to types (string annotations of a class defined in a function
+    may not resolve: those fields fall back to what the dataclass recorded)."""
+    try:
+        return typing.get_type_hints(cls)
+    except (NameError, TypeError):
+        return {f.name: f.type for f in dataclasses.fields(cls) if not isinstance(f.type, str)}
 
 
 def _fields(cls: type):

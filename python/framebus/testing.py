@@ -83,8 +83,9 @@ class WorkerHost:
 
     ``module``/``stage`` are what a config's ``module``/``plugin`` name; ``path`` is prepended to
     the worker's ``PYTHONPATH`` (framebus prepends the config file's directory) and ``cwd`` is
-    its working directory; ``pass_fds`` are more fds the worker inherits. ``timeout`` (seconds) bounds every wait, so a broken worker fails a
-    test instead of hanging it. ``check(direction, message)`` sees every message.
+    its working directory; ``pass_fds`` are more fds the worker inherits. ``timeout`` (seconds)
+    bounds every wait, so a broken worker fails a test instead of hanging it.
+    ``check(direction, message)`` sees every message.
     """
 
     def __init__(self, module: str, stage: str, *, python: Optional[str] = None,
