@@ -71,6 +71,7 @@ class Channel:
         self.sock = sock
         self._buf = bytearray(MAX_DATAGRAM + 1)
         self._anc = socket.CMSG_SPACE(MAX_FDS * array.array("i").itemsize)
+        grow_send_buffer(sock)
 
     def recv(self) -> Tuple[bytes, List[int]]:
         """The next datagram and the fds that came with it; ``b""`` at EOF.
@@ -125,6 +126,23 @@ class Channel:
         data = encode(msg)
         self.send_bytes(data, fds)
         return data
+
+
+def grow_send_buffer(sock: socket.socket) -> int:
+    """Raises the socket's send buffer so a datagram up to MAX_DATAGRAM fits (a unix datagram
+    larger than the sender's buffer fails with EMSGSIZE; Linux's default buffer takes ~200 KiB).
+    Uses SO_SNDBUFFORCE when allowed, else SO_SNDBUF (capped by net.core.wmem_max).
+    Returns the buffer size in force."""
+    want = 2 * MAX_DATAGRAM + 64 * 1024
+    force = getattr(socket, "SO_SNDBUFFORCE", 32)
+    for opt in (force, socket.SO_SNDBUF):
+        try:
+            if sock.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF) >= want:
+                break
+            sock.setsockopt(socket.SOL_SOCKET, opt, want)
+        except OSError:
+            continue
+    return sock.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF)
 
 
 def close_fds(fds: List[int]) -> None:

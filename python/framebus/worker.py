@@ -11,6 +11,7 @@ An exception in the stage's ``process`` becomes the frame's ``error``; the worke
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import os
 import signal
@@ -127,10 +128,8 @@ class Worker:
                     answer = handler(msg, fds)
                 except (KeyError, TypeError, ValueError) as e:
                     self.fatal(f"protocol error: malformed `{kind}` message: {_error_text(e)}")
-                if isinstance(answer, bytes):
-                    self.ch.send_bytes(answer)
-                elif answer is not None:
-                    self.send(answer)
+                if answer is not None:
+                    self.answer(kind, msg, answer)
                 if kind == "shutdown":
                     return 0
         except _Exit as e:
@@ -139,6 +138,24 @@ class Worker:
             return 0
         finally:
             self.buffers.close()
+
+    def answer(self, kind: str, request: Dict[str, Any], answer: Any) -> None:
+        """Sends an answer (a message or its encoded bytes). One the socket refuses as too big
+        for its buffer (EMSGSIZE) is answered as the request's error instead."""
+        data = answer if isinstance(answer, bytes) else encode(answer)
+        try:
+            self.ch.send_bytes(data)
+        except OSError as e:
+            if e.errno != errno.EMSGSIZE:
+                raise
+            limit = self.ch.sock.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF)
+            why = (f"the answer to `{kind}` is {len(data)} bytes, more than the socket takes "
+                   f"(send buffer {limit} bytes)")
+            if kind == "frame":
+                f = request.get("frame") or {}
+                self.ch.send_bytes(self._result(request.get("seq"), f.get("frame_id", 0), why, 0))
+            else:
+                self.send({"type": "error", "kind": "failed", "message": why})
 
     def send(self, msg: Dict[str, Any]) -> None:
         """Sends one answer."""

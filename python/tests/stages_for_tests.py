@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import threading
 from dataclasses import dataclass
 from typing import List, Literal, Optional
@@ -86,7 +87,8 @@ class NoParams:
 
 
 class Faulty(fb.Stage):
-    """Raises on frames whose first pixel is 13; publishes NaN when it is 14; writes when 15."""
+    """Misbehaves by the first pixel: 13 raises, 14 publishes NaN, 15 writes to the frame, 16
+    outputs 5 MiB, 17 outputs 1 MiB, 18 outputs 300 KiB through a socket that takes 64 KiB."""
 
     id = "test_faulty"
     Params = NoParams
@@ -101,6 +103,14 @@ class Faulty(fb.Stage):
             frame[0, 0] = 0
         if first == 16:
             ctx.output({"big": "x" * (5 * 1024 * 1024)})
+        if first == 17:
+            ctx.output({"big": "y" * (1024 * 1024)})
+        if first == 18:
+            # Shrink the worker's own socket send buffer, then answer more than it takes.
+            s = socket.socket(fileno=os.dup(int(os.environ["FRAMEBUS_WORKER_FD"])))
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 32 * 1024)
+            s.detach()
+            ctx.output({"big": "z" * (300 * 1024)})
         ctx.signal("first", first)
 
 

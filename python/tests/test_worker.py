@@ -166,6 +166,20 @@ def test_results_that_are_not_json_or_too_big_are_errors_not_protocol_breaks(hos
     assert w.process(np.full((4, 4), 1, np.uint8))["error"] is None
 
 
+def test_a_result_of_a_mebibyte_arrives_whole(host):
+    """Linux's default unix socket buffer takes ~200 KiB datagrams; the worker raises its own."""
+    w = ready(host, stage="test_faulty")
+    r = w.process(np.full((4, 4), 17, np.uint8))
+    assert r["error"] is None and r["output"]["big"] == "y" * (1024 * 1024)
+
+
+def test_a_result_the_socket_refuses_is_the_frames_error(host):
+    w = ready(host, stage="test_faulty")
+    r = w.process(np.full((4, 4), 18, np.uint8))
+    assert "more than the socket takes" in r["error"], r["error"]
+    assert w.process(np.full((4, 4), 2, np.uint8))["signals"] == [{"name": "first", "value": 2.0}]
+
+
 def test_frames_in_unknown_or_too_small_buffers_are_errors(host):
     w = ready(host)
     buf = SharedBuffer(100)
