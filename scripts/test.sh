@@ -38,17 +38,21 @@ if [ -z "${ORT_DYLIB_PATH:-}" ] && ! python3 -c "import onnxruntime" >/dev/null 
   export ORT_DYLIB_PATH
 fi
 
-say "cargo test --workspace"
-cargo test --workspace
-
-say "python SDK tests (pytest, venv in $TARGET/py-venv)"
+# The Python SDK in a venv (reinstalled every run: it is small, and the tests then use the SDK
+# as committed). Rust tests that run Python stages find that interpreter in FRAMEBUS_TEST_PYTHON.
 if [ ! -x "$TARGET/py-venv/bin/python" ]; then
+  say "python venv for the SDK ($TARGET/py-venv)"
   mkdir -p "$TARGET"
   python3 -m venv "$TARGET/py-venv"
 fi
-# Reinstalls ./python every run (it is small), so the tests use the SDK as committed.
 "$TARGET/py-venv/bin/pip" install -q --disable-pip-version-check ./python pytest jsonschema numpy
-"$TARGET/py-venv/bin/python" -m pytest -q python/tests
+export FRAMEBUS_TEST_PYTHON="$TARGET/py-venv/bin/python"
+
+say "python SDK tests (pytest)"
+"$FRAMEBUS_TEST_PYTHON" -m pytest -q python/tests
+
+say "cargo test --workspace"
+cargo test --workspace
 
 say "web unit tests (vitest)"
 (cd web && npm test)
