@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The whole test suite: Rust tests for every crate, the web UI's unit tests, and the
-# end-to-end test in a real headless Chromium against `framebus demo`.
-# Installs what it needs (Debian chromium and ffmpeg, npm packages) when missing.
+# The whole test suite: Rust tests for every crate, the Python SDK's tests, the web UI's unit
+# tests, and the end-to-end test in a real headless Chromium against `framebus demo`.
+# Installs what it needs (Debian chromium and ffmpeg, npm packages, a venv for the Python SDK)
+# when missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -36,6 +37,19 @@ if [ -z "${ORT_DYLIB_PATH:-}" ] && ! python3 -c "import onnxruntime" >/dev/null 
   ORT_DYLIB_PATH="$(ls "$TARGET"/ort-venv/lib/python3*/site-packages/onnxruntime/capi/libonnxruntime.so.* | head -n1)"
   export ORT_DYLIB_PATH
 fi
+
+# The Python SDK in a venv (reinstalled every run: it is small, and the tests then use the SDK
+# as committed). Rust tests that run Python stages find that interpreter in FRAMEBUS_TEST_PYTHON.
+if [ ! -x "$TARGET/py-venv/bin/python" ]; then
+  say "python venv for the SDK ($TARGET/py-venv)"
+  mkdir -p "$TARGET"
+  python3 -m venv "$TARGET/py-venv"
+fi
+"$TARGET/py-venv/bin/pip" install -q --disable-pip-version-check ./python pytest jsonschema numpy
+export FRAMEBUS_TEST_PYTHON="$TARGET/py-venv/bin/python"
+
+say "python SDK tests (pytest)"
+"$FRAMEBUS_TEST_PYTHON" -m pytest -q python/tests
 
 say "cargo test --workspace"
 cargo test --workspace

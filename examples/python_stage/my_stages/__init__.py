@@ -1,0 +1,1 @@
+"""Python stages of the python_stage example (framebus Python SDK)."""
