@@ -14,6 +14,8 @@
 //! - [`pose`]: the `pose` stage (BlazePose on ONNX Runtime), tracking and with the detector.
 //! - [`decode`]: the `video_file` source decoding 1280×720 H.264 vs ffmpeg and GStreamer.
 //! - [`encode`]: the recorder's H.264 encoder on 1280×720 frames (frames/s, share of a core).
+//! - [`isolation`]: thread groups' parallel join speedup, and the hop to a stage's thread and
+//!   back (p50/p99 per frame size) beside an inline call.
 //! - [`fixtures`]: the bench source and stages (registered as `bench_*`).
 //! - [`alloc`]: the counting allocator behind the `bench-alloc` feature.
 //!
@@ -28,6 +30,7 @@ mod edge_hop;
 mod encode;
 mod fixtures;
 mod freshness;
+mod isolation;
 mod overhead;
 mod pose;
 mod throughput;
@@ -42,7 +45,7 @@ use serde::Serialize;
 #[derive(clap::Args)]
 pub(crate) struct Args {
     /// Run only these benchmarks (comma-separated): overhead, edge_hop, throughput, blob,
-    /// command_latency, freshness, billiards, pose, decode, encode.
+    /// command_latency, freshness, billiards, pose, decode, encode, isolation.
     #[arg(long, value_name = "NAME", value_delimiter = ',')]
     only: Vec<String>,
     /// Shorter runs (all benchmarks in well under a minute).
@@ -120,7 +123,7 @@ impl Scale {
     }
 }
 
-const ALL: [&str; 10] = [
+const ALL: [&str; 11] = [
     "overhead",
     "edge_hop",
     "throughput",
@@ -131,6 +134,7 @@ const ALL: [&str; 10] = [
     "pose",
     "decode",
     "encode",
+    "isolation",
 ];
 
 /// Runs the selected benchmarks and prints the table (or JSON).
@@ -160,6 +164,7 @@ pub(crate) fn main(args: Args) -> anyhow::Result<ExitCode> {
             "pose" => pose::run(scale),
             "decode" => decode::run(scale),
             "encode" => encode::run(scale),
+            "isolation" => isolation::run(scale),
             _ => freshness::run(scale),
         };
         rows.extend(got.with_context(|| format!("benchmark `{name}`"))?);
