@@ -645,6 +645,10 @@ impl Inline<'_> {
         slot.perf_ms = ns as f64 / 1e6;
         slot.stats.record(ns);
         let outcome = match outcome {
+            Ok(Ok(Flow::Continue)) => {
+                slot.consecutive = 0;
+                return false;
+            }
             Ok(Ok(flow)) => Ok(flow),
             Ok(Err(e)) => Err(e.to_string()),
             Err(panic) => Err(panic),
