@@ -41,7 +41,7 @@ pub fn reply_for(cmd: &Command, outcome: Result<Value, CommandError>) -> Reply {
     }
 }
 
-type Callback = Box<dyn FnOnce(Reply) + Send>;
+pub(crate) type Callback = Box<dyn FnOnce(Reply) + Send>;
 
 /// A command travelling to a pipeline, with where its reply goes.
 pub(crate) enum Request {

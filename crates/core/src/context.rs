@@ -18,6 +18,10 @@ pub struct FrameCtx<'a> {
     pub(crate) frame: &'a FrameData,
     pub(crate) packet: &'a mut Option<Packet>,
     pub(crate) views: &'a mut Views,
+    /// Views computed by the pipeline thread before a thread group fanned out (read-only).
+    pub(crate) shared: Option<&'a Views>,
+    /// Which views the stage asked for ([`crate::views::USED_GRAY`], `USED_RGB`).
+    pub(crate) used: u8,
     pub(crate) store: &'a mut ResultStore,
     pub(crate) slot: usize,
     pub(crate) stage_id: &'a str,
@@ -51,11 +55,19 @@ impl<'a> FrameCtx<'a> {
 
     /// The gray view (converted at most once per frame for all stages).
     pub fn gray(&mut self) -> GrayView<'_> {
+        self.used |= crate::views::USED_GRAY;
+        if let Some(v) = self.shared.and_then(|s| s.cached_gray(self.frame)) {
+            return v;
+        }
         self.views.gray(self.frame)
     }
 
     /// The RGB view (converted at most once per frame for all stages).
     pub fn rgb(&mut self) -> RgbView<'_> {
+        self.used |= crate::views::USED_RGB;
+        if let Some(v) = self.shared.and_then(|s| s.cached_rgb(self.frame)) {
+            return v;
+        }
         self.views.rgb(self.frame)
     }
 

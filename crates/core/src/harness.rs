@@ -17,6 +17,7 @@ use framebus_protocol::{Command, RunState};
 use serde_json::Value;
 
 use crate::command::Reply;
+use crate::config::Schedule;
 use crate::erased::{DynStage, ErasedStage};
 use crate::frame::{Frame, FramePool, PixelFormat};
 use crate::packet::{Packet, PacketData, PacketPool};
@@ -26,7 +27,7 @@ use crate::source::SourceControls;
 use crate::stage::{Stage, StageInit};
 use crate::state::RunControl;
 
-type Built = (StageInit, Box<dyn DynStage>);
+type Built = (StageInit, Box<dyn DynStage>, Schedule);
 
 /// Builds a [`Harness`].
 #[derive(Default)]
@@ -42,7 +43,17 @@ impl HarnessBuilder {
     pub fn stage<S: Stage>(mut self, id: &str, params: Value) -> Self {
         let init = init(id);
         self.stages
-            .push(ErasedStage::<S>::build(&params, &init).map(|s| (init, s)));
+            .push(ErasedStage::<S>::build(&params, &init).map(|s| (init, s, Schedule::default())));
+        self
+    }
+
+    /// Schedules the stage added last (`isolation = "thread"`, `mode`, `deadline_ms`,
+    /// `after`), as its `[[stages]]` entry would. Thread stages get their threads at
+    /// [`HarnessBuilder::build`].
+    pub fn schedule(mut self, schedule: Schedule) -> Self {
+        if let Some(Ok((_, _, s))) = self.stages.last_mut() {
+            *s = schedule;
+        }
         self
     }
 
@@ -50,7 +61,7 @@ impl HarnessBuilder {
     pub fn plugin(mut self, plugin: &str, id: &str, params: Value) -> Self {
         let init = init(id);
         let built = match registry::stage(plugin) {
-            Some(reg) => (reg.build)(&params, &init).map(|s| (init, s)),
+            Some(reg) => (reg.build)(&params, &init).map(|s| (init, s, Schedule::default())),
             None => Err(format!("no plugin `{plugin}`")),
         };
         self.stages.push(built);
@@ -80,7 +91,7 @@ impl HarnessBuilder {
         let stages = self
             .stages
             .into_iter()
-            .map(|s| s.map(|(i, st)| (i, st, true, None)))
+            .map(|s| s.map(|(i, st, sched)| (i, st, true, None, sched)))
             .collect::<Result<Vec<_>, _>>()?;
         let run = Arc::new(RunControl::new(RunState::Running));
         let max = if self.max_failures == 0 {

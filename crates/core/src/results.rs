@@ -27,6 +27,9 @@ pub(crate) struct Slot {
     pub(crate) namespace: String,
     pub(crate) value: Option<Box<dyn ResultValue>>,
     pub(crate) visible: bool,
+    /// Set by [`ResultStore::output`]: the stage wrote its result since this was cleared
+    /// (thread stages' stores; the pipeline merges only a written result).
+    pub(crate) written: bool,
 }
 
 /// A named 2-D point published for other stages (markers, blob centroids, keypoints).
@@ -117,6 +120,7 @@ impl ResultStore {
                     namespace,
                     value: None,
                     visible: true,
+                    written: false,
                 })
                 .collect(),
             ..Default::default()
@@ -152,6 +156,7 @@ impl ResultStore {
         slot: usize,
     ) -> &mut T {
         let s = &mut self.slots[slot];
+        s.written = true;
         let fresh = s.value.as_deref().is_none_or(|v| !v.as_any().is::<T>());
         if fresh {
             s.value = Some(Box::new(T::default()));

@@ -25,6 +25,11 @@ pub struct RgbView<'a> {
     pub height: u32,
 }
 
+/// [`crate::context::FrameCtx`] bit: the stage asked for the gray view.
+pub(crate) const USED_GRAY: u8 = 1;
+/// [`crate::context::FrameCtx`] bit: the stage asked for the RGB view.
+pub(crate) const USED_RGB: u8 = 2;
+
 /// The per-pipeline cache of derived views.
 #[derive(Debug, Default)]
 pub struct Views {
@@ -48,6 +53,51 @@ impl Views {
     /// How many conversions were computed so far (for tests and diagnostics).
     pub fn conversions(&self) -> u64 {
         self.conversions
+    }
+
+    /// The gray view of `frame` if it needs no conversion or is already cached (read-only
+    /// access for thread stages).
+    pub fn cached_gray<'a>(&'a self, frame: &'a FrameData) -> Option<GrayView<'a>> {
+        let (w, h) = (frame.width, frame.height);
+        let data = if frame.format == PixelFormat::Gray8 && frame.stride == w as usize {
+            &frame.data[..w as usize * h as usize]
+        } else if self.gray_for == Some(key(frame)) {
+            &self.gray[..]
+        } else {
+            return None;
+        };
+        Some(GrayView {
+            data,
+            width: w,
+            height: h,
+        })
+    }
+
+    /// The RGB view of `frame` if it needs no conversion or is already cached.
+    pub fn cached_rgb<'a>(&'a self, frame: &'a FrameData) -> Option<RgbView<'a>> {
+        let (w, h) = (frame.width, frame.height);
+        let data = if frame.format == PixelFormat::Rgb8 && frame.stride == 3 * w as usize {
+            &frame.data[..3 * w as usize * h as usize]
+        } else if self.rgb_for == Some(key(frame)) {
+            &self.rgb[..]
+        } else {
+            return None;
+        };
+        Some(RgbView {
+            data,
+            width: w,
+            height: h,
+        })
+    }
+
+    /// Computes the views named by `used` ([`USED_GRAY`], [`USED_RGB`]) for `frame` now.
+    pub(crate) fn prepare(&mut self, frame: &FrameData, used: u8) {
+        if used & USED_GRAY != 0 {
+            self.gray(frame);
+        }
+        if used & USED_RGB != 0 {
+            self.rgb(frame);
+        }
     }
 
     /// The gray view of `frame`, converting once per frame.

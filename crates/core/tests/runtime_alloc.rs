@@ -28,7 +28,7 @@ impl Observer for AllocAtSnapshot {
 }
 
 fn per_frame(edge: &str) -> usize {
-    let text = format!(
+    allocations(&format!(
         r#"
         [[sources]]
         id = "camera_0"
@@ -38,8 +38,16 @@ fn per_frame(edge: &str) -> usize {
         [[stages]]
         plugin = "test_probe"
         "#
-    );
-    let config = Config::parse(&text, Format::Toml, "t.toml").unwrap();
+    ))
+}
+
+/// The allocator counts every thread: one measured run at a time.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+/// Allocations between the snapshot of the frame a quarter in and the last one.
+fn allocations(text: &str) -> usize {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let config = Config::parse(text, Format::Toml, "t.toml").unwrap();
     let obs = Arc::new(AllocAtSnapshot(Mutex::new(Vec::with_capacity(4000))));
     let rt = Runtime::start(
         &config,
@@ -68,4 +76,37 @@ fn no_allocation_per_frame_on_any_edge() {
     ] {
         assert_eq!(per_frame(edge), 0, "{edge}");
     }
+}
+
+#[test]
+fn thread_stages_allocate_nothing_per_frame() {
+    // A group of two thread stages (views computed before fan-out), an inline stage, and
+    // a `latest` stage whose result is carried. 8000 frames: snapshots 1000 to 4000 are
+    // measured, after every buffer has met its largest frame.
+    let n = allocations(
+        r#"
+        [[sources]]
+        id = "camera_0"
+        kind = "test_counter"
+        edge = { policy = "block", capacity = 4 }
+        params = { frames = 8000 }
+        [[stages]]
+        id = "e1"
+        plugin = "test_emit"
+        isolation = "thread"
+        deadline_ms = 10000
+        [[stages]]
+        id = "e2"
+        plugin = "test_emit"
+        isolation = "thread"
+        [[stages]]
+        plugin = "test_probe"
+        [[stages]]
+        id = "p2"
+        plugin = "test_probe"
+        isolation = "thread"
+        mode = "latest"
+        "#,
+    );
+    assert_eq!(n, 0);
 }

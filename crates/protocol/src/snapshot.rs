@@ -55,6 +55,16 @@ pub struct ActivePlugin {
     pub performance_ms: f64,
     /// False once the stage was disabled after repeated failures.
     pub enabled: bool,
+    /// For a `mode = "latest"` stage: the frame its carried result was computed on (absent
+    /// for other stages, and until its first result).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional, type = "number")]
+    pub frame_id: Option<u64>,
+    /// For a `mode = "latest"` stage: how much older than this snapshot's frame its result
+    /// is, milliseconds of capture time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub age_ms: Option<f64>,
 }
 
 /// One entry of `errors`: a stage that failed on this frame or is disabled.

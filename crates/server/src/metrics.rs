@@ -130,7 +130,7 @@ pub(crate) fn render(state: &AppState) -> String {
     }
 
     type StageField = fn(&framebus_core::runtime::StageStatus) -> f64;
-    let per_stage: [(&str, &str, &str, StageField); 3] = [
+    let per_stage: [(&str, &str, &str, StageField); 5] = [
         (
             "framebus_stage_frames_total",
             "counter",
@@ -142,6 +142,18 @@ pub(crate) fn render(state: &AppState) -> String {
             "counter",
             "Frames on which the stage failed or panicked",
             |x| x.failures as f64,
+        ),
+        (
+            "framebus_stage_deadline_misses_total",
+            "counter",
+            "Frames a thread stage missed its deadline_ms on (result absent)",
+            |x| x.deadline_misses as f64,
+        ),
+        (
+            "framebus_stage_skipped_total",
+            "counter",
+            "Frames not given to a thread stage still busy with an earlier frame",
+            |x| x.skipped as f64,
         ),
         (
             "framebus_stage_enabled",

@@ -30,6 +30,11 @@ export function StagePanel({ stage }: { stage: StageView }) {
           <span className="panel-title">{stage.id}</span>
           {stage.plugin !== stage.id && <span className="panel-subtitle">{stage.plugin}</span>}
           {active && <span className="panel-subtitle">{active.performance_ms.toFixed(2)} ms</span>}
+          {active?.age_ms !== undefined && (
+            <span className="panel-subtitle" data-testid={`age-${stage.id}`} title="a latest-mode stage: its result comes from an earlier frame">
+              frame {active.frame_id} · {Math.round(active.age_ms)} ms old
+            </span>
+          )}
         </summary>
         <div className="panel-body">
           {stage.manifest?.description && <p className="stage-desc">{stage.manifest.description}</p>}

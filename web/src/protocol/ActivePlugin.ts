@@ -15,4 +15,14 @@ performance_ms: number,
 /**
  * False once the stage was disabled after repeated failures.
  */
-enabled: boolean, };
+enabled: boolean, 
+/**
+ * For a `mode = "latest"` stage: the frame its carried result was computed on (absent
+ * for other stages, and until its first result).
+ */
+frame_id?: number, 
+/**
+ * For a `mode = "latest"` stage: how much older than this snapshot's frame its result
+ * is, milliseconds of capture time.
+ */
+age_ms?: number, };

@@ -163,6 +163,36 @@ impl Stage for Sleep {
 }
 framebus_core::register_stage!(Sleep);
 
+/// Busy-computes a fixed time per frame on its thread's core (CPU-bound work, unlike
+/// [`Sleep`]).
+pub(crate) struct Spin(u64);
+
+impl Stage for Spin {
+    type Params = SleepParams;
+    const INFO: StageInfo = StageInfo {
+        id: "bench_spin",
+        version: "0.1.0",
+        description: "(benchmark) keeps a core busy a fixed time per frame",
+        namespace: None,
+        commands: &[],
+    };
+    fn new(p: SleepParams, _: &StageInit) -> Result<Self> {
+        Ok(Self(p.ms))
+    }
+    fn process(&mut self, _: &mut FrameCtx<'_>) -> Result<Flow> {
+        let until = std::time::Instant::now() + Duration::from_millis(self.0);
+        let mut x = 0u64;
+        while std::time::Instant::now() < until {
+            for _ in 0..1000 {
+                x = std::hint::black_box(x.wrapping_mul(6364136223846793005).wrapping_add(1));
+            }
+        }
+        std::hint::black_box(x);
+        Ok(Flow::Continue)
+    }
+}
+framebus_core::register_stage!(Spin);
+
 /// Params of [`Level`].
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]

@@ -15,6 +15,8 @@
 //! - [`decode`]: the `video_file` source decoding 1280×720 H.264 vs ffmpeg and GStreamer.
 //! - [`encode`]: the recorder's H.264 encoder on 1280×720 frames (frames/s, share of a core).
 //! - [`highlights`]: 20 fusion rules per observation, trigger and clip latency.
+//! - [`isolation`]: thread groups' parallel join speedup, and the hop to a stage's thread and
+//!   back (p50/p99 per frame size) beside an inline call.
 //! - [`fixtures`]: the bench source and stages (registered as `bench_*`).
 //! - [`alloc`]: the counting allocator behind the `bench-alloc` feature.
 //!
@@ -30,6 +32,7 @@ mod encode;
 mod fixtures;
 mod freshness;
 mod highlights;
+mod isolation;
 mod overhead;
 mod pose;
 mod throughput;
@@ -44,7 +47,7 @@ use serde::Serialize;
 #[derive(clap::Args)]
 pub(crate) struct Args {
     /// Run only these benchmarks (comma-separated): overhead, edge_hop, throughput, blob,
-    /// command_latency, freshness, billiards, pose, decode, encode, highlights.
+    /// command_latency, freshness, billiards, pose, decode, encode, highlights, isolation.
     #[arg(long, value_name = "NAME", value_delimiter = ',')]
     only: Vec<String>,
     /// Shorter runs (all benchmarks in well under a minute).
@@ -122,7 +125,7 @@ impl Scale {
     }
 }
 
-const ALL: [&str; 11] = [
+const ALL: [&str; 12] = [
     "overhead",
     "edge_hop",
     "throughput",
@@ -134,6 +137,7 @@ const ALL: [&str; 11] = [
     "decode",
     "encode",
     "highlights",
+    "isolation",
 ];
 
 /// Runs the selected benchmarks and prints the table (or JSON).
@@ -164,6 +168,7 @@ pub(crate) fn main(args: Args) -> anyhow::Result<ExitCode> {
             "decode" => decode::run(scale),
             "encode" => encode::run(scale),
             "highlights" => highlights::run(scale),
+            "isolation" => isolation::run(scale),
             _ => freshness::run(scale),
         };
         rows.extend(got.with_context(|| format!("benchmark `{name}`"))?);

@@ -2,6 +2,7 @@
 //! loaded and validated before anything starts. Every error names the file, line, column and
 //! field, with a "did you mean" hint for misspelt plugin and source kinds.
 
+pub mod isolation;
 mod locate;
 
 use std::collections::HashSet;
@@ -14,6 +15,7 @@ use serde_json::Value;
 
 use crate::edge::EdgePolicy;
 use crate::registry::{self, did_you_mean};
+pub use isolation::{Isolation, Schedule, StageMode};
 
 /// A whole framebus config.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -119,6 +121,28 @@ pub struct StageConfig {
     /// Plugin params (validated against its schema).
     #[serde(default = "empty_object")]
     pub params: Value,
+    /// Where the stage runs: `inline` (default), `thread` or `process` (see the
+    /// [`isolation`] module for the rules).
+    #[serde(default, skip_serializing_if = "Isolation::is_inline")]
+    pub isolation: Isolation,
+    /// `join` (default): the frame waits for the stage; `latest`: it never waits.
+    #[serde(default, skip_serializing_if = "StageMode::is_join")]
+    pub mode: StageMode,
+    /// Longest wait for a `join` thread/process stage; past it the stage is reported and its
+    /// result for that frame is absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deadline_ms: Option<u64>,
+    /// Earlier stages (instance ids) this one must follow; a `thread` stage naming one of the
+    /// thread stages just before it waits for them instead of running beside them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub after: Vec<String>,
+    /// Python interpreter for a Python stage (`isolation = "process"`), relative to the
+    /// config file; default `python3` on `PATH`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub python: Option<String>,
+    /// Python module holding the stage (`my_stages.brightness`), importable by `python`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub module: Option<String>,
 }
 
 /// `[server]`.
@@ -372,6 +396,15 @@ impl Config {
                     Some("give each stage a distinct `id`".into()),
                 ));
             }
+            if s.is_python() {
+                // A Python stage: its id and params schema come from the interpreter.
+                if let Some(src) = &s.source
+                    && !self.sources.iter().any(|x| &x.id == src)
+                {
+                    return Err((at("source"), format!("no source `{src}`"), None));
+                }
+                continue;
+            }
             let Some(reg) = registry::stage(&s.plugin) else {
                 let hint = did_you_mean(&s.plugin, registry::stages().iter().map(|r| r.info.id))
                     .map(|k| format!("did you mean `{k}`?"));
@@ -390,6 +423,7 @@ impl Config {
                 return Err((path, e.message, None));
             }
         }
+        isolation::validate(self)?;
         self.check_payloads()?;
         crate::fusion::validate::rules(self)
     }
@@ -406,7 +440,7 @@ impl Config {
                 if self.stage_source(i) != src.id {
                     continue;
                 }
-                let Some(sr) = registry::stage(&st.plugin) else {
+                let Some(sr) = registry::stage(&st.plugin).filter(|_| !st.is_python()) else {
                     continue;
                 };
                 let id = self.stage_id(i);

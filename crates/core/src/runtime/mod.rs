@@ -5,11 +5,17 @@
 //! - [`pipeline`]: one source's stages, commands between frames, failure handling.
 //! - [`snapshot`]: the snapshot writer (serialized once per frame into a reused buffer).
 //! - [`stats`]: lock-free counters for status, REST and metrics.
+//! - `isolated`, `worker`: `thread` stages (groups joined per frame, deadlines, `latest`),
+//!   on persistent threads fed with reusable jobs.
+//! - `build`: builds each configured stage by its isolation (the process seam).
 //! - this module: [`Runtime`] and its threads.
 
+mod build;
+pub(crate) mod isolated;
 pub mod pipeline;
 pub(crate) mod snapshot;
 pub mod stats;
+pub(crate) mod worker;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -173,12 +179,16 @@ impl Runtime {
                     id: id.clone(),
                     source: sc.id.clone(),
                 };
-                let reg = registry::stage(&st.plugin).expect("validated");
-                let stage = (reg.build)(&st.params, &sinit).map_err(|e| {
-                    config_error(format!("stages[{si}]"), format!("cannot build `{id}`: {e}"))
-                })?;
+                let stage = build::stage(st, &sinit, &options.base_dir)
+                    .map_err(|e| config_error(e.field(si), format!("cannot build `{id}`: {e}")))?;
                 plan.stages.push((id, index));
-                stages.push((sinit, stage, st.enabled, st.namespace.clone()));
+                stages.push((
+                    sinit,
+                    stage,
+                    st.enabled,
+                    st.namespace.clone(),
+                    st.schedule(),
+                ));
             }
             plan.sources
                 .push((sc.id.clone(), index, controls.is_some()));
@@ -576,10 +586,11 @@ fn pipeline_loop<T>(
     on_end: impl FnOnce(),
 ) {
     p.start();
+    // Jobs of thread stages that come back between frames (late or `latest` ones).
+    let done = p.done_channel();
     let handle = |p: &mut Pipeline, req: Request| {
         if let Request::Command(cmd, reply) = req {
-            let r = p.apply(&cmd);
-            reply(r);
+            p.submit(cmd, reply);
         }
     };
     let mut draining = false;
@@ -590,6 +601,7 @@ fn pipeline_loop<T>(
         if p.run.get() == RunState::Paused {
             select! {
                 recv(commands) -> r => match r { Ok(req) => handle(&mut p, req), Err(_) => break },
+                recv(done) -> j => if let Ok(job) = j { p.returned(job); p.collect_returned(); },
                 recv(shutdown) -> _ => break,
             }
             continue;
@@ -608,6 +620,7 @@ fn pipeline_loop<T>(
                 }
                 Err(_) => break,
             },
+            recv(done) -> j => if let Ok(job) = j { p.returned(job); p.collect_returned(); },
             recv(shutdown) -> _ => {
                 draining = true;
                 break;

@@ -26,17 +26,43 @@ use crate::stage::{Flow, StageInit};
 use crate::state::RunControl;
 use crate::views::Views;
 
-/// A built stage ready for a pipeline: init, stage, enabled, namespace override.
-pub(crate) type StageSpec = (StageInit, Box<dyn DynStage>, bool, Option<String>);
+/// A built stage ready for a pipeline: init, stage, enabled, namespace override, schedule.
+pub(crate) type StageSpec = (
+    StageInit,
+    Box<dyn DynStage>,
+    bool,
+    Option<String>,
+    crate::config::Schedule,
+);
 
 pub(crate) struct StageSlot {
     pub(crate) init: StageInit,
-    pub(crate) stage: Box<dyn DynStage>,
+    /// The stage; `None` while a thread stage's job is away on its worker.
+    pub(crate) stage: Option<Box<dyn DynStage>>,
+    pub(crate) info: &'static crate::stage::StageInfo,
     pub(crate) enabled: bool,
     pub(crate) consecutive: u32,
     pub(crate) last_error: Option<String>,
     pub(crate) perf_ms: f64,
     pub(crate) stats: Arc<StageStats>,
+    /// How the stage is scheduled (isolation, mode, deadline, after).
+    pub(crate) sched: crate::config::Schedule,
+    /// For a `thread`/`process` stage in `join` mode: one past the last stage of the group
+    /// that starts here (when this stage starts one).
+    pub(crate) group_end: usize,
+    /// Pipeline-side state of a `thread`/`process` stage.
+    pub(crate) worker: Option<Box<crate::runtime::isolated::Worker>>,
+    /// Its result is left out of this frame's snapshot (missed deadline, skipped, none yet).
+    pub(crate) absent: bool,
+    /// `latest` stages: frame id and age (ms) of the carried result, for the snapshot.
+    pub(crate) carried: Option<(u64, f64)>,
+}
+
+impl StageSlot {
+    /// Runs on a worker thread (`thread` or `process` isolation).
+    pub(crate) fn threaded(&self) -> bool {
+        self.sched.isolation != crate::config::Isolation::Inline
+    }
 }
 
 /// A pipeline of stages for one source.
@@ -44,7 +70,7 @@ pub struct Pipeline {
     pub(crate) source_id: Arc<str>,
     pub(crate) stages: Vec<StageSlot>,
     pub(crate) store: ResultStore,
-    pub(crate) views: Views,
+    pub(crate) views: Arc<Views>,
     pub(crate) camera: Option<Arc<dyn SourceControls>>,
     pub(crate) run: Arc<RunControl>,
     pub(crate) bus: Option<CommandBus>,
@@ -77,6 +103,10 @@ pub struct Pipeline {
     pub(crate) fusion: Option<Box<crate::fusion::Fusion>>,
     /// Commands to apply before given frames (replay), ordered by frame id.
     pub(crate) schedule: std::collections::VecDeque<ScheduledCommand>,
+    /// Views for inline stages while a late thread stage still reads `views`.
+    pub(crate) spare_views: Views,
+    /// Thread stages' side: the `done` channel and commands waiting for a busy stage.
+    pub(crate) iso: crate::runtime::isolated::IsoState,
 }
 
 /// A command a pipeline applies just before the first frame whose `frame_id` is at least
@@ -111,7 +141,7 @@ pub(crate) fn quiet_stage_panics() {
     });
 }
 
-fn guarded<T>(f: impl FnOnce() -> T) -> Result<T, String> {
+pub(crate) fn guarded<T>(f: impl FnOnce() -> T) -> Result<T, String> {
     IN_STAGE.with(|c| c.set(true));
     let r = catch_unwind(AssertUnwindSafe(f));
     IN_STAGE.with(|c| c.set(false));
@@ -137,7 +167,7 @@ impl Pipeline {
         let mut namespaces = Vec::new();
         let slots = stages
             .into_iter()
-            .map(|(init, stage, enabled, ns)| {
+            .map(|(init, stage, enabled, ns, sched)| {
                 namespaces.push(
                     ns.or_else(|| stage.info().namespace.map(str::to_owned))
                         .unwrap_or_else(|| init.id.clone()),
@@ -146,20 +176,28 @@ impl Pipeline {
                 stats.enabled.store(enabled, Ordering::Relaxed);
                 StageSlot {
                     init,
-                    stage,
+                    info: stage.info(),
+                    stage: Some(stage),
                     enabled,
                     consecutive: 0,
                     last_error: None,
                     perf_ms: 0.0,
                     stats,
+                    sched,
+                    group_end: 0,
+                    worker: None,
+                    absent: false,
+                    carried: None,
                 }
             })
-            .collect();
+            .collect::<Vec<_>>();
+        let mut slots = slots;
+        crate::runtime::isolated::plan_groups(&mut slots);
         Self {
             source_id,
             stages: slots,
             store: ResultStore::new(namespaces),
-            views: Views::default(),
+            views: Arc::new(Views::default()),
             camera,
             run,
             bus: None,
@@ -185,18 +223,24 @@ impl Pipeline {
             last_state: RunState::Running,
             schedule: std::collections::VecDeque::new(),
             fusion: None,
+            spare_views: Views::default(),
+            iso: Default::default(),
         }
     }
 
     /// Calls every stage's `start`. A stage that fails to start is disabled and reported.
     pub(crate) fn start(&mut self) {
         let state = self.run.get();
+        self.start_workers();
         for i in 0..self.stages.len() {
             let camera = self.camera.as_deref();
             let slot = &mut self.stages[i];
             let mut cctx = CommandCtx::new(&slot.init, camera, state);
+            let Some(stage) = slot.stage.as_mut() else {
+                continue;
+            };
             let outcome =
-                guarded(|| slot.stage.start(&mut cctx)).and_then(|r| r.map_err(|e| e.to_string()));
+                guarded(|| stage.start(&mut cctx)).and_then(|r| r.map_err(|e| e.to_string()));
             if let Err(e) = outcome {
                 slot.enabled = false;
                 slot.stats.enabled.store(false, Ordering::Relaxed);
@@ -214,8 +258,11 @@ impl Pipeline {
 
     /// Calls every stage's `stop`.
     pub(crate) fn stop(&mut self) {
+        self.stop_workers();
         for slot in &mut self.stages {
-            let _ = guarded(|| slot.stage.stop());
+            if let Some(stage) = slot.stage.as_mut() {
+                let _ = guarded(|| stage.stop());
+            }
         }
     }
 
@@ -223,7 +270,7 @@ impl Pipeline {
     pub fn process(&mut self, frame: &Frame) -> &[u8] {
         let state = self.run.get();
         let data: &FrameData = frame;
-        self.run_stages(data, state);
+        self.run_stages(data, Some(frame), state);
         self.published += 1;
         write_snapshot(self, data, state);
         &self.snapshot
@@ -243,7 +290,7 @@ impl Pipeline {
         meta.frame_id = header.seq;
         meta.t_ns = header.t_ns;
         self.packet = Some(packet);
-        self.run_stages(&meta, state);
+        self.run_stages(&meta, None, state);
         self.packet_header = self.packet.as_ref().map(|p| p.header);
         let publish = match (self.snapshot_hz, self.last_publish_t_ns) {
             (Some(hz), Some(last)) => {
@@ -275,7 +322,7 @@ impl Pipeline {
         self.stats.frames.load(Ordering::Relaxed)
     }
 
-    fn run_stages(&mut self, data: &FrameData, state: RunState) {
+    fn run_stages(&mut self, data: &FrameData, frame: Option<&Frame>, state: RunState) {
         self.last_state = state;
         self.store.begin_frame();
         self.errors.clear();
@@ -291,70 +338,61 @@ impl Pipeline {
         }
         self.last_t_ns = Some(data.t_ns);
         let mut skip = false;
-        for (i, slot) in self.stages.iter_mut().enumerate() {
-            if !slot.enabled || skip {
-                slot.perf_ms = 0.0;
-                continue;
-            }
-            let mut ctx = FrameCtx {
-                frame: data,
-                packet: &mut self.packet,
-                views: &mut self.views,
-                store: &mut self.store,
-                slot: i,
-                stage_id: &slot.init.id,
-                camera: self.camera.as_deref(),
-                state,
-                bus: self.bus.as_ref(),
-            };
-            let t0 = Instant::now();
-            let outcome = guarded(|| slot.stage.process(&mut ctx));
-            let ns = t0.elapsed().as_nanos() as u64;
-            slot.perf_ms = ns as f64 / 1e6;
-            slot.stats.record(ns);
-            let failure = match outcome {
-                Ok(Ok(Flow::Continue)) => None,
-                Ok(Ok(Flow::Skip)) => {
-                    skip = true;
-                    None
+        match frame {
+            Some(frame) if self.iso.active => {
+                self.collect_returned();
+                let mut i = 0;
+                while i < self.stages.len() {
+                    let slot = &self.stages[i];
+                    if slot.worker.is_some() {
+                        if slot.sched.mode == crate::config::StageMode::Latest {
+                            self.run_latest(i, data, frame, state, skip);
+                            i += 1;
+                        } else {
+                            let end = slot.group_end;
+                            skip |= self.run_group(i, end, data, frame, state, skip);
+                            i = end;
+                        }
+                        continue;
+                    }
+                    let views = match Arc::get_mut(&mut self.views) {
+                        Some(v) => v,
+                        None => &mut self.spare_views,
+                    };
+                    let mut env = Inline {
+                        data,
+                        packet: &mut self.packet,
+                        views,
+                        store: &mut self.store,
+                        errors: &mut self.errors,
+                        camera: self.camera.as_deref(),
+                        bus: self.bus.as_ref(),
+                        state,
+                        max_failures: self.max_failures,
+                    };
+                    skip |= env.run(i, &mut self.stages[i], skip);
+                    i += 1;
                 }
-                Ok(Err(e)) => Some(e.to_string()),
-                Err(panic) => Some(panic),
-            };
-            match failure {
-                None => slot.consecutive = 0,
-                Some(message) => {
-                    slot.consecutive += 1;
-                    slot.stats.failures.fetch_add(1, Ordering::Relaxed);
-                    if let Ok(mut e) = slot.stats.last_error.lock() {
-                        *e = Some(message.clone());
-                    }
-                    let disable = slot.consecutive >= self.max_failures;
-                    if slot.consecutive == 1 || disable {
-                        let title = if disable {
-                            "stage disabled"
-                        } else {
-                            "stage failed"
-                        };
-                        let detail = if disable {
-                            format!("{message} ({} failures in a row)", slot.consecutive)
-                        } else {
-                            message.clone()
-                        };
-                        self.store
-                            .notify(NotificationLevel::Error, &slot.init.id, title, detail);
-                    }
-                    if disable {
-                        slot.enabled = false;
-                        slot.stats.enabled.store(false, Ordering::Relaxed);
-                    }
-                    self.errors.push(StageError {
-                        stage: slot.init.id.clone(),
-                        message: message.clone(),
-                        consecutive: slot.consecutive,
-                        disabled: disable,
-                    });
-                    slot.last_error = Some(message);
+            }
+            _ => {
+                // Every stage inline (no thread stages, or a sample pipeline).
+                let views = match Arc::get_mut(&mut self.views) {
+                    Some(v) => v,
+                    None => &mut self.spare_views,
+                };
+                let mut env = Inline {
+                    data,
+                    packet: &mut self.packet,
+                    views,
+                    store: &mut self.store,
+                    errors: &mut self.errors,
+                    camera: self.camera.as_deref(),
+                    bus: self.bus.as_ref(),
+                    state,
+                    max_failures: self.max_failures,
+                };
+                for (i, slot) in self.stages.iter_mut().enumerate() {
+                    skip |= env.run(i, slot, skip);
                 }
             }
         }
@@ -369,7 +407,7 @@ impl Pipeline {
             }
         }
         for (slot, store_slot) in self.stages.iter().zip(self.store.slots.iter_mut()) {
-            store_slot.visible = slot.enabled;
+            store_slot.visible = slot.enabled && !slot.absent;
         }
         self.last_sequence = self.sequence.fetch_add(1, Ordering::Relaxed) + 1;
         self.stats.frames.fetch_add(1, Ordering::Relaxed);
@@ -504,9 +542,14 @@ impl Pipeline {
                 format!("no target `{}`", cmd.target),
             ));
         };
-        let info = slot.stage.info();
+        let info = slot.info;
         let mut cctx = CommandCtx::new(&slot.init, camera, state);
-        let stage = &mut slot.stage;
+        let Some(stage) = slot.stage.as_mut() else {
+            return Err(CommandError::new(
+                ErrorCode::Unavailable,
+                format!("`{}` is busy on its thread", cmd.target),
+            ));
+        };
         let outcome = match name {
             "set_params" => {
                 if state == RunState::Recording {
@@ -543,17 +586,129 @@ impl Pipeline {
                 slot.enabled = true;
                 slot.consecutive = 0;
                 slot.last_error = None;
-                let _ = guarded(|| slot.stage.reset());
+                if let Some(stage) = slot.stage.as_mut() {
+                    let _ = guarded(|| stage.reset());
+                }
             }
             "disable_stage" => slot.enabled = false,
             "reset_stage" => {
-                let _ = guarded(|| slot.stage.reset());
+                if let Some(stage) = slot.stage.as_mut() {
+                    let _ = guarded(|| stage.reset());
+                }
             }
             other => return Err(CommandError::unknown_command("pipeline", other)),
         }
         slot.stats.enabled.store(slot.enabled, Ordering::Relaxed);
         Ok(json!({ "stage": id, "enabled": slot.enabled }))
     }
+}
+
+/// What an inline stage run needs from the pipeline (borrowed field by field, so the
+/// all-inline path takes the views once per frame).
+struct Inline<'a> {
+    data: &'a FrameData,
+    packet: &'a mut Option<Packet>,
+    views: &'a mut Views,
+    store: &'a mut ResultStore,
+    errors: &'a mut Vec<StageError>,
+    camera: Option<&'a dyn SourceControls>,
+    bus: Option<&'a CommandBus>,
+    state: RunState,
+    max_failures: u32,
+}
+
+impl Inline<'_> {
+    /// Runs stage `i` on the pipeline thread; true when it asked to skip the rest.
+    #[inline]
+    fn run(&mut self, i: usize, slot: &mut StageSlot, skip: bool) -> bool {
+        slot.absent = false;
+        let Some(stage) = slot.stage.as_mut().filter(|_| slot.enabled && !skip) else {
+            slot.perf_ms = 0.0;
+            return false;
+        };
+        let mut ctx = FrameCtx {
+            frame: self.data,
+            packet: self.packet,
+            views: self.views,
+            shared: None,
+            used: 0,
+            store: self.store,
+            slot: i,
+            stage_id: &slot.init.id,
+            camera: self.camera,
+            state: self.state,
+            bus: self.bus,
+        };
+        let t0 = Instant::now();
+        let outcome = guarded(|| stage.process(&mut ctx));
+        let ns = t0.elapsed().as_nanos() as u64;
+        slot.perf_ms = ns as f64 / 1e6;
+        slot.stats.record(ns);
+        let outcome = match outcome {
+            Ok(Ok(Flow::Continue)) => {
+                slot.consecutive = 0;
+                return false;
+            }
+            Ok(Ok(flow)) => Ok(flow),
+            Ok(Err(e)) => Err(e.to_string()),
+            Err(panic) => Err(panic),
+        };
+        settle(slot, self.store, self.errors, self.max_failures, outcome)
+    }
+}
+
+/// Books a stage's outcome for the frame: failures counted, reported (error entry, a
+/// notification on the first failure and on disabling) and the stage disabled after
+/// `max_failures` in a row. True when the stage asked to skip the rest of the pipeline.
+pub(crate) fn settle(
+    slot: &mut StageSlot,
+    store: &mut ResultStore,
+    errors: &mut Vec<StageError>,
+    max_failures: u32,
+    outcome: Result<Flow, String>,
+) -> bool {
+    let message = match outcome {
+        Ok(Flow::Continue) => {
+            slot.consecutive = 0;
+            return false;
+        }
+        Ok(Flow::Skip) => {
+            slot.consecutive = 0;
+            return true;
+        }
+        Err(message) => message,
+    };
+    slot.consecutive += 1;
+    slot.stats.failures.fetch_add(1, Ordering::Relaxed);
+    if let Ok(mut e) = slot.stats.last_error.lock() {
+        *e = Some(message.clone());
+    }
+    let disable = slot.consecutive >= max_failures;
+    if slot.consecutive == 1 || disable {
+        let title = if disable {
+            "stage disabled"
+        } else {
+            "stage failed"
+        };
+        let detail = if disable {
+            format!("{message} ({} failures in a row)", slot.consecutive)
+        } else {
+            message.clone()
+        };
+        store.notify(NotificationLevel::Error, &slot.init.id, title, detail);
+    }
+    if disable {
+        slot.enabled = false;
+        slot.stats.enabled.store(false, Ordering::Relaxed);
+    }
+    errors.push(StageError {
+        stage: slot.init.id.clone(),
+        message: message.clone(),
+        consecutive: slot.consecutive,
+        disabled: disable,
+    });
+    slot.last_error = Some(message);
+    false
 }
 
 fn recording_lock(target: &str) -> CommandError {

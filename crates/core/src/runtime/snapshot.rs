@@ -70,6 +70,10 @@ impl serde::Serialize for Active<'_> {
             id: &'a str,
             performance_ms: f64,
             enabled: bool,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            frame_id: Option<u64>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            age_ms: Option<f64>,
         }
         let mut q = s.serialize_seq(Some(self.0.stages.len()))?;
         for slot in &self.0.stages {
@@ -77,6 +81,8 @@ impl serde::Serialize for Active<'_> {
                 id: &slot.init.id,
                 performance_ms: slot.perf_ms,
                 enabled: slot.enabled,
+                frame_id: slot.carried.map(|c| c.0),
+                age_ms: slot.carried.map(|c| c.1),
             })?;
         }
         q.end()

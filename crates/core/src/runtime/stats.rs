@@ -21,6 +21,10 @@ pub struct StageStats {
     pub failures: AtomicU64,
     /// False once disabled.
     pub enabled: AtomicBool,
+    /// Frames a `join` thread stage missed its `deadline_ms` on (result absent).
+    pub deadline_misses: AtomicU64,
+    /// Frames a thread stage was not given because it was still busy with an earlier one.
+    pub skipped: AtomicU64,
     /// Log2 histogram of per-frame durations in microseconds.
     pub histogram: [AtomicU64; HISTOGRAM_BUCKETS],
     /// Last error message (written only on failure).
@@ -46,6 +50,8 @@ impl StageStats {
             enabled: self.enabled.load(Ordering::Relaxed),
             frames,
             failures: self.failures.load(Ordering::Relaxed),
+            deadline_misses: self.deadline_misses.load(Ordering::Relaxed),
+            skipped: self.skipped.load(Ordering::Relaxed),
             last_ms: self.last_ns.load(Ordering::Relaxed) as f64 / 1e6,
             mean_ms: if frames == 0 {
                 0.0
@@ -86,6 +92,10 @@ pub struct StageStatus {
     pub frames: u64,
     /// Failures so far.
     pub failures: u64,
+    /// Frames past `deadline_ms` (thread and process stages in `join` mode).
+    pub deadline_misses: u64,
+    /// Frames not given to a thread stage still busy with an earlier frame.
+    pub skipped: u64,
     /// Last frame's time.
     pub last_ms: f64,
     /// Mean time.

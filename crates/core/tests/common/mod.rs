@@ -218,3 +218,4 @@ pub fn wait_until(mut cond: impl FnMut() -> bool) -> bool {
     }
     cond()
 }
+pub mod iso;

@@ -1,0 +1,69 @@
+//! Builds one configured stage by its isolation level. `inline` and `thread` stages are built
+//! from the registry in this process (a `thread` stage is the same object, run by the
+//! pipeline on its own thread); `process` stages are built by [`process_stage`].
+
+use std::path::Path;
+
+use crate::config::{Isolation, StageConfig};
+use crate::erased::DynStage;
+use crate::registry;
+use crate::stage::StageInit;
+
+/// Why a stage could not be built.
+#[derive(Debug)]
+pub(crate) enum BuildError {
+    /// The plugin refused its params or failed to construct.
+    Stage(String),
+    /// The isolation level cannot be provided.
+    Isolation(String),
+}
+
+impl BuildError {
+    /// The config field to blame for stage `index`.
+    pub(crate) fn field(&self, index: usize) -> String {
+        match self {
+            Self::Stage(_) => format!("stages[{index}]"),
+            Self::Isolation(_) => format!("stages[{index}].isolation"),
+        }
+    }
+}
+
+impl std::fmt::Display for BuildError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Stage(m) | Self::Isolation(m) => f.write_str(m),
+        }
+    }
+}
+
+/// Builds the stage `st` (validated config) for a pipeline.
+pub(crate) fn stage(
+    st: &StageConfig,
+    init: &StageInit,
+    base_dir: &Path,
+) -> Result<Box<dyn DynStage>, BuildError> {
+    match st.isolation {
+        Isolation::Inline | Isolation::Thread => {
+            let reg = registry::stage(&st.plugin)
+                .ok_or_else(|| BuildError::Stage(format!("unknown plugin `{}`", st.plugin)))?;
+            (reg.build)(&st.params, init).map_err(BuildError::Stage)
+        }
+        // process isolation: built by isolation::process
+        Isolation::Process => process_stage(st, init, base_dir),
+    }
+}
+
+/// The hook for `isolation = "process"`: returns the stage object the pipeline runs in place
+/// of the plugin (a proxy talking to a worker process); the pipeline schedules it like a
+/// `thread` stage (its own thread, `join` or `latest`, `deadline_ms`). This build has no
+/// worker processes, so such a config is refused before anything starts.
+fn process_stage(
+    st: &StageConfig,
+    _init: &StageInit,
+    _base_dir: &Path,
+) -> Result<Box<dyn DynStage>, BuildError> {
+    Err(BuildError::Isolation(format!(
+        "process isolation is not available in this build (stage plugin `{}`)",
+        st.plugin
+    )))
+}
