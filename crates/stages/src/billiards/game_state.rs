@@ -12,8 +12,12 @@
 //! (and `scratch` for the cue ball). When every ball is at rest again, `balls_at_rest`.
 //!
 //! Result (namespace `game_state`): [`GameState`] — this frame's events, the last
-//! [`GameState::RECENT`] events, the phase, shot count, balls on the table and a sequence
-//! number.
+//! [`GameState::RECENT`] events, the phase, shot count, balls on the table, the balls
+//! pocketed this game and a sequence number.
+//!
+//! The generic `reset` command (`POST /api/v1/game/reset`) starts a new game: shots, the
+//! pocketed list and the events are cleared; balls already off the table are not reported
+//! again. The sequence number keeps increasing.
 
 use std::collections::VecDeque;
 
@@ -74,6 +78,8 @@ pub struct GameState {
     pub shots: u32,
     /// Balls on the table.
     pub balls_on_table: usize,
+    /// Balls pocketed since the game started (or was reset), in the order they dropped.
+    pub pocketed: Vec<&'static str>,
     /// Events of this frame.
     pub events: Vec<GameEvent>,
     /// The most recent events (not `state_updated`), oldest first.
@@ -141,6 +147,7 @@ impl Stage for GameStateStage {
                 phase: "idle",
                 events: Vec::with_capacity(64),
                 recent: VecDeque::with_capacity(GameState::RECENT),
+                pocketed: Vec::with_capacity(16),
                 ..Default::default()
             },
             moving: false,
@@ -199,6 +206,9 @@ impl Stage for GameStateStage {
                 && self.prev[n].is_some()
             {
                 self.emit("pocketed", fid, t_ns, [LABELS[n], ""]);
+                if !self.state.pocketed.contains(&LABELS[n]) {
+                    self.state.pocketed.push(LABELS[n]);
+                }
                 if n == 0 {
                     self.emit("scratch", fid, t_ns, ["cue", ""]);
                 }
@@ -286,6 +296,7 @@ impl Stage for GameStateStage {
         out.phase = self.state.phase;
         out.shots = self.state.shots;
         out.balls_on_table = self.state.balls_on_table;
+        out.pocketed.clone_from(&self.state.pocketed);
         out.events.clone_from(&self.state.events);
         out.recent.clone_from(&self.state.recent);
         out.sequence = self.state.sequence;
@@ -293,10 +304,18 @@ impl Stage for GameStateStage {
         Ok(Flow::Continue)
     }
 
+    /// A new game: shots, pocketed balls and events cleared, contacts forgotten. Balls that
+    /// are off the table now are not reported as pocketed again (no previous frame).
     fn reset(&mut self) {
         self.moving = false;
         self.rest_pos = None;
         self.prev = [None; 16];
+        self.in_contact = [[false; 16]; 16];
+        self.near_rail = [[false; 4]; 16];
+        self.state.shots = 0;
+        self.state.phase = "idle";
+        self.state.pocketed.clear();
+        self.state.events.clear();
         self.state.recent.clear();
     }
 }
