@@ -1,4 +1,5 @@
 import { AnglesPanel } from './AnglesPanel';
+import { BilliardsPanel } from './BilliardsPanel';
 import { CameraPanel } from './CameraPanel';
 import { ErrorsPanel } from './ErrorsPanel';
 import { GeometryPanel } from './GeometryPanel';
@@ -29,6 +30,7 @@ export function App() {
         </section>
         <aside className="sidebar" aria-label="Controls">
           <CameraPanel />
+          <BilliardsPanel />
           <RecordingsPanel />
           <AnglesPanel />
           <MarkersPanel />
