@@ -79,6 +79,42 @@ impl Default for BallTrackingParams {
     }
 }
 
+/// Two balls on the table never share a name: when live tracks claim the same identity, the
+/// one with the most votes for it keeps it; each other takes its best-voted free identity, or
+/// none ("?"). Pocketed tracks keep theirs (a re-spotted ball takes it back).
+fn unique_labels(tracks: &mut [Track]) {
+    let on_table = |t: &Track| t.live && !t.pocketed;
+    let mut owner: [Option<usize>; 16] = [None; 16];
+    for i in 0..tracks.len() {
+        let Some(l) = tracks[i]
+            .label
+            .map(usize::from)
+            .filter(|_| on_table(&tracks[i]))
+        else {
+            continue;
+        };
+        match owner[l] {
+            Some(j) if tracks[j].votes[l] >= tracks[i].votes[l] => {}
+            _ => owner[l] = Some(i),
+        }
+    }
+    for (i, t) in tracks.iter_mut().enumerate() {
+        let Some(l) = t.label.map(usize::from).filter(|_| on_table(t)) else {
+            continue;
+        };
+        if owner[l] == Some(i) {
+            continue;
+        }
+        let free = (0..16)
+            .filter(|&k| owner[k].is_none() && t.votes[k] > 0.0)
+            .max_by(|&a, &b| t.votes[a].total_cmp(&t.votes[b]));
+        t.label = free.map(|k| k as u8);
+        if let Some(k) = free {
+            owner[k] = Some(i);
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy)]
 struct Track {
     live: bool,
@@ -379,6 +415,7 @@ impl Stage for BallTracking {
                 None => false,
             };
         }
+        unique_labels(&mut self.tracks);
         // Publish, ordered by identity.
         let out = &mut self.out;
         let mut n = 0;
