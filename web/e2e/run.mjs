@@ -7,10 +7,11 @@
 // check passed; the last line is `N passed, N failed`.
 //
 // Env: FRAMEBUS_BIN, CHROMIUM_PATH (default /usr/bin/chromium), E2E_HEADFUL=1 to watch,
-// E2E_URL=http://… to test a UI that is already being served (no server is started).
+// E2E_URL=http://… to test a UI that is already being served (no server is started),
+// E2E_ONLY=text to run only the checks whose name contains `text`.
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -34,6 +35,8 @@ function log(msg) {
 }
 
 async function check(name, fn) {
+  // E2E_ONLY=text runs only the checks whose name contains it (the others are skipped).
+  if (process.env.E2E_ONLY && !name.includes(process.env.E2E_ONLY)) return log(`skip ${name}`);
   const t = Date.now();
   try {
     await fn();
@@ -503,6 +506,113 @@ async function main() {
     }, null, { timeout: 20_000 });
     await page3.screenshot({ path: join(shots, '09-highlights.png') });
     await page3.close();
+    await stopServer(servers[servers.length - 1]);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  await check('billiards: ball ids, cue and predicted paths drawn; events feed; reset; calibration', async () => {
+    if (process.env.E2E_URL) return log('skipped with E2E_URL');
+    // examples/billiards.toml on a free port, its camera at 640×360 without sub-frame blur so
+    // a debug build on a small CI machine plays the shots at a useful rate.
+    const dir = mkdtempSync(join(tmpdir(), 'framebus-e2e-cfg-'));
+    const cfg = join(dir, 'billiards.toml');
+    const example = readFileSync(resolve(web, '../examples/billiards.toml'), 'utf8');
+    assert(/^bind = "127\.0\.0\.1:8000"$/m.test(example), 'examples/billiards.toml binds 127.0.0.1:8000');
+    assert(/width = 1280, height = 720,/.test(example) && /blur_subframes = 4/.test(example), 'examples/billiards.toml camera params changed');
+    writeFileSync(
+      cfg,
+      example
+        .replace(/^bind = .*$/m, 'bind = "127.0.0.1:0"')
+        .replace('width = 1280, height = 720,', 'width = 640, height = 360,')
+        .replace('blur_subframes = 4', 'blur_subframes = 1'),
+    );
+    const url = await startServer(['run', cfg]);
+    const page3 = await context.newPage();
+    page3.setDefaultTimeout(30_000);
+    page3.on('console', (m) => {
+      if (m.type() === 'error') consoleErrors.push(`(billiards page) ${m.text()}`);
+    });
+    page3.on('pageerror', (e) => consoleErrors.push(`(billiards page) pageerror: ${e.message}`));
+    await page3.goto(url + '/');
+    await page3.locator('[data-testid="connection-state"][data-state="open"]').waitFor();
+    await page3.getByTestId('billiards-panel').waitFor();
+    const canvas = '[data-testid="video-canvas"]';
+    // Ball ids drawn over the video: the rack's sixteen balls, cue and 8 among them.
+    await page3.waitForFunction(
+      (sel) => {
+        const ids = (document.querySelector(sel)?.dataset.balls ?? '').split(' ').filter(Boolean);
+        return ids.length >= 15 && ids.includes('cue') && ids.includes('8');
+      },
+      canvas,
+      { timeout: 60_000 },
+    );
+    // The cue aims: a predicted path is drawn, in its own colour (counted on the canvas).
+    const magenta = () =>
+      page3.evaluate((sel) => {
+        const c = document.querySelector(sel);
+        const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+        let n = 0;
+        for (let i = 0; i < d.length; i += 4) if (d[i] > 180 && d[i + 1] < 80 && d[i + 2] > 180) n++;
+        return { n, paths: Number(c.dataset.paths ?? 0), cue: c.dataset.cue === 'true' };
+      }, canvas);
+    let seen = { n: 0, paths: 0, cue: false };
+    for (let i = 0; i < 600 && !(seen.paths > 0 && seen.n > 50); i++) {
+      seen = await magenta();
+      if (!(seen.paths > 0 && seen.n > 50)) await page3.waitForTimeout(50);
+    }
+    assert(seen.paths > 0, 'no predicted path drawn');
+    assert(seen.n > 50, `predicted path not on the canvas (${seen.n} path-coloured pixels)`);
+    assert(seen.cue, 'cue line not drawn while a path is predicted');
+    await page3.screenshot({ path: join(shots, '11-billiards-prediction.png') });
+    // The events feed shows a collision or a pot once the shot is played.
+    const feed = page3.getByTestId('billiards-events');
+    await feed.locator('[data-testid="billiards-event"][data-kind="ball_collision"], [data-testid="billiards-event"][data-kind="pocketed"]').first().waitFor({ timeout: 90_000 });
+    assert(Number(await page3.getByTestId('billiards-shots').innerText()) >= 1, 'no shot counted');
+    await page3.screenshot({ path: join(shots, '12-billiards-events.png') });
+    const frameOf = (t) => Number(/#(\d+)/.exec(t)?.[1] ?? 0);
+    const before = Math.max(...(await feed.getByTestId('billiards-event').allInnerTexts()).map(frameOf));
+    // Reset game: shots back to 0 and none of the old game's events.
+    await page3.getByTestId('btn-game-reset').click();
+    await page3.waitForFunction(
+      ([last]) => {
+        if (document.querySelector('[data-testid="billiards-shots"]')?.textContent !== '0') return false;
+        const rows = [...document.querySelectorAll('[data-testid="billiards-event"]')];
+        return rows.every((r) => Number(/#(\d+)/.exec(r.textContent ?? '')?.[1] ?? 0) > last);
+      },
+      [before],
+    );
+    assert((await page3.getByTestId('billiards-pocketed').innerText()) === '—', 'pocketed list not cleared');
+    await page3.screenshot({ path: join(shots, '13-billiards-reset.png') });
+    // Calibration: the detected corners as handles, saved as a pinned calibration, then back.
+    const tableState = page3.getByTestId('billiards-calibration').locator('.muted');
+    await page3.getByTestId('btn-calibrate').click();
+    await page3.locator('[data-testid="video-hint"]', { hasText: 'drag a corner' }).waitFor();
+    await page3.getByTestId('btn-calibration-save').click();
+    await page3.waitForFunction(() => /calibrated/.test(document.querySelector('[data-testid="billiards-calibration"] .muted')?.textContent ?? ''));
+    const cal = await (await page3.request.get(url + '/api/v1/calibration')).json();
+    assert(cal.source === 'calibrated' && cal.corners.length === 4, `calibration not pinned: ${JSON.stringify(cal)}`);
+    // Clicked corners: clear, click four in order on the canvas, save.
+    await page3.getByTestId('btn-calibrate').click();
+    await page3.getByTestId('btn-calibration-clear').click();
+    const box = await page3.locator(canvas).boundingBox();
+    const fit = Math.min(box.width / 640, box.height / 360);
+    const ox = box.x + (box.width - 640 * fit) / 2;
+    const oy = box.y + (box.height - 360 * fit) / 2;
+    for (const [x, y] of [[55, 47], [585, 47], [585, 312], [55, 312]]) await page3.mouse.click(ox + x * fit, oy + y * fit);
+    await page3.getByTestId('btn-calibration-save').click();
+    const clicked = (c) => c.source === 'calibrated' && Math.abs(c.corners[1][0] - 585) < 2 && Math.abs(c.corners[2][1] - 312) < 2;
+    let c2 = null;
+    for (let i = 0; i < 200 && !(c2 && clicked(c2)); i++) {
+      if (i > 0) await page3.waitForTimeout(50);
+      c2 = await (await page3.request.get(url + '/api/v1/calibration')).json();
+    }
+    assert(clicked(c2), `clicked corners not saved: ${JSON.stringify(c2)}`);
+    await page3.getByTestId('btn-calibrate').click();
+    await page3.getByTestId('btn-calibration-auto').click();
+    await page3.waitForFunction(() => /detected/.test(document.querySelector('[data-testid="billiards-calibration"] .muted')?.textContent ?? ''));
+    assert(/detected/.test(await tableState.innerText()), 'not back to detection');
+    await page3.close();
+    await stopServer(servers[servers.length - 1]);
     rmSync(dir, { recursive: true, force: true });
   });
 

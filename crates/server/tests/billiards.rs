@@ -184,3 +184,93 @@ async fn vision_calibration_and_game_over_rest() {
     assert!(game.is_object(), "{game}");
     server.stop().await;
 }
+
+/// The largest frame id among `game_state`'s recent events.
+fn last_event_frame(game: &Value) -> u64 {
+    game["recent"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["frame_id"].as_u64())
+        .max()
+        .unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn game_reset_over_rest_starts_a_new_game() {
+    use reqwest::Method;
+    let server = start(TABLE).await;
+    let mut ws = connect(&server).await;
+    subscribe(&mut ws, json!(["state"])).await;
+    // Play until the first shot has started and produced events.
+    let before = until(&mut ws, |v| {
+        v["type"] == "snapshot" && v["results"]["game_state"]["shots"].as_u64() >= Some(1)
+    })
+    .await;
+    let before = &before["results"]["game_state"];
+    assert!(
+        before["recent"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["kind"] == "shot_started"),
+        "{before}"
+    );
+    let last_before = last_event_frame(before);
+    let (s, ack) = rest(&server, Method::POST, "/api/v1/game/reset", None).await;
+    assert_eq!(s, 200, "{ack}");
+    assert_eq!(ack["type"], "ack", "{ack}");
+    // Shots only grow between resets: a snapshot with none shows the new game, with none of
+    // the old game's events and nothing pocketed.
+    let after = until(&mut ws, |v| {
+        v["type"] == "snapshot" && v["results"]["game_state"]["shots"] == 0
+    })
+    .await;
+    let after = &after["results"]["game_state"];
+    assert!(
+        after["recent"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["frame_id"].as_u64().unwrap() > last_before && e["kind"] != "shot_started"),
+        "{after}"
+    );
+    assert_eq!(after["pocketed"], json!([]), "{after}");
+    assert!(
+        after["sequence"].as_u64().unwrap() > before["sequence"].as_u64().unwrap(),
+        "the sequence keeps increasing: {after}"
+    );
+    // REST shows the same new game.
+    let (s, game) = rest(&server, Method::GET, "/api/v1/game", None).await;
+    assert_eq!(s, 200);
+    assert!(game["shots"].as_u64().unwrap() <= 1, "{game}");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn game_reset_without_a_game_state_stage_is_refused() {
+    use reqwest::Method;
+    let server = start(
+        r#"
+[[sources]]
+id = "camera_0"
+kind = "synthetic_table"
+params = { width = 320, height = 180, fps = 30, seed = 3 }
+
+[[stages]]
+plugin = "table_detection"
+"#,
+    )
+    .await;
+    let (s, err) = rest(&server, Method::POST, "/api/v1/game/reset", None).await;
+    assert_eq!(s, 404, "{err}");
+    assert_eq!(err["code"], "unknown_target", "{err}");
+    assert!(
+        err["message"].as_str().unwrap().contains("game_state"),
+        "{err}"
+    );
+    // The pipeline goes on: the table is still detected.
+    let (s, cal) = rest(&server, Method::GET, "/api/v1/calibration", None).await;
+    assert_eq!(s, 200, "{cal}");
+    server.stop().await;
+}

@@ -1,4 +1,5 @@
 import { AnglesPanel } from './AnglesPanel';
+import { BilliardsPanel } from './BilliardsPanel';
 import { CameraPanel } from './CameraPanel';
 import { ErrorsPanel } from './ErrorsPanel';
 import { GeometryPanel } from './GeometryPanel';
@@ -30,6 +31,7 @@ export function App() {
         </section>
         <aside className="sidebar" aria-label="Controls">
           <CameraPanel />
+          <BilliardsPanel />
           <RecordingsPanel />
           <HighlightsPanel />
           <AnglesPanel />

@@ -1,6 +1,7 @@
 import { useEffect, useRef, useState } from 'react';
 import { useApp, useInteraction, useUi } from '../context';
 import { drawOverlays } from '../lib/draw';
+import { drawBilliards } from '../lib/drawBilliards';
 import { fitFrame, nearest, toCanvas, toFrame, type Fit } from '../lib/geometry';
 import { freshId } from '../lib/interaction';
 import { namedPoints, readMarkers, type Point } from '../lib/results';
@@ -20,6 +21,7 @@ export function VideoView() {
   const [hasVideo, setHasVideo] = useState(false);
   const dragRef = useRef<{ id: string; moved: boolean; lastSent: number; timer: ReturnType<typeof setTimeout> | null } | null>(null);
   const downRef = useRef<Point | null>(null);
+  const cornerDragRef = useRef<number | null>(null);
 
   // Frame size for overlay coordinates: the snapshot's frame size, else the source's
   // configured size, else the video's (the preview may be downscaled).
@@ -81,6 +83,13 @@ export function VideoView() {
           overrides: interaction.overrides,
           ns: model.tools().ns,
         });
+      }
+      // Billiards: what was drawn goes into data attributes (ball ids, paths) for tests.
+      const drawn = drawBilliards(ctx, results ?? {}, fit, ix.calibration);
+      if (drawn) {
+        canvas.dataset.balls = drawn.balls.join(' ');
+        canvas.dataset.paths = String(drawn.paths);
+        canvas.dataset.cue = String(drawn.cue);
       }
     };
     raf = requestAnimationFrame(draw);
@@ -151,6 +160,15 @@ export function VideoView() {
     const p = eventPoint(e);
     downRef.current = p;
     (e.target as HTMLCanvasElement).focus();
+    if (ix.calibration) {
+      const fit = fitRef.current;
+      const hit = nearest(p, ix.calibration.map((c, i) => [String(i), toCanvas(c, fit)] as [string, Point]), HIT_RADIUS_PX);
+      if (hit !== null) {
+        cornerDragRef.current = Number(hit);
+        (e.target as HTMLCanvasElement).setPointerCapture(e.pointerId);
+      }
+      return;
+    }
     if (ix.mode.kind === 'pick') return;
     const hit = markerAt(p);
     if (hit) {
@@ -161,6 +179,10 @@ export function VideoView() {
   };
 
   const onPointerMove = (e: React.PointerEvent<HTMLCanvasElement>) => {
+    if (cornerDragRef.current !== null) {
+      interaction.moveCorner(cornerDragRef.current, toFrame(eventPoint(e), fitRef.current));
+      return;
+    }
     const d = dragRef.current;
     if (!d) return;
     const p = eventPoint(e);
@@ -173,6 +195,14 @@ export function VideoView() {
 
   const onPointerUp = (e: React.PointerEvent<HTMLCanvasElement>) => {
     const p = eventPoint(e);
+    if (ix.calibration) {
+      const down = downRef.current;
+      downRef.current = null;
+      const dragged = cornerDragRef.current !== null;
+      cornerDragRef.current = null;
+      if (!dragged && down && Math.hypot(p.x - down.x, p.y - down.y) <= 5) interaction.addCorner(toFrame(p, fitRef.current));
+      return;
+    }
     const d = dragRef.current;
     dragRef.current = null;
     if (d) {
@@ -224,8 +254,11 @@ export function VideoView() {
     }
   };
 
-  const hint =
-    ix.mode.kind === 'pick'
+  const hint = ix.calibration
+    ? ix.calibration.length < 4
+      ? `Calibration: click corner ${ix.calibration.length + 1} of 4 of the playing area (from the origin corner along the long side).`
+      : 'Calibration: drag a corner to adjust it, then Save in the Billiards panel.'
+    : ix.mode.kind === 'pick'
       ? `${ix.mode.tool.replace('_', ' ')}: pick point ${ix.mode.picked.length + 1} of ${ix.mode.needed}` +
         (ix.mode.tool === 'angle' && ix.mode.picked.length === 1 ? ' (the vertex)' : '') +
         ' — click a marker, blob or keypoint, or empty space for a new marker. Esc cancels.'
@@ -250,7 +283,7 @@ export function VideoView() {
           {ui.connection.state === 'open' ? 'Waiting for video…' : 'Connecting to framebus…'}
         </div>
       )}
-      <div className={`video-hint ${ix.mode.kind === 'pick' ? 'active' : ''}`} data-testid="video-hint" aria-live="polite">
+      <div className={`video-hint ${ix.mode.kind === 'pick' || ix.calibration ? 'active' : ''}`} data-testid="video-hint" aria-live="polite">
         {hint}
         {ix.mode.kind === 'pick' && (
           <button type="button" className="link" onClick={() => interaction.cancel()}>

@@ -14,6 +14,12 @@ export interface InteractionState {
    * picture); otherwise, and when off, blend the last two results (smooth at display rate).
    */
   lockToVideo: boolean;
+  /**
+   * Billiards calibration mode: the playing-area corners being edited (frame px, in order
+   * from the origin corner), or null when not calibrating. Clicks add corners up to four;
+   * dragging a corner moves it.
+   */
+  calibration: Point[] | null;
 }
 
 /** Points a tool needs: angle a–vertex–c, distance a–b, line angle a–b against a reference. */
@@ -31,7 +37,7 @@ export function freshId(prefix: string, taken: Iterable<string>): string {
 }
 
 export class Interaction {
-  private state: InteractionState = { mode: { kind: 'idle' }, selectedMarker: null, attachNew: false, lockToVideo: true };
+  private state: InteractionState = { mode: { kind: 'idle' }, selectedMarker: null, attachNew: false, lockToVideo: true, calibration: null };
   private readonly listeners = new Set<() => void>();
   /** Marker positions shown locally while dragging (and until the server catches up). */
   readonly overrides = new Map<string, Point>();
@@ -72,6 +78,32 @@ export class Interaction {
 
   setLockToVideo(v: boolean): void {
     this.set({ lockToVideo: v });
+  }
+
+  /** Enters calibration mode with `corners` (the detected ones, or none to click them). */
+  startCalibration(corners: Point[]): void {
+    this.set({ calibration: corners.slice(0, 4).map((p) => ({ ...p })), mode: { kind: 'idle' } });
+  }
+
+  /** Adds a clicked corner (ignored past four or outside calibration mode). */
+  addCorner(p: Point): void {
+    const c = this.state.calibration;
+    if (c && c.length < 4) this.set({ calibration: [...c, p] });
+  }
+
+  /** Moves corner `i`. */
+  moveCorner(i: number, p: Point): void {
+    const c = this.state.calibration;
+    if (c && i >= 0 && i < c.length) this.set({ calibration: c.map((q, k) => (k === i ? p : q)) });
+  }
+
+  /** Clears the corners, to click them again. */
+  clearCorners(): void {
+    if (this.state.calibration) this.set({ calibration: [] });
+  }
+
+  endCalibration(): void {
+    this.set({ calibration: null });
   }
 
   setAttachNew(v: boolean): void {

@@ -170,6 +170,28 @@ export class AppModel {
     }
   }
 
+  /**
+   * A REST call that changes something (`POST`/`PUT` with a JSON body). The reply body is
+   * returned; a failure (`{code, message}` or the error reply of a command) becomes an error
+   * toast and is thrown.
+   */
+  async rest(method: 'POST' | 'PUT', path: string, body?: unknown): Promise<unknown> {
+    const res = await this.fetchFn(path, {
+      method,
+      headers: { accept: 'application/json', 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const reply: unknown = await res.json().catch(() => null);
+    if (!res.ok) {
+      const r = (reply ?? {}) as { code?: string; message?: string };
+      const message = r.message ?? `HTTP ${res.status}`;
+      this.toast('error', `${method} ${path} failed (${r.code ?? res.status})`, message);
+      this.logError(path, message);
+      throw new Error(message);
+    }
+    return reply;
+  }
+
   toast(level: ToastLevel, title: string, message: string): void {
     const id = this.nextId++;
     const toasts = [...this.state.toasts, { id, level, title, message }].slice(-6);

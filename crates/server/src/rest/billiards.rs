@@ -2,7 +2,8 @@
 //! `/calibration` (GET the table calibration, PUT four corners → `table_detection`'s
 //! `calibrate` command) and `/game` (`game_state`'s result). Results are read from the latest
 //! snapshot of the first source under the stages' default namespaces; the server does not
-//! depend on the stages.
+//! depend on the stages. `POST /game/reset` sends the generic `reset` command to the
+//! `game_state` stage through the command bus (a new game).
 
 use axum::Json;
 use axum::body::Bytes;
@@ -112,4 +113,38 @@ pub(crate) async fn put_calibration(
 pub(crate) async fn game(State(state): State<AppState>) -> Json<Value> {
     let mut r = latest_results(&state);
     Json(r.remove("game_state").unwrap_or(Value::Null))
+}
+
+/// The instance id of the first stage of `plugin` in the config (the plugin id when none:
+/// the command then fails with `unknown_target`).
+fn stage_of(state: &AppState, plugin: &str) -> String {
+    state
+        .runtime()
+        .config()
+        .stages
+        .iter()
+        .find(|s| s.plugin == plugin)
+        .map_or_else(
+            || plugin.to_string(),
+            |s| s.id.clone().unwrap_or_else(|| plugin.to_string()),
+        )
+}
+
+/// Starts a new game: `game_state`'s shots, pocketed balls and events are cleared (the
+/// generic `reset` command of the `game_state` stage). No body.
+#[utoipa::path(post, path = "/game/reset", tag = "billiards",
+    responses(
+        (status = 200, description = "Reset; the next snapshot shows the new game", body = super::AckBody),
+        (status = 404, description = "No game_state stage", body = ApiError),
+    ))]
+pub(crate) async fn reset_game(State(state): State<AppState>) -> Response {
+    let cmd = Command {
+        id: None,
+        target: stage_of(&state, "game_state"),
+        payload: CommandPayload {
+            cmd: "reset".into(),
+            args: json!({}),
+        },
+    };
+    reply_response(execute(state.runtime().bus(), cmd).await)
 }

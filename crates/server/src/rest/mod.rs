@@ -44,6 +44,7 @@ pub(crate) fn api(state: AppState) -> OpenApiRouter {
             billiards::put_calibration
         ))
         .routes(routes!(billiards::game))
+        .routes(routes!(billiards::reset_game))
         .with_state(state)
 }
 

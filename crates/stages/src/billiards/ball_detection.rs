@@ -18,7 +18,9 @@
 //! Identity: pixels within 0.75 r of the centre are counted as white, dark or coloured; the
 //! mean chromaticity of the coloured ones is compared with the `palette` of the seven ball
 //! colours, the white fraction tells stripes from solids and the cue ball, the dark fraction
-//! finds the 8. Costs of every ball against the 16 identities are assigned one-to-one with
+//! finds the 8. A rim annulus (0.80–0.93 r) is read too: a stripe whose axis points at the
+//! camera shows a white cap like the cue ball, with its colour band only at the rim, so rim
+//! colour counts against the cue ball and names such a stripe. Costs of every ball against the 16 identities are assigned one-to-one with
 //! the Hungarian algorithm; the confidence is how much better the chosen identity is than the
 //! detection's next best.
 //!
@@ -54,6 +56,9 @@ pub struct BallDetectionParams {
     /// At most this many balls.
     #[schemars(range(min = 1, max = 64))]
     pub max_balls: u32,
+    /// Read the rim annulus for identity: rim colour counts against the cue ball and names a
+    /// stripe seen along its axis (white cap, band at the rim only).
+    pub rim_identity: bool,
 }
 
 impl Default for BallDetectionParams {
@@ -71,6 +76,7 @@ impl Default for BallDetectionParams {
                 [125, 28, 38],
             ],
             max_balls: 24,
+            rim_identity: true,
         }
     }
 }
@@ -113,6 +119,14 @@ struct Features {
     coloured: f64,
     /// Mean R+G+B of the coloured pixels.
     bright: f64,
+    /// Fraction of the rim annulus (0.80–0.93 r) that is saturated colour far from the felt:
+    /// a stripe seen along its axis shows its band only there (its cap is white, like the
+    /// cue ball's).
+    rim_coloured: f64,
+    /// Mean chromaticity of those rim pixels.
+    rim_chroma: [f64; 3],
+    /// Their mean R+G+B.
+    rim_bright: f64,
 }
 
 /// Detects balls. See the [module docs](self).
@@ -268,23 +282,42 @@ impl BallDetection {
         Some((x, y, rho, support))
     }
 
-    fn features(&self, img: &Img<'_>, x: f64, y: f64, r: f64) -> Features {
+    fn features(&self, img: &Img<'_>, x: f64, y: f64, r: f64, felt_c: [f64; 3]) -> Features {
         let rr = 0.75 * r;
+        let (rim_in, rim_out) = (0.80 * r, 0.93 * r);
         let (x0, x1) = (
-            (x - rr).ceil().max(0.0) as usize,
-            (x + rr).floor().min((img.w - 1) as f64) as usize,
+            (x - rim_out).ceil().max(0.0) as usize,
+            (x + rim_out).floor().min((img.w - 1) as f64) as usize,
         );
         let (y0, y1) = (
-            (y - rr).ceil().max(0.0) as usize,
-            (y + rr).floor().min((img.h - 1) as f64) as usize,
+            (y - rim_out).ceil().max(0.0) as usize,
+            (y + rim_out).floor().min((img.h - 1) as f64) as usize,
         );
         let (mut n, mut white, mut dark, mut col) = (0.0, 0.0, 0.0, 0.0);
         let mut ch = [0.0; 3];
         let mut bright = 0.0;
+        let (mut rim_n, mut rim_col, mut rim_bright) = (0.0, 0.0, 0.0);
+        let mut rim_ch = [0.0; 3];
         for py in y0..=y1 {
             for px in x0..=x1 {
                 let (dx, dy) = (px as f64 - x, py as f64 - y);
-                if dx * dx + dy * dy > rr * rr {
+                let d2 = dx * dx + dy * dy;
+                if d2 > rr * rr {
+                    if d2 >= rim_in * rim_in && d2 <= rim_out * rim_out {
+                        rim_n += 1.0;
+                        let p = img.at(px, py);
+                        let mx = p[0].max(p[1]).max(p[2]);
+                        let mn = p[0].min(p[1]).min(p[2]);
+                        let (c, sum) = chroma_of(p);
+                        // Saturated and unlike the felt (a blur of white into felt is neither).
+                        if mx > 45.0 && mx - mn > 0.35 * mx && l1(c, felt_c) > 0.25 {
+                            rim_col += 1.0;
+                            rim_bright += sum;
+                            for k in 0..3 {
+                                rim_ch[k] += c[k];
+                            }
+                        }
+                    }
                     continue;
                 }
                 n += 1.0;
@@ -316,26 +349,55 @@ impl BallDetection {
             },
             coloured: col / n,
             bright: if col > 0.0 { bright / col } else { 0.0 },
+            rim_coloured: rim_col / f64::max(rim_n, 1.0),
+            rim_chroma: if rim_col > 0.0 {
+                [
+                    rim_ch[0] / rim_col,
+                    rim_ch[1] / rim_col,
+                    rim_ch[2] / rim_col,
+                ]
+            } else {
+                [1.0 / 3.0; 3]
+            },
+            rim_bright: if rim_col > 0.0 {
+                rim_bright / rim_col
+            } else {
+                0.0
+            },
         }
     }
 
     /// Cost of identity `number` for features `f` (lower is better).
     fn cost(&self, f: &Features, number: usize) -> f64 {
+        let rim = if self.params.rim_identity {
+            f.rim_coloured
+        } else {
+            0.0
+        };
         match number {
-            0 => 3.0 * (1.0 - f.white) + 2.0 * f.dark + 6.0 * f.coloured,
+            0 => 3.0 * (1.0 - f.white) + 2.0 * f.dark + 6.0 * f.coloured + 8.0 * rim,
             8 => 3.0 * (1.0 - f.dark - 0.5 * f.white.min(0.2)) + f.coloured,
             n => {
                 let k = if n > 8 { n - 9 } else { n - 1 };
-                let ratio = (f.bright / self.pal_sum[k]).max(1e-3) / 0.85;
-                let colour =
-                    4.0 * l1(f.chroma, self.pal_chroma[k]) + 2.0 * f.dark + 1.5 * ratio.ln().abs();
                 let stripe = n > 8;
-                let ty = if stripe {
+                // A stripe seen along its axis: white cap, band at the rim only.
+                let cap = stripe && f.coloured < 0.1 && rim > 0.15;
+                let (chroma, bright) = if cap {
+                    (f.rim_chroma, f.rim_bright)
+                } else {
+                    (f.chroma, f.bright)
+                };
+                let ratio = (bright / self.pal_sum[k]).max(1e-3) / 0.85;
+                let colour =
+                    4.0 * l1(chroma, self.pal_chroma[k]) + 2.0 * f.dark + 1.5 * ratio.ln().abs();
+                let ty = if cap {
+                    0.0
+                } else if stripe {
                     4.0 * (0.27 - f.white).max(0.0) + 2.0 * (f.white - 0.85).max(0.0)
                 } else {
                     4.0 * (f.white - 0.22).max(0.0)
                 };
-                colour + ty + if f.coloured < 0.1 { 2.0 } else { 0.0 }
+                colour + ty + if f.coloured < 0.1 && !cap { 2.0 } else { 0.0 }
             }
         }
     }
@@ -638,7 +700,7 @@ impl Stage for BallDetection {
         // Identities: one-to-one assignment of detections to the 16 balls.
         self.feats.clear();
         for b in &self.found {
-            let f = self.features(&img, b.x, b.y, b.r);
+            let f = self.features(&img, b.x, b.y, b.r, felt_c);
             self.feats.push(f);
         }
         let n = self.found.len().min(16);

@@ -79,6 +79,42 @@ impl Default for BallTrackingParams {
     }
 }
 
+/// Two balls on the table never share a name: when live tracks claim the same identity, the
+/// one with the most votes for it keeps it; each other takes its best-voted free identity, or
+/// none ("?"). Pocketed tracks keep theirs (a re-spotted ball takes it back).
+fn unique_labels(tracks: &mut [Track]) {
+    let on_table = |t: &Track| t.live && !t.pocketed;
+    let mut owner: [Option<usize>; 16] = [None; 16];
+    for i in 0..tracks.len() {
+        let Some(l) = tracks[i]
+            .label
+            .map(usize::from)
+            .filter(|_| on_table(&tracks[i]))
+        else {
+            continue;
+        };
+        match owner[l] {
+            Some(j) if tracks[j].votes[l] >= tracks[i].votes[l] => {}
+            _ => owner[l] = Some(i),
+        }
+    }
+    for (i, t) in tracks.iter_mut().enumerate() {
+        let Some(l) = t.label.map(usize::from).filter(|_| on_table(t)) else {
+            continue;
+        };
+        if owner[l] == Some(i) {
+            continue;
+        }
+        let free = (0..16)
+            .filter(|&k| owner[k].is_none() && t.votes[k] > 0.0)
+            .max_by(|&a, &b| t.votes[a].total_cmp(&t.votes[b]));
+        t.label = free.map(|k| k as u8);
+        if let Some(k) = free {
+            owner[k] = Some(i);
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy)]
 struct Track {
     live: bool,
@@ -379,6 +415,7 @@ impl Stage for BallTracking {
                 None => false,
             };
         }
+        unique_labels(&mut self.tracks);
         // Publish, ordered by identity.
         let out = &mut self.out;
         let mut n = 0;
@@ -466,3 +503,55 @@ framebus_core::register_stage!(BallTracking);
 
 /// Referenced by [`crate::link`] so the linker keeps this module and its registration.
 pub(crate) fn keep() {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn track(label: u8, votes: &[(usize, f32)]) -> Track {
+        let mut t = Track {
+            live: true,
+            label: Some(label),
+            ..Track::default()
+        };
+        for &(k, v) in votes {
+            t.votes[k] = v;
+        }
+        t
+    }
+
+    #[test]
+    fn two_tracks_never_share_a_name_on_the_table() {
+        // A white-capped 11 voted "cue" more often than the cue ball did; the cue ball keeps
+        // its name only if it has more votes, so here 11 keeps "cue" and the cue ball, with
+        // no other votes, becomes unnamed; a third track keeps its own name.
+        let mut tracks = vec![
+            track(0, &[(0, 3.0)]),
+            track(0, &[(0, 5.0), (11, 2.0)]),
+            track(4, &[(4, 1.0)]),
+        ];
+        unique_labels(&mut tracks);
+        assert_eq!(tracks[1].label, Some(0));
+        assert_eq!(tracks[0].label, None);
+        assert_eq!(tracks[2].label, Some(4));
+        // The loser takes its best-voted free name.
+        let mut tracks = vec![
+            track(0, &[(0, 5.0)]),
+            track(0, &[(0, 2.0), (4, 1.5), (11, 1.0)]),
+            track(4, &[(4, 1.0)]),
+        ];
+        unique_labels(&mut tracks);
+        assert_eq!(tracks[0].label, Some(0));
+        assert_eq!(tracks[1].label, Some(11), "4 is taken");
+        assert_eq!(tracks[2].label, Some(4));
+        // Pocketed and dead tracks hold no claim.
+        let mut tracks = vec![track(0, &[(0, 9.0)]), track(0, &[(0, 1.0)])];
+        tracks[0].pocketed = true;
+        unique_labels(&mut tracks);
+        assert_eq!(tracks[1].label, Some(0));
+        tracks[0].pocketed = false;
+        tracks[0].live = false;
+        unique_labels(&mut tracks);
+        assert_eq!(tracks[1].label, Some(0));
+    }
+}

@@ -12,9 +12,14 @@
 //! (and `scratch` for the cue ball). When every ball is at rest again, `balls_at_rest`.
 //!
 //! Result (namespace `game_state`): [`GameState`] — this frame's events, the last
-//! [`GameState::RECENT`] events, the phase, shot count, balls on the table and a sequence
-//! number. Signals: `shots` (so far) and `pocketed` (balls pocketed on this frame), which
-//! highlight rules fire on (`examples/highlights_table.toml`).
+//! [`GameState::RECENT`] events, the phase, shot count, balls on the table, the balls
+//! pocketed this game and a sequence number. Signals: `shots` (so far) and `pocketed`
+//! (balls pocketed on this frame), which highlight rules fire on
+//! (`examples/highlights_table.toml`).
+//!
+//! The generic `reset` command (`POST /api/v1/game/reset`) starts a new game: shots, the
+//! pocketed list and the events are cleared; balls already off the table are not reported
+//! again. The sequence number keeps increasing.
 
 use std::collections::VecDeque;
 
@@ -75,6 +80,8 @@ pub struct GameState {
     pub shots: u32,
     /// Balls on the table.
     pub balls_on_table: usize,
+    /// Balls pocketed since the game started (or was reset), in the order they dropped.
+    pub pocketed: Vec<&'static str>,
     /// Events of this frame.
     pub events: Vec<GameEvent>,
     /// The most recent events (not `state_updated`), oldest first.
@@ -142,6 +149,7 @@ impl Stage for GameStateStage {
                 phase: "idle",
                 events: Vec::with_capacity(64),
                 recent: VecDeque::with_capacity(GameState::RECENT),
+                pocketed: Vec::with_capacity(16),
                 ..Default::default()
             },
             moving: false,
@@ -202,6 +210,9 @@ impl Stage for GameStateStage {
             {
                 self.emit("pocketed", fid, t_ns, [LABELS[n], ""]);
                 pocketed_now += 1;
+                if !self.state.pocketed.contains(&LABELS[n]) {
+                    self.state.pocketed.push(LABELS[n]);
+                }
                 if n == 0 {
                     self.emit("scratch", fid, t_ns, ["cue", ""]);
                 }
@@ -289,6 +300,7 @@ impl Stage for GameStateStage {
         out.phase = self.state.phase;
         out.shots = self.state.shots;
         out.balls_on_table = self.state.balls_on_table;
+        out.pocketed.clone_from(&self.state.pocketed);
         out.events.clone_from(&self.state.events);
         out.recent.clone_from(&self.state.recent);
         out.sequence = self.state.sequence;
@@ -298,10 +310,18 @@ impl Stage for GameStateStage {
         Ok(Flow::Continue)
     }
 
+    /// A new game: shots, pocketed balls and events cleared, contacts forgotten. Balls that
+    /// are off the table now are not reported as pocketed again (no previous frame).
     fn reset(&mut self) {
         self.moving = false;
         self.rest_pos = None;
         self.prev = [None; 16];
+        self.in_contact = [[false; 16]; 16];
+        self.near_rail = [[false; 4]; 16];
+        self.state.shots = 0;
+        self.state.phase = "idle";
+        self.state.pocketed.clear();
+        self.state.events.clear();
         self.state.recent.clear();
     }
 }
