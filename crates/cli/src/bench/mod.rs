@@ -12,6 +12,8 @@
 //! - [`billiards`]: the pool physics on a 3-cushion shot and a 9-ball break, and a
 //!   prediction per frame (pooltool's side: `bench/pooltool_compare.sh`).
 //! - [`pose`]: the `pose` stage (BlazePose on ONNX Runtime), tracking and with the detector.
+//! - [`sensor`]: the sensor chain (seed 001) in input samples/s, the FIR, the FFT, the
+//!   per-packet overhead (GNU Radio's side: `bench/compare.sh --only sensor`).
 //! - [`decode`]: the `video_file` source decoding 1280×720 H.264 vs ffmpeg and GStreamer.
 //! - [`encode`]: the recorder's H.264 encoder on 1280×720 frames (frames/s, share of a core).
 //! - [`fixtures`]: the bench source and stages (registered as `bench_*`).
@@ -30,6 +32,7 @@ mod fixtures;
 mod freshness;
 mod overhead;
 mod pose;
+mod sensor;
 mod throughput;
 
 use std::path::PathBuf;
@@ -42,7 +45,7 @@ use serde::Serialize;
 #[derive(clap::Args)]
 pub(crate) struct Args {
     /// Run only these benchmarks (comma-separated): overhead, edge_hop, throughput, blob,
-    /// command_latency, freshness, billiards, pose, decode, encode.
+    /// command_latency, freshness, billiards, pose, decode, encode, sensor.
     #[arg(long, value_name = "NAME", value_delimiter = ',')]
     only: Vec<String>,
     /// Shorter runs (all benchmarks in well under a minute).
@@ -120,7 +123,7 @@ impl Scale {
     }
 }
 
-const ALL: [&str; 10] = [
+const ALL: [&str; 11] = [
     "overhead",
     "edge_hop",
     "throughput",
@@ -131,6 +134,7 @@ const ALL: [&str; 10] = [
     "pose",
     "decode",
     "encode",
+    "sensor",
 ];
 
 /// Runs the selected benchmarks and prints the table (or JSON).
@@ -160,6 +164,7 @@ pub(crate) fn main(args: Args) -> anyhow::Result<ExitCode> {
             "pose" => pose::run(scale),
             "decode" => decode::run(scale),
             "encode" => encode::run(scale),
+            "sensor" => sensor::run(scale),
             _ => freshness::run(scale),
         };
         rows.extend(got.with_context(|| format!("benchmark `{name}`"))?);
