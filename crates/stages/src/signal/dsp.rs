@@ -268,10 +268,12 @@ pub fn convolve(w: &[f32], rev: &[f32], y: &mut [f32]) {
         y.fill(0.0);
         return;
     }
-    assert!(w.len() + 1 >= y.len() + rev.len(), "convolve: input too short");
+    assert!(
+        w.len() + 1 >= y.len() + rev.len(),
+        "convolve: input too short"
+    );
     #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
-    {
+    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
         #[allow(unsafe_code)]
         // SAFETY: `convolve_avx2_fma` is safe code compiled with `target_feature(avx2, fma)`;
         // its only requirement is that the CPU has both, which was checked just above.
@@ -350,7 +352,15 @@ mod tests {
             seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
             (seed >> 8) as f32 / (1u32 << 24) as f32 - 0.5
         };
-        for (n, taps) in [(0, 5), (1, 1), (63, 64), (64, 64), (200, 17), (4096, 64), (130, 127)] {
+        for (n, taps) in [
+            (0, 5),
+            (1, 1),
+            (63, 64),
+            (64, 64),
+            (200, 17),
+            (4096, 64),
+            (130, 127),
+        ] {
             let w: Vec<f32> = (0..n + taps - 1).map(|_| rnd()).collect();
             let rev: Vec<f32> = (0..taps).map(|_| rnd()).collect();
             let want: Vec<f64> = (0..n)
@@ -361,8 +371,14 @@ mod tests {
             let mut portable = vec![0.0; n];
             convolve_blocks::<false>(&w, &rev, &mut portable);
             for i in 0..n {
-                assert!((fast[i] as f64 - want[i]).abs() < 1e-5, "n {n} taps {taps} at {i}");
-                assert!((portable[i] as f64 - want[i]).abs() < 1e-5, "n {n} taps {taps} at {i}");
+                assert!(
+                    (fast[i] as f64 - want[i]).abs() < 1e-5,
+                    "n {n} taps {taps} at {i}"
+                );
+                assert!(
+                    (portable[i] as f64 - want[i]).abs() < 1e-5,
+                    "n {n} taps {taps} at {i}"
+                );
             }
         }
         let mut y = [1.0; 3];
