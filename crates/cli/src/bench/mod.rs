@@ -19,7 +19,8 @@
 //! - [`fixtures`]: the bench source and stages (registered as `bench_*`).
 //! - [`alloc`]: the counting allocator behind the `bench-alloc` feature.
 //!
-//! `--compare` runs `bench/compare.sh`, which runs GStreamer and OpenCV on the same machine.
+//! `--compare` runs `bench/compare.sh`, which runs GStreamer, OpenCV and GNU Radio on the same
+//! machine (`--only sensor --compare`: the sensor benchmark and GNU Radio only).
 
 mod alloc;
 mod billiards;
@@ -54,7 +55,7 @@ pub(crate) struct Args {
     /// Print the rows as JSON instead of a table.
     #[arg(long)]
     json: bool,
-    /// Run `bench/compare.sh`: framebus beside GStreamer and OpenCV, one table.
+    /// Run `bench/compare.sh`: framebus beside GStreamer, OpenCV and GNU Radio, one table.
     #[arg(long)]
     compare: bool,
     /// Write the blob benchmark's frames as raw `.gray` files here (for the OpenCV peer).
@@ -140,7 +141,8 @@ const ALL: [&str; 11] = [
 /// Runs the selected benchmarks and prints the table (or JSON).
 pub(crate) fn main(args: Args) -> anyhow::Result<ExitCode> {
     if args.compare {
-        return compare(args.quick);
+        let sensor_only = args.only.len() == 1 && args.only[0] == "sensor";
+        return compare(args.quick, sensor_only);
     }
     for name in &args.only {
         if !ALL.contains(&name.as_str()) {
@@ -229,7 +231,7 @@ pub(crate) fn quantile(v: &mut [u64], q: f64) -> u64 {
 }
 
 /// Runs `bench/compare.sh` (found from the current directory or the source tree).
-fn compare(quick: bool) -> anyhow::Result<ExitCode> {
+fn compare(quick: bool, sensor_only: bool) -> anyhow::Result<ExitCode> {
     let candidates = [
         PathBuf::from("bench/compare.sh"),
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../bench/compare.sh"),
@@ -241,6 +243,9 @@ fn compare(quick: bool) -> anyhow::Result<ExitCode> {
     cmd.arg(script);
     if quick {
         cmd.arg("--quick");
+    }
+    if sensor_only {
+        cmd.args(["--only", "sensor"]);
     }
     let status = cmd.status().context("running bench/compare.sh")?;
     Ok(if status.success() {
