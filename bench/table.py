@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
-"""Merges the JSON of `framebus bench --json`, `bench/gst_bench.py` and
-`bench/opencv_blob.py` into one Markdown table: every framebus figure beside its in-run
-baseline, then framebus beside its peers, with which one is faster and by how much.
+"""Merges the JSON of `framebus bench --json`, `bench/gst_bench.py`, `bench/opencv_blob.py`
+and `bench/sensor_gnuradio.py` (any of the peers, in any order) into one Markdown table:
+every framebus figure beside its in-run baseline, then framebus beside its peers, with which
+one is faster and by how much.
 
-  python3 bench/table.py framebus.json gst.json opencv.json
+  python3 bench/table.py framebus.json [gst.json] [opencv.json] [gnuradio.json]
 """
 import json
 import sys
@@ -38,8 +39,11 @@ def verdict(fb: float, peer: float, higher_is_better: bool) -> str:
 
 def main() -> None:
     fb = json.load(open(sys.argv[1]))
-    gst = json.load(open(sys.argv[2])) if len(sys.argv) > 2 else None
-    cv = json.load(open(sys.argv[3])) if len(sys.argv) > 3 else None
+    # Peers are recognised by their keys, in any order.
+    peers = [json.load(open(a)) for a in sys.argv[2:]]
+    gst = next((p for p in peers if "identity_ns" in p), None)
+    cv = next((p for p in peers if "sizes" in p), None)
+    gr = next((p for p in peers if "chain_one_core_msps" in p), None)
     print("| bench | metric | framebus | compared with | its value | ratio (framebus / it) | verdict |")
     print("|---|---|---:|---|---:|---:|---|")
     for r in fb:
@@ -74,6 +78,19 @@ def main() -> None:
         r = find(fb, "throughput", "640×480 RGB")
         peer("vs peer", "640×480 RGB, 3 stages, 2 hops", r and r["value"], "fps",
              f"{g} videotestsrc ! queue ! identity ×3 ! queue ! fakesink", gst["video_fps"], True)
+    if gr:
+        g = f"GNU Radio {gr['version']}"
+        r = find(fb, "sensor", "chain as GNU Radio's")
+        peer("vs peer", "sensor chain, input MS/s, 1 core", r and r["value"], "MS/s",
+             f"{g} pinned to 1 core (thread per block)", gr["chain_one_core_msps"], True)
+        peer("vs peer", "sensor chain, input MS/s", r and r["value"], "MS/s",
+             f"{g} on all {gr['cpus']} cores", gr["chain_all_cores_msps"], True)
+        r = find(fb, "sensor", "64-tap FIR")
+        peer("vs peer", "64-tap FIR, GMAC/s, 1 core", r and r["value"], "GMAC/s",
+             f"{g} fir_filter_fff (VOLK)", gr["fir64_one_core_gmacs"], True)
+        r = find(fb, "sensor", "1024-point windowed FFT")
+        peer("vs peer", "1024-point windowed FFT, µs per frame", r and r["value"], "µs",
+             f"{g} stream_to_vector + fft_vfc (FFTW)", gr["fft1024_one_core_us"], False)
     if cv:
         c = f"OpenCV {cv['version']}"
         for size, s in cv["sizes"].items():

@@ -65,6 +65,7 @@ pub fn link() {
         signal::generator::keep as fn(),
         signal::wav::keep as fn(),
         signal::raw::keep as fn(),
+        signal::serial::keep as fn(),
     ]);
 }
 

@@ -132,6 +132,28 @@ impl Stage for Noop {
 }
 framebus_core::register_stage!(Noop);
 
+/// Does nothing with sample packets: pure per-packet pipeline overhead.
+pub(crate) struct NoopSamples;
+
+impl Stage for NoopSamples {
+    type Params = NoParams;
+    const INFO: StageInfo = StageInfo {
+        id: "bench_noop_samples",
+        version: "0.1.0",
+        description: "(benchmark) takes sample packets and does nothing",
+        namespace: None,
+        commands: &[],
+    };
+    const TAKES: framebus_core::packet::PayloadKind = framebus_core::packet::PayloadKind::Samples;
+    fn new(_: NoParams, _: &StageInit) -> Result<Self> {
+        Ok(Self)
+    }
+    fn process(&mut self, _: &mut FrameCtx<'_>) -> Result<Flow> {
+        Ok(Flow::Continue)
+    }
+}
+framebus_core::register_stage!(NoopSamples);
+
 /// Params of [`Sleep`].
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]

@@ -12,6 +12,8 @@
 //! - [`billiards`]: the pool physics on a 3-cushion shot and a 9-ball break, and a
 //!   prediction per frame (pooltool's side: `bench/pooltool_compare.sh`).
 //! - [`pose`]: the `pose` stage (BlazePose on ONNX Runtime), tracking and with the detector.
+//! - [`sensor`]: the sensor chain (seed 001) in input samples/s, the FIR, the FFT, the
+//!   per-packet overhead (GNU Radio's side: `bench/compare.sh --only sensor`).
 //! - [`decode`]: the `video_file` source decoding 1280×720 H.264 vs ffmpeg and GStreamer.
 //! - [`encode`]: the recorder's H.264 encoder on 1280×720 frames (frames/s, share of a core).
 //! - [`highlights`]: 20 fusion rules per observation, trigger and clip latency.
@@ -20,7 +22,8 @@
 //! - [`fixtures`]: the bench source and stages (registered as `bench_*`).
 //! - [`alloc`]: the counting allocator behind the `bench-alloc` feature.
 //!
-//! `--compare` runs `bench/compare.sh`, which runs GStreamer and OpenCV on the same machine.
+//! `--compare` runs `bench/compare.sh`, which runs GStreamer, OpenCV and GNU Radio on the same
+//! machine (`--only sensor --compare`: the sensor benchmark and GNU Radio only).
 
 mod alloc;
 mod billiards;
@@ -35,6 +38,7 @@ mod highlights;
 mod isolation;
 mod overhead;
 mod pose;
+mod sensor;
 mod throughput;
 
 use std::path::PathBuf;
@@ -47,7 +51,8 @@ use serde::Serialize;
 #[derive(clap::Args)]
 pub(crate) struct Args {
     /// Run only these benchmarks (comma-separated): overhead, edge_hop, throughput, blob,
-    /// command_latency, freshness, billiards, pose, decode, encode, highlights, isolation.
+    /// command_latency, freshness, billiards, pose, decode, encode, highlights, isolation,
+    /// sensor.
     #[arg(long, value_name = "NAME", value_delimiter = ',')]
     only: Vec<String>,
     /// Shorter runs (all benchmarks in well under a minute).
@@ -56,7 +61,7 @@ pub(crate) struct Args {
     /// Print the rows as JSON instead of a table.
     #[arg(long)]
     json: bool,
-    /// Run `bench/compare.sh`: framebus beside GStreamer and OpenCV, one table.
+    /// Run `bench/compare.sh`: framebus beside GStreamer, OpenCV and GNU Radio, one table.
     #[arg(long)]
     compare: bool,
     /// Write the blob benchmark's frames as raw `.gray` files here (for the OpenCV peer).
@@ -125,7 +130,7 @@ impl Scale {
     }
 }
 
-const ALL: [&str; 12] = [
+const ALL: [&str; 13] = [
     "overhead",
     "edge_hop",
     "throughput",
@@ -138,12 +143,14 @@ const ALL: [&str; 12] = [
     "encode",
     "highlights",
     "isolation",
+    "sensor",
 ];
 
 /// Runs the selected benchmarks and prints the table (or JSON).
 pub(crate) fn main(args: Args) -> anyhow::Result<ExitCode> {
     if args.compare {
-        return compare(args.quick);
+        let sensor_only = args.only.len() == 1 && args.only[0] == "sensor";
+        return compare(args.quick, sensor_only);
     }
     for name in &args.only {
         if !ALL.contains(&name.as_str()) {
@@ -169,6 +176,7 @@ pub(crate) fn main(args: Args) -> anyhow::Result<ExitCode> {
             "encode" => encode::run(scale),
             "highlights" => highlights::run(scale),
             "isolation" => isolation::run(scale),
+            "sensor" => sensor::run(scale),
             _ => freshness::run(scale),
         };
         rows.extend(got.with_context(|| format!("benchmark `{name}`"))?);
@@ -233,7 +241,7 @@ pub(crate) fn quantile(v: &mut [u64], q: f64) -> u64 {
 }
 
 /// Runs `bench/compare.sh` (found from the current directory or the source tree).
-fn compare(quick: bool) -> anyhow::Result<ExitCode> {
+fn compare(quick: bool, sensor_only: bool) -> anyhow::Result<ExitCode> {
     let candidates = [
         PathBuf::from("bench/compare.sh"),
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../bench/compare.sh"),
@@ -245,6 +253,9 @@ fn compare(quick: bool) -> anyhow::Result<ExitCode> {
     cmd.arg(script);
     if quick {
         cmd.arg("--quick");
+    }
+    if sensor_only {
+        cmd.args(["--only", "sensor"]);
     }
     let status = cmd.status().context("running bench/compare.sh")?;
     Ok(if status.success() {

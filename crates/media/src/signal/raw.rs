@@ -25,7 +25,7 @@ pub enum RawFormat {
 }
 
 impl RawFormat {
-    fn width(self) -> usize {
+    pub(crate) fn width(self) -> usize {
         match self {
             Self::I16 => 2,
             Self::I32 | Self::F32 => 4,

@@ -82,8 +82,10 @@ impl Fft {
                 .process_with_scratch(&mut self.input, &mut self.spectrum, &mut self.scratch);
         self.count = (self.count + 1).min(self.p.averaging.max(1));
         let a = 1.0 / self.count as f32;
+        // |c| as sqrt(re² + im²): `norm()` is `hypot`, a library call per bin that cost
+        // more than the FFT itself; magnitudes here are far from overflow.
         for (m, c) in self.avg.iter_mut().zip(&self.spectrum) {
-            *m += (c.norm() - *m) * a;
+            *m += ((c.re * c.re + c.im * c.im).sqrt() - *m) * a;
         }
         self.pending.drain(..self.hop);
     }
