@@ -34,6 +34,37 @@ fn the_rider_example_fires_and_writes_clips() {
     assert!(trace.lines().any(|l| l.contains(r#""rule":"deep_knee""#)));
 }
 
+/// The stream ends (here `--frames 25`) 5 frames after a trigger whose clip wants 1 s of
+/// post-roll: the clip is still written, as far as the frames went.
+#[test]
+fn a_clip_whose_post_roll_outlives_the_stream_is_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples/highlights_rider.toml");
+    std::fs::copy(&src, dir.path().join("highlights_rider.toml")).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_framebus"))
+        .current_dir(dir.path())
+        .args(["run", "highlights_rider.toml", "--frames", "25"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("trigger deep_knee (Rise) at frame 20 of camera_0"),
+        "{err}"
+    );
+    assert_eq!(err.matches("clip saved: clips/").count(), 1, "{err}");
+    let clip = std::fs::read_dir(dir.path().join("recordings/clips"))
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .find(|e| e.path().extension().is_some_and(|x| x == "mp4"))
+        .unwrap()
+        .path();
+    let d = framebus_testkit::mp4::decode(&clip).unwrap();
+    // Frames 1..=25 at most: the pre-roll from the start, the post-roll up to the end.
+    assert!(d.samples >= 20 && d.samples <= 25, "{} frames", d.samples);
+}
+
 /// `examples/highlights_table.toml` (unpaced here): the `pot` rule fires where the synthetic
 /// table's ground truth pockets a ball — every true pot followed by a trigger within three
 /// frames, at most one trigger without a pot — and each trigger's clip is written.

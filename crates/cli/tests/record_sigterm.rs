@@ -1,5 +1,6 @@
-//! SIGTERM while `framebus run` records, and while a clip's post-roll is still being
-//! captured: every file left behind is a complete, decodable faststart MP4 (20 times each).
+//! SIGTERM while `framebus run` records, while a clip's post-roll is still being captured,
+//! and while a fusion rule's clip is in its post-roll: every file left behind is a complete,
+//! decodable faststart MP4 (20 times each).
 
 mod common;
 
@@ -163,6 +164,89 @@ bind = "127.0.0.1:0"
         assert!(clip.exists(), "round {round}: {:?}", files(&rec));
         assert_valid(&clip);
         assert!(rec.join("clips").join(format!("{id}.json")).exists());
+        assert!(
+            files(&rec)
+                .iter()
+                .all(|p| !p.to_string_lossy().ends_with(".part"))
+        );
+    }
+}
+
+#[test]
+fn sigterm_during_a_triggers_post_roll_leaves_a_complete_clip() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    for round in 0..ROUNDS {
+        let rec = dir.path().join(format!("r{round}"));
+        let config = dir.path().join(format!("c{round}.toml"));
+        // The knee closes below 80° within the first pedal stroke; the clip's 30 s
+        // post-roll is still running when SIGTERM comes.
+        std::fs::write(
+            &config,
+            format!(
+                r#"
+[runtime]
+recordings_dir = "{}"
+clip_pre_s = 2
+
+[[sources]]
+id = "camera_0"
+kind = "synthetic_rider"
+clips = true
+params = {{ width = 320, height = 240, fps = 60, cadence_rpm = 90, seed = 1 }}
+
+[[stages]]
+plugin = "blob_detection"
+params = {{ threshold = 200, min_area = 3, max_area = 2000 }}
+
+[[stages]]
+plugin = "marker_manager"
+params.attach_radius = 20
+params.markers = [
+    {{ id = "hip", x = 124, y = 96, attach = true }},
+    {{ id = "knee", x = 178, y = 110, attach = true }},
+    {{ id = "ankle", x = 150, y = 156, attach = true }},
+]
+
+[[stages]]
+plugin = "geometry_manager"
+params.tools = [ {{ id = "knee_angle", type = "angle", points = ["hip", "knee", "ankle"] }} ]
+
+[[rules]]
+id = "deep_knee"
+when = {{ signal = "knee_angle", below = 80.0 }}
+actions = [ {{ save_clip = {{ pre_s = 1.0, post_s = 30.0 }} }} ]
+"#,
+                rec.display()
+            ),
+        )
+        .unwrap();
+        let mut child = framebus()
+            .arg("run")
+            .arg(&config)
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+        let fired = lines
+            .by_ref()
+            .map_while(Result::ok)
+            .find(|l| l.starts_with("trigger deep_knee"));
+        assert!(fired.is_some(), "round {round}: the rule never fired");
+        term(child.id());
+        // Keep reading so the child never blocks on a full pipe.
+        let rest: Vec<String> = lines.map_while(Result::ok).collect();
+        assert_eq!(wait_exit(&mut child).code(), Some(0), "{rest:?}");
+        let clips: Vec<PathBuf> = files(&rec.join("clips"))
+            .into_iter()
+            .filter(|p| p.extension().is_some_and(|e| e == "mp4"))
+            .collect();
+        assert_eq!(clips.len(), 1, "round {round}: {rest:?}");
+        assert_valid(&clips[0]);
+        assert!(
+            rest.iter().any(|l| l.starts_with("clip saved: clips/")),
+            "{rest:?}"
+        );
         assert!(
             files(&rec)
                 .iter()

@@ -537,6 +537,24 @@ impl Fusion {
         label
     }
 
+    /// At the end of the stream (end of file, shutdown): asks now for every clip still
+    /// waiting out its post-roll, with the post-roll left, so the recorder writes it as far
+    /// as the frames go instead of the clip being lost.
+    pub fn finish(&mut self, fx: &Effects<'_>) {
+        let t_ns = self.last_t.unwrap_or(0);
+        let max_pre = self.max_pre_ns;
+        for w in self.windows.drain(..) {
+            let pre = t_ns.saturating_sub(w.start).min(max_pre) as f64 / 1e9;
+            let post = w.end.saturating_sub(t_ns) as f64 / 1e9;
+            send_clip(fx, &w.source, pre, post, &w.label);
+        }
+    }
+
+    /// Clips waiting out their post-roll (merging with later triggers).
+    pub fn pending_clips(&self) -> usize {
+        self.windows.len()
+    }
+
     fn flush_clips(&mut self, t_ns: u64, fx: &Effects<'_>) {
         if self.windows.is_empty() {
             return;

@@ -634,6 +634,9 @@ fn pipeline_loop<T>(
             process(&mut p, frame);
         }
     }
+    // Clips that rules asked for and whose post-roll had not ended: ask for them now
+    // (answered below, with the commands still queued), so the recorder keeps them.
+    p.finish_fusion();
     // Answer commands still queued so no caller waits forever.
     drop(frames);
     p.stop();

@@ -443,6 +443,18 @@ impl Pipeline {
         fusion.observe(data.frame_id, data.t_ns, &mut self.store, &timings, &fx);
     }
 
+    /// At the end of the stream: fusion asks for the clips still in their post-roll (the
+    /// `save_clip` commands are queued on this pipeline's command channel, answered after).
+    pub(crate) fn finish_fusion(&mut self) {
+        if let Some(fusion) = self.fusion.as_mut() {
+            let fx = crate::fusion::Effects {
+                bus: self.bus.as_ref(),
+                observers: &self.observers,
+            };
+            fusion.finish(&fx);
+        }
+    }
+
     /// Installs fusion rules on this pipeline (the runtime does; tests may too).
     pub fn set_fusion(&mut self, fusion: crate::fusion::Fusion) {
         self.fusion = Some(Box::new(fusion));
