@@ -22,6 +22,12 @@ pub struct StageRegistration {
     pub gives: PayloadKind,
     pub(crate) build: BuildStage,
     pub(crate) check: fn(&Value) -> Result<(), crate::params::ParamError>,
+    /// Its default params as JSON (a process worker's `describe`).
+    pub(crate) defaults: fn() -> Value,
+}
+
+fn defaults_of<P: crate::params::Params>() -> Value {
+    serde_json::to_value(P::default()).unwrap_or(Value::Null)
 }
 
 impl StageRegistration {
@@ -37,6 +43,7 @@ impl StageRegistration {
             },
             build: ErasedStage::<S>::build,
             check: ErasedStage::<S>::check,
+            defaults: defaults_of::<S::Params>,
         }
     }
 

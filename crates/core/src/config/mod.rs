@@ -119,6 +119,45 @@ pub struct StageConfig {
     /// Plugin params (validated against its schema).
     #[serde(default = "empty_object")]
     pub params: Value,
+    /// Where the stage runs: on the pipeline thread, its own thread, or a child process.
+    #[serde(default, skip_serializing_if = "Isolation::is_inline")]
+    pub isolation: Isolation,
+    /// Per-frame deadline, ms (process stages: default 1000; a worker past it is restarted).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deadline_ms: Option<u64>,
+    /// Python interpreter of a Python process stage (relative to the config file; default
+    /// `python3` on PATH).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub python: Option<String>,
+    /// Python module that defines the stage (`my_stages.brightness`): makes `plugin` a
+    /// Python stage id, run with `isolation = "process"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub module: Option<String>,
+    /// Worker restarts and circuit breaker of a process stage.
+    #[serde(
+        default,
+        skip_serializing_if = "crate::isolation::process::WorkerConfig::is_default"
+    )]
+    pub worker: crate::isolation::process::WorkerConfig,
+}
+
+/// Where a stage runs (seed 004's isolation levels).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Isolation {
+    /// On the pipeline thread.
+    #[default]
+    Inline,
+    /// On its own thread.
+    Thread,
+    /// In a child process (`framebus worker`, or Python with `module`).
+    Process,
+}
+
+impl Isolation {
+    fn is_inline(&self) -> bool {
+        *self == Self::Inline
+    }
 }
 
 /// `[server]`.
@@ -371,6 +410,37 @@ impl Config {
                     format!("duplicate id `{id}`"),
                     Some("give each stage a distinct `id`".into()),
                 ));
+            }
+            if s.module.is_some() || s.python.is_some() {
+                if s.isolation != Isolation::Process {
+                    let f = if s.module.is_some() {
+                        "module"
+                    } else {
+                        "python"
+                    };
+                    return Err((
+                        at(f),
+                        format!("`{f}` needs `isolation = \"process\"`"),
+                        Some("Python stages run in a worker process".into()),
+                    ));
+                }
+                if s.module.is_none() {
+                    return Err((
+                        at("python"),
+                        "a Python stage needs `module` (the module that defines it)".into(),
+                        None,
+                    ));
+                }
+                if let Some(src) = &s.source
+                    && !self.sources.iter().any(|x| &x.id == src)
+                {
+                    return Err((at("source"), format!("no source `{src}`"), None));
+                }
+                // Its params are checked by the worker when it starts.
+                continue;
+            }
+            if s.deadline_ms == Some(0) {
+                return Err((at("deadline_ms"), "must be at least 1".into(), None));
             }
             let Some(reg) = registry::stage(&s.plugin) else {
                 let hint = did_you_mean(&s.plugin, registry::stages().iter().map(|r| r.info.id))

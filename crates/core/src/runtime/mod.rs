@@ -155,6 +155,10 @@ impl Runtime {
                 stop: stop.clone(),
                 pool_frames: config.runtime.pool_frames,
                 base_dir: options.base_dir.clone(),
+                shared_frames: config.stages.iter().enumerate().any(|(si, st)| {
+                    st.isolation == crate::config::Isolation::Process
+                        && config.stage_source(si) == sc.id
+                }),
             };
             let source = (reg.build)(&sc.params, &init).map_err(|e| {
                 config_error(
@@ -173,10 +177,10 @@ impl Runtime {
                     id: id.clone(),
                     source: sc.id.clone(),
                 };
-                let reg = registry::stage(&st.plugin).expect("validated");
-                let stage = (reg.build)(&st.params, &sinit).map_err(|e| {
-                    config_error(format!("stages[{si}]"), format!("cannot build `{id}`: {e}"))
-                })?;
+                let stage =
+                    crate::isolation::build_stage(st, &sinit, &options.base_dir).map_err(|e| {
+                        config_error(format!("stages[{si}]"), format!("cannot build `{id}`: {e}"))
+                    })?;
                 plan.stages.push((id, index));
                 stages.push((sinit, stage, st.enabled, st.namespace.clone()));
             }
