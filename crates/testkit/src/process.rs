@@ -248,8 +248,13 @@ pub fn notifications(snap: &Value) -> Vec<(String, String)> {
 
 /// Live (not zombie) child processes of this process, from `/proc/self/task/*/children`.
 pub fn children() -> Vec<u32> {
+    children_of("self")
+}
+
+/// Live (not zombie) child processes of process `pid` (`"self"` or a number).
+pub fn children_of(pid: &str) -> Vec<u32> {
     let mut out = Vec::new();
-    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
         return out;
     };
     for t in tasks.flatten() {
@@ -260,15 +265,7 @@ pub fn children() -> Vec<u32> {
             );
         }
     }
-    out.retain(|pid| {
-        std::fs::read_to_string(format!("/proc/{pid}/stat"))
-            .map(|s| {
-                // State is the field after the parenthesised command name.
-                s.rsplit_once(')')
-                    .is_some_and(|(_, rest)| !rest.trim_start().starts_with('Z'))
-            })
-            .unwrap_or(false)
-    });
+    out.retain(|pid| alive(*pid));
     out.sort_unstable();
     out
 }
@@ -277,6 +274,7 @@ pub fn children() -> Vec<u32> {
 pub fn alive(pid: u32) -> bool {
     std::fs::read_to_string(format!("/proc/{pid}/stat"))
         .map(|s| {
+            // The state is the field after the parenthesised command name.
             s.rsplit_once(')')
                 .is_some_and(|(_, rest)| !rest.trim_start().starts_with('Z'))
         })

@@ -14,6 +14,7 @@
 //! - [`pose`]: the `pose` stage (BlazePose on ONNX Runtime), tracking and with the detector.
 //! - [`decode`]: the `video_file` source decoding 1280×720 H.264 vs ffmpeg and GStreamer.
 //! - [`encode`]: the recorder's H.264 encoder on 1280×720 frames (frames/s, share of a core).
+//! - [`process_hop`]: a frame to a worker process and its result back, beside a thread hop.
 //! - [`fixtures`]: the bench source and stages (registered as `bench_*`).
 //! - [`alloc`]: the counting allocator behind the `bench-alloc` feature.
 //!
@@ -30,6 +31,7 @@ mod fixtures;
 mod freshness;
 mod overhead;
 mod pose;
+mod process_hop;
 mod throughput;
 
 use std::path::PathBuf;
@@ -42,7 +44,7 @@ use serde::Serialize;
 #[derive(clap::Args)]
 pub(crate) struct Args {
     /// Run only these benchmarks (comma-separated): overhead, edge_hop, throughput, blob,
-    /// command_latency, freshness, billiards, pose, decode, encode.
+    /// command_latency, freshness, billiards, pose, decode, encode, process_hop.
     #[arg(long, value_name = "NAME", value_delimiter = ',')]
     only: Vec<String>,
     /// Shorter runs (all benchmarks in well under a minute).
@@ -120,7 +122,7 @@ impl Scale {
     }
 }
 
-const ALL: [&str; 10] = [
+const ALL: [&str; 11] = [
     "overhead",
     "edge_hop",
     "throughput",
@@ -131,6 +133,7 @@ const ALL: [&str; 10] = [
     "pose",
     "decode",
     "encode",
+    "process_hop",
 ];
 
 /// Runs the selected benchmarks and prints the table (or JSON).
@@ -160,6 +163,7 @@ pub(crate) fn main(args: Args) -> anyhow::Result<ExitCode> {
             "pose" => pose::run(scale),
             "decode" => decode::run(scale),
             "encode" => encode::run(scale),
+            "process_hop" => process_hop::run(scale),
             _ => freshness::run(scale),
         };
         rows.extend(got.with_context(|| format!("benchmark `{name}`"))?);

@@ -240,6 +240,44 @@ fn connect(plan: &Plan, params: &Value) -> Result<Conn, Failure> {
     Ok(conn)
 }
 
+/// Starts the worker of `st`, takes its description (id, version, commands, params schema)
+/// as a manifest, and shuts it down: what `framebus plugins --config` lists for stages that
+/// are not registered in this binary (Python stages).
+pub fn describe_worker(
+    st: &StageConfig,
+    init: &StageInit,
+    base_dir: &Path,
+) -> Result<crate::registry::StageManifest, String> {
+    let plan = plan(st, init, base_dir)?;
+    let mut conn = match connect(&plan, &st.params) {
+        Ok(c) => c,
+        Err(Failure::Refused(m) | Failure::Crashed(m)) => return Err(m),
+    };
+    let (info, params_schema) = conn.described.take().expect("described in the handshake");
+    let _ = conn.chan.send(&HostMessage::Shutdown, None);
+    let _ = conn.chan.recv::<WorkerMessage>(Some(SHUTDOWN_GRACE));
+    conn.end();
+    let mut commands = crate::registry::generic_commands(&params_schema);
+    commands.extend(
+        info.commands
+            .into_iter()
+            .map(|c| crate::registry::CommandManifest {
+                name: c.name,
+                description: c.description,
+                args_schema: c.args_schema,
+                locked_while_recording: c.locked_while_recording,
+            }),
+    );
+    Ok(crate::registry::StageManifest {
+        id: info.id,
+        version: info.version,
+        description: info.description,
+        namespace: info.namespace,
+        params_schema,
+        commands,
+    })
+}
+
 fn status_schema() -> Value {
     json!({"type": "object"})
 }
@@ -288,6 +326,72 @@ impl From<String> for FrameFail {
     }
 }
 
+/// How to start the worker of `st` (Python with `module`, else `framebus worker`).
+fn plan(st: &StageConfig, init: &StageInit, base_dir: &Path) -> Result<Plan, String> {
+    let cfg = st.worker.clone();
+    let (program, args, cwd, env) = match &st.module {
+        Some(module) => {
+            // Absolute: the worker starts in the config's directory.
+            let dir = std::path::absolute(if base_dir.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                base_dir
+            })
+            .map_err(|e| format!("config directory: {e}"))?;
+            let python = st.python.clone().unwrap_or_else(|| "python3".into());
+            let program = if python.contains('/') && Path::new(&python).is_relative() {
+                dir.join(&python)
+            } else {
+                PathBuf::from(python)
+            };
+            let mut path = dir.display().to_string();
+            if let Ok(old) = std::env::var("PYTHONPATH")
+                && !old.is_empty()
+            {
+                path = format!("{path}:{old}");
+            }
+            (
+                program,
+                vec![
+                    "-m".into(),
+                    "framebus.worker".into(),
+                    "--module".into(),
+                    module.clone(),
+                    "--stage".into(),
+                    st.plugin.clone(),
+                ],
+                Some(dir),
+                vec![("PYTHONPATH".to_owned(), path)],
+            )
+        }
+        None => {
+            let exe = match &cfg.exe {
+                Some(p) => p.clone(),
+                None => {
+                    std::env::current_exe().map_err(|e| format!("cannot find framebus: {e}"))?
+                }
+            };
+            (
+                exe,
+                vec!["worker".into(), "--stage".into(), st.plugin.clone()],
+                None,
+                Vec::new(),
+            )
+        }
+    };
+    Ok(Plan {
+        program,
+        args,
+        cwd,
+        env,
+        stage: st.plugin.clone(),
+        init: init.clone(),
+        deadline: Duration::from_millis(st.deadline_ms.unwrap_or(DEFAULT_DEADLINE_MS).max(1)),
+        cfg,
+        label: format!("worker for {}", init.id),
+    })
+}
+
 /// The proxy of a process-isolated stage.
 pub(crate) struct ProcessStage {
     plan: Arc<Plan>,
@@ -314,66 +418,7 @@ impl ProcessStage {
         init: &StageInit,
         base_dir: &Path,
     ) -> Result<Self, String> {
-        let cfg = st.worker.clone();
-        let (program, args, cwd, env) = match &st.module {
-            Some(module) => {
-                let python = st.python.clone().unwrap_or_else(|| "python3".into());
-                let program = if python.contains('/') && Path::new(&python).is_relative() {
-                    base_dir.join(&python)
-                } else {
-                    PathBuf::from(python)
-                };
-                let dir = if base_dir.as_os_str().is_empty() {
-                    PathBuf::from(".")
-                } else {
-                    base_dir.to_path_buf()
-                };
-                let mut path = dir.display().to_string();
-                if let Ok(old) = std::env::var("PYTHONPATH")
-                    && !old.is_empty()
-                {
-                    path = format!("{path}:{old}");
-                }
-                (
-                    program,
-                    vec![
-                        "-m".into(),
-                        "framebus.worker".into(),
-                        "--module".into(),
-                        module.clone(),
-                        "--stage".into(),
-                        st.plugin.clone(),
-                    ],
-                    Some(dir),
-                    vec![("PYTHONPATH".to_owned(), path)],
-                )
-            }
-            None => {
-                let exe = match &cfg.exe {
-                    Some(p) => p.clone(),
-                    None => {
-                        std::env::current_exe().map_err(|e| format!("cannot find framebus: {e}"))?
-                    }
-                };
-                (
-                    exe,
-                    vec!["worker".into(), "--stage".into(), st.plugin.clone()],
-                    None,
-                    Vec::new(),
-                )
-            }
-        };
-        let plan = Arc::new(Plan {
-            program,
-            args,
-            cwd,
-            env,
-            stage: st.plugin.clone(),
-            init: init.clone(),
-            deadline: Duration::from_millis(st.deadline_ms.unwrap_or(DEFAULT_DEADLINE_MS).max(1)),
-            cfg,
-            label: format!("worker for {}", init.id),
-        });
+        let plan = Arc::new(plan(st, init, base_dir)?);
         let mut conn = match connect(&plan, &st.params) {
             Ok(c) => c,
             Err(Failure::Refused(m) | Failure::Crashed(m)) => return Err(m),

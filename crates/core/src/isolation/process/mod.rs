@@ -22,6 +22,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 pub(crate) use host::ProcessStage;
+pub use host::describe_worker;
 
 /// `[stages.worker]`: restarts and the circuit breaker of a process stage.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
