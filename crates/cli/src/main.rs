@@ -8,6 +8,7 @@
 //! - `replay`: run a recorded session's video again, applying its recorded commands.
 //! - `plugins`: list registered stages and sources (`--json` for manifests).
 //! - `bench`: the benchmarks, with ratios against baselines and peers (`bench/`).
+//! - `worker`: serve one registered stage to a framebus host (process isolation).
 
 mod bench;
 mod check;
@@ -16,6 +17,7 @@ mod demo;
 mod plugins;
 mod replay;
 mod run;
+mod worker;
 
 use std::process::ExitCode;
 
@@ -44,6 +46,10 @@ enum Command {
     Plugins(plugins::Args),
     /// Run the benchmarks (printed with ratios against baselines; `--compare` for peers).
     Bench(bench::Args),
+    /// Serve a registered stage to a framebus host over the worker protocol (started by
+    /// framebus for `isolation = "process"` stages).
+    #[command(hide = true)]
+    Worker(worker::Args),
 }
 
 fn main() -> ExitCode {
@@ -64,6 +70,7 @@ fn main() -> ExitCode {
         Command::Replay(a) => replay::main(a),
         Command::Plugins(a) => plugins::main(a),
         Command::Bench(a) => bench::main(a),
+        Command::Worker(a) => worker::main(a),
     };
     match result {
         Ok(code) => code,

@@ -35,6 +35,10 @@ pub(crate) trait DynStage: Send {
     fn start(&mut self, ctx: &mut CommandCtx<'_>) -> Result<()>;
     fn stop(&mut self);
     fn reset(&mut self);
+    /// Counters of a process-isolated stage's worker.
+    fn worker_stats(&self) -> Option<Arc<crate::isolation::process::WorkerStats>> {
+        None
+    }
 }
 
 pub(crate) struct ErasedStage<S: Stage> {

@@ -4,6 +4,8 @@ use std::sync::Arc;
 
 use crate::pool::{Pool, Pooled};
 
+pub use crate::framebuf::FrameBuf;
+
 /// Pixel layouts a frame can hold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -60,8 +62,9 @@ pub struct FrameData {
     pub stride: usize,
     /// Pixel layout.
     pub format: PixelFormat,
-    /// Pixels; `len() == format.buffer_len(stride, height)`.
-    pub data: Vec<u8>,
+    /// Pixels; `len() == format.buffer_len(stride, height)`. On the heap, or in shared
+    /// memory when the pipeline has a process-isolated stage.
+    pub data: FrameBuf,
 }
 
 impl Default for FrameData {
@@ -75,7 +78,7 @@ impl Default for FrameData {
             height: 0,
             stride: 0,
             format: PixelFormat::Gray8,
-            data: Vec::new(),
+            data: FrameBuf::new(),
         }
     }
 }
@@ -110,10 +113,25 @@ pub struct FramePool {
 }
 
 impl FramePool {
-    /// A pool of at most `capacity` frames for `source`.
+    /// A pool of at most `capacity` frames for `source`, on the heap.
     pub fn new(capacity: usize, source: Arc<str>, source_index: u32) -> Self {
+        Self::with_memory(capacity, source, source_index, false)
+    }
+
+    /// A pool whose frames live in shared memory (memfds) when `shared`, so process-isolated
+    /// stages read them without a copy; on the heap otherwise. Sources call this through
+    /// [`crate::source::SourceInit::frame_pool`].
+    pub fn with_memory(capacity: usize, source: Arc<str>, source_index: u32, shared: bool) -> Self {
+        let make = if shared {
+            || FrameData {
+                data: FrameBuf::shared(),
+                ..FrameData::default()
+            }
+        } else {
+            FrameData::default
+        };
         Self {
-            pool: Pool::new(capacity, FrameData::default),
+            pool: Pool::new(capacity, make),
             source,
             source_index,
         }

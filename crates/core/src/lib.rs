@@ -18,6 +18,7 @@
 //! - [`state`], [`clock`], [`observer`]: run state, injectable clocks, output observers.
 //! - [`fusion`]: observations, `[[rules]]`, triggers, actions and traces (seed 004).
 //! - [`runtime`]: threads, pipelines, snapshot writer, status counters.
+//! - [`isolation`]: stages in child processes (shared-memory frames, the worker protocol).
 //! - [`harness`]: drive stages by hand in tests.
 
 pub mod clock;
@@ -28,8 +29,10 @@ pub mod edge;
 mod erased;
 pub mod error;
 pub mod frame;
+mod framebuf;
 pub mod fusion;
 pub mod harness;
+pub mod isolation;
 pub mod observer;
 pub mod packet;
 pub mod params;

@@ -22,6 +22,12 @@ pub struct StageRegistration {
     pub gives: PayloadKind,
     pub(crate) build: BuildStage,
     pub(crate) check: fn(&Value) -> Result<(), crate::params::ParamError>,
+    /// Its default params as JSON (a process worker's `describe`).
+    pub(crate) defaults: fn() -> Value,
+}
+
+fn defaults_of<P: crate::params::Params>() -> Value {
+    serde_json::to_value(P::default()).unwrap_or(Value::Null)
 }
 
 impl StageRegistration {
@@ -37,6 +43,7 @@ impl StageRegistration {
             },
             build: ErasedStage::<S>::build,
             check: ErasedStage::<S>::check,
+            defaults: defaults_of::<S::Params>,
         }
     }
 
@@ -184,31 +191,37 @@ pub struct StageManifest {
     pub commands: Vec<CommandManifest>,
 }
 
+/// The generic commands every stage takes (`set_params` with the stage's params schema,
+/// `get_params`, `reset`), as manifest entries.
+pub fn generic_commands(params_schema: &Value) -> Vec<CommandManifest> {
+    let generic = [
+        (
+            "set_params",
+            "Validates and applies params between frames (refused while recording)",
+            true,
+        ),
+        ("get_params", "Returns the params in force", false),
+        ("reset", "Clears the stage's accumulated state", false),
+    ];
+    generic
+        .iter()
+        .map(|(n, d, locked)| CommandManifest {
+            name: (*n).into(),
+            description: (*d).into(),
+            args_schema: if *n == "set_params" {
+                params_schema.clone()
+            } else {
+                serde_json::json!({"type":"object"})
+            },
+            locked_while_recording: *locked,
+        })
+        .collect()
+}
+
 impl StageRegistration {
     /// The manifest of this stage.
     pub fn manifest(&self) -> StageManifest {
-        let generic = [
-            (
-                "set_params",
-                "Validates and applies params between frames (refused while recording)",
-                true,
-            ),
-            ("get_params", "Returns the params in force", false),
-            ("reset", "Clears the stage's accumulated state", false),
-        ];
-        let mut commands: Vec<CommandManifest> = generic
-            .iter()
-            .map(|(n, d, locked)| CommandManifest {
-                name: (*n).into(),
-                description: (*d).into(),
-                args_schema: if *n == "set_params" {
-                    (self.params_schema)()
-                } else {
-                    serde_json::json!({"type":"object"})
-                },
-                locked_while_recording: *locked,
-            })
-            .collect();
+        let mut commands = generic_commands(&(self.params_schema)());
         commands.extend(self.info.commands.iter().map(|c| CommandManifest {
             name: c.name.into(),
             description: c.description.into(),

@@ -78,6 +78,22 @@ pub struct SourceInit {
     pub pool_frames: usize,
     /// Directory the config file lives in (relative paths resolve against it).
     pub base_dir: std::path::PathBuf,
+    /// Frames go to a process-isolated stage: keep pixels in shared memory
+    /// ([`SourceInit::frame_pool`] does).
+    pub shared_frames: bool,
+}
+
+impl SourceInit {
+    /// This source's frame pool: `pool_frames` frames, in shared memory when a
+    /// process-isolated stage reads them (`shared_frames`), on the heap otherwise.
+    pub fn frame_pool(&self) -> crate::frame::FramePool {
+        crate::frame::FramePool::with_memory(
+            self.pool_frames,
+            self.id.clone(),
+            self.index,
+            self.shared_frames,
+        )
+    }
 }
 
 /// A producer of frames, run on its own capture thread.

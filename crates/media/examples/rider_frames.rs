@@ -25,6 +25,7 @@ fn main() {
         stop: StopFlag::new(),
         pool_frames: 2,
         base_dir: ".".into(),
+        shared_frames: false,
     };
     let mut source = SyntheticRider::new(params, &init).expect("open");
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());

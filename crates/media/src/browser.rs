@@ -190,7 +190,7 @@ impl Source for BrowserSource {
     fn new(params: BrowserParams, init: &SourceInit) -> Result<Self> {
         Ok(Self {
             ingest: Arc::new(BrowserIngest::new(params, init.clock.clone())),
-            pool: FramePool::new(init.pool_frames, init.id.clone(), init.index),
+            pool: init.frame_pool(),
             stop: init.stop.clone(),
             next_id: 1,
         })

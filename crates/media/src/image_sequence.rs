@@ -109,7 +109,7 @@ impl Source for ImageSequence {
             files,
             next_file: 0,
             next_id: 1,
-            pool: FramePool::new(init.pool_frames, init.id.clone(), init.index),
+            pool: init.frame_pool(),
             clock: init.clock.clone(),
             stop: init.stop.clone(),
             start_ns: None,

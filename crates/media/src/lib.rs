@@ -85,6 +85,7 @@ pub(crate) mod test_util {
             stop: StopFlag::new(),
             pool_frames,
             base_dir: std::env::temp_dir(),
+            shared_frames: false,
         }
     }
 }

@@ -26,6 +26,7 @@ fn synthetic_rider_allocates_nothing_per_frame() {
         stop: StopFlag::new(),
         pool_frames: 3,
         base_dir: std::env::temp_dir(),
+        shared_frames: false,
     };
     // Gain and auto-exposure on: the noise and the control loop must not allocate either.
     let params = SyntheticRiderParams {
@@ -72,6 +73,7 @@ fn video_file_allocates_nothing_per_frame_once_warm() {
         stop: StopFlag::new(),
         pool_frames: 3,
         base_dir: dir.path().to_path_buf(),
+        shared_frames: false,
     };
     let params = VideoFileParams {
         path: "v.mp4".into(),

@@ -18,6 +18,7 @@ fn init(clock: Arc<dyn Clock>, dir: PathBuf) -> SourceInit {
         stop: StopFlag::new(),
         pool_frames: 4,
         base_dir: dir,
+        shared_frames: false,
     }
 }
 

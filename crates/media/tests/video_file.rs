@@ -61,6 +61,7 @@ fn init(dir: &Path, clock: Arc<dyn Clock>) -> SourceInit {
         stop: StopFlag::new(),
         pool_frames: 4,
         base_dir: dir.to_path_buf(),
+        shared_frames: false,
     }
 }
 

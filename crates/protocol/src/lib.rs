@@ -12,6 +12,7 @@
 //! - [`table`]: seed 002's billiards `state` and `trajectory` messages.
 //! - [`video`]: the small binary header in front of JPEG preview frames.
 //! - [`compressed`]: the binary form of a compressed JSON message (opt-in, seed 002).
+//! - [`worker`]: the worker protocol between framebus and process-isolated stages.
 
 pub mod command;
 pub mod compressed;
@@ -20,6 +21,7 @@ pub mod server;
 pub mod snapshot;
 pub mod table;
 pub mod video;
+pub mod worker;
 
 pub use command::{ClientMessage, Command, CommandPayload, ProtocolError, StreamKind, Subscribe};
 pub use reply::{Ack, ErrorCode, ErrorReply};

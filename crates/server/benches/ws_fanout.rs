@@ -67,7 +67,7 @@ impl Source for Ticker {
     const DESCRIPTION: &'static str = "benchmark frames stamped on hand-over";
     fn new(p: TickerParams, init: &SourceInit) -> Result<Self> {
         Ok(Self {
-            pool: FramePool::new(init.pool_frames, init.id.clone(), init.index),
+            pool: init.frame_pool(),
             start_ns: init.clock.now_ns(),
             p,
             init: init.clone(),

@@ -28,6 +28,7 @@ fn steady_state_frames_do_not_allocate() {
         stop: StopFlag::new(),
         pool_frames: 4,
         base_dir: PathBuf::from("."),
+        shared_frames: false,
     };
     let mut cam = SyntheticRider::new(params.clone(), &init).unwrap();
     let pose = rider_pose(&params, 1);

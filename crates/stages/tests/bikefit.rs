@@ -19,6 +19,7 @@ fn rider(params: &SyntheticRiderParams) -> SyntheticRider {
         stop: StopFlag::new(),
         pool_frames: 4,
         base_dir: PathBuf::from("."),
+        shared_frames: false,
     };
     SyntheticRider::new(params.clone(), &init).unwrap()
 }

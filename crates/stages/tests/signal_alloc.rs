@@ -26,6 +26,7 @@ fn sensor_chain_allocates_nothing_per_packet() {
         stop: StopFlag::new(),
         pool_frames: 4,
         base_dir: PathBuf::from("."),
+        shared_frames: false,
     };
     let mut src = SignalGenerator::new(
         SignalGeneratorParams {

@@ -32,6 +32,7 @@ fn init(dir: &Path) -> SourceInit {
         stop: StopFlag::new(),
         pool_frames: 4,
         base_dir: dir.to_path_buf(),
+        shared_frames: false,
     }
 }
 

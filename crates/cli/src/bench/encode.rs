@@ -28,6 +28,7 @@ pub(crate) fn run(scale: Scale) -> anyhow::Result<Vec<Row>> {
         stop: StopFlag::new(),
         pool_frames: 32,
         base_dir: std::env::temp_dir(),
+        shared_frames: false,
     };
     let mut source = SyntheticRider::new(params, &init)?;
     // Render first (30 distinct frames, all held: the pool has room for them), so only

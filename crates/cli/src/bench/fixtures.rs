@@ -70,7 +70,7 @@ impl Source for BenchFrames {
             p,
             n: 0,
             start_ns: init.clock.now_ns(),
-            pool: FramePool::new(init.pool_frames, init.id.clone(), init.index),
+            pool: init.frame_pool(),
             init: init.clone(),
         })
     }

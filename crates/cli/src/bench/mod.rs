@@ -19,6 +19,7 @@
 //! - [`highlights`]: 20 fusion rules per observation, trigger and clip latency.
 //! - [`isolation`]: thread groups' parallel join speedup, and the hop to a stage's thread and
 //!   back (p50/p99 per frame size) beside an inline call.
+//! - [`process_hop`]: a frame to a worker process and its result back, beside a thread hop.
 //! - [`fixtures`]: the bench source and stages (registered as `bench_*`).
 //! - [`alloc`]: the counting allocator behind the `bench-alloc` feature.
 //!
@@ -39,6 +40,7 @@ mod isolation;
 mod overhead;
 mod pose;
 mod sensor;
+mod process_hop;
 mod throughput;
 
 use std::path::PathBuf;
@@ -52,7 +54,7 @@ use serde::Serialize;
 pub(crate) struct Args {
     /// Run only these benchmarks (comma-separated): overhead, edge_hop, throughput, blob,
     /// command_latency, freshness, billiards, pose, decode, encode, highlights, isolation,
-    /// sensor.
+    /// sensor, process_hop.
     #[arg(long, value_name = "NAME", value_delimiter = ',')]
     only: Vec<String>,
     /// Shorter runs (all benchmarks in well under a minute).
@@ -130,7 +132,7 @@ impl Scale {
     }
 }
 
-const ALL: [&str; 13] = [
+const ALL: [&str; 14] = [
     "overhead",
     "edge_hop",
     "throughput",
@@ -144,6 +146,7 @@ const ALL: [&str; 13] = [
     "highlights",
     "isolation",
     "sensor",
+    "process_hop",
 ];
 
 /// Runs the selected benchmarks and prints the table (or JSON).
@@ -177,6 +180,7 @@ pub(crate) fn main(args: Args) -> anyhow::Result<ExitCode> {
             "highlights" => highlights::run(scale),
             "isolation" => isolation::run(scale),
             "sensor" => sensor::run(scale),
+            "process_hop" => process_hop::run(scale),
             _ => freshness::run(scale),
         };
         rows.extend(got.with_context(|| format!("benchmark `{name}`"))?);

@@ -143,6 +143,12 @@ pub struct StageConfig {
     /// Python module holding the stage (`my_stages.brightness`), importable by `python`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub module: Option<String>,
+    /// Worker restarts and circuit breaker of a process stage.
+    #[serde(
+        default,
+        skip_serializing_if = "crate::isolation::process::WorkerConfig::is_default"
+    )]
+    pub worker: crate::isolation::process::WorkerConfig,
 }
 
 /// `[server]`.
@@ -398,6 +404,13 @@ impl Config {
             }
             if s.is_python() {
                 // A Python stage: its id and params schema come from the interpreter.
+                if s.module.is_none() {
+                    return Err((
+                        at("python"),
+                        "a Python stage needs `module` (the module that defines it)".into(),
+                        None,
+                    ));
+                }
                 if let Some(src) = &s.source
                     && !self.sources.iter().any(|x| &x.id == src)
                 {

@@ -1,6 +1,6 @@
 //! Builds one configured stage by its isolation level. `inline` and `thread` stages are built
 //! from the registry in this process (a `thread` stage is the same object, run by the
-//! pipeline on its own thread); `process` stages are built by [`process_stage`].
+//! pipeline on its own thread); `process` stages are proxies to a worker process.
 
 use std::path::Path;
 
@@ -48,22 +48,20 @@ pub(crate) fn stage(
                 .ok_or_else(|| BuildError::Stage(format!("unknown plugin `{}`", st.plugin)))?;
             (reg.build)(&st.params, init).map_err(BuildError::Stage)
         }
-        // process isolation: built by isolation::process
         Isolation::Process => process_stage(st, init, base_dir),
     }
 }
 
-/// The hook for `isolation = "process"`: returns the stage object the pipeline runs in place
-/// of the plugin (a proxy talking to a worker process); the pipeline schedules it like a
-/// `thread` stage (its own thread, `join` or `latest`, `deadline_ms`). This build has no
-/// worker processes, so such a config is refused before anything starts.
+/// `isolation = "process"`: a proxy that runs the stage in a worker process
+/// ([`crate::isolation::process`]); the pipeline schedules it like a `thread` stage (its own
+/// thread, `join` or `latest`, `deadline_ms`), and the proxy adds the worker's own per-frame
+/// timeout, restarts and circuit breaker.
 fn process_stage(
     st: &StageConfig,
-    _init: &StageInit,
-    _base_dir: &Path,
+    init: &StageInit,
+    base_dir: &Path,
 ) -> Result<Box<dyn DynStage>, BuildError> {
-    Err(BuildError::Isolation(format!(
-        "process isolation is not available in this build (stage plugin `{}`)",
-        st.plugin
-    )))
+    crate::isolation::process::ProcessStage::start(st, init, base_dir)
+        .map(|s| Box::new(s) as Box<dyn DynStage>)
+        .map_err(BuildError::Stage)
 }

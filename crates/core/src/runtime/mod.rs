@@ -161,6 +161,10 @@ impl Runtime {
                 stop: stop.clone(),
                 pool_frames: config.runtime.pool_frames,
                 base_dir: options.base_dir.clone(),
+                shared_frames: config.stages.iter().enumerate().any(|(si, st)| {
+                    st.isolation == crate::config::Isolation::Process
+                        && config.stage_source(si) == sc.id
+                }),
             };
             let source = (reg.build)(&sc.params, &init).map_err(|e| {
                 config_error(

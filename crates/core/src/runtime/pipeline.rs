@@ -174,6 +174,9 @@ impl Pipeline {
                 );
                 let stats = Arc::new(StageStats::default());
                 stats.enabled.store(enabled, Ordering::Relaxed);
+                if let Some(w) = stage.worker_stats() {
+                    let _ = stats.worker.set(w);
+                }
                 StageSlot {
                     init,
                     info: stage.info(),

@@ -29,6 +29,8 @@ pub struct StageStats {
     pub histogram: [AtomicU64; HISTOGRAM_BUCKETS],
     /// Last error message (written only on failure).
     pub last_error: Mutex<Option<String>>,
+    /// Worker counters of a process-isolated stage.
+    pub worker: std::sync::OnceLock<std::sync::Arc<crate::isolation::process::WorkerStats>>,
 }
 
 impl StageStats {
@@ -64,6 +66,7 @@ impl StageStats {
                 .map(|b| b.load(Ordering::Relaxed))
                 .collect(),
             last_error: self.last_error.lock().map(|e| e.clone()).unwrap_or(None),
+            worker: self.worker.get().map(|w| w.read()),
         }
     }
 }
@@ -104,6 +107,9 @@ pub struct StageStatus {
     pub histogram_us_log2: Vec<u64>,
     /// Last error message.
     pub last_error: Option<String>,
+    /// Worker counters (restarts, lost frames) of a process-isolated stage.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub worker: Option<crate::isolation::process::WorkerStatus>,
 }
 
 /// A source's and its pipeline's status.

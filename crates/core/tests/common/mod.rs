@@ -32,7 +32,7 @@ impl Source for Counter {
     const KIND: &'static str = "test_counter";
     const DESCRIPTION: &'static str = "test frames";
     fn new(p: CounterParams, init: &SourceInit) -> Result<Self> {
-        let pool = FramePool::new(init.pool_frames, init.id.clone(), init.index);
+        let pool = init.frame_pool();
         pool.prefill(8, 8, PixelFormat::Gray8);
         Ok(Self {
             n: 0,

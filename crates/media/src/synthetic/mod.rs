@@ -167,7 +167,7 @@ impl Source for SyntheticRider {
             gain: params.gain.clamp(GAIN_RANGE.0, GAIN_RANGE.1),
             auto_exposure: params.auto_exposure,
         }));
-        let pool = FramePool::new(init.pool_frames, init.id.clone(), init.index);
+        let pool = init.frame_pool();
         pool.prefill(params.width, params.height, PixelFormat::Rgb8);
         Ok(Self {
             layout,

@@ -254,7 +254,7 @@ impl Source for SyntheticTable {
                 pause_s: params.pause_s.max(0.0),
             },
         );
-        let pool = FramePool::new(init.pool_frames, init.id.clone(), init.index);
+        let pool = init.frame_pool();
         pool.prefill(params.width, params.height, PixelFormat::Rgb8);
         Ok(Self {
             renderer,

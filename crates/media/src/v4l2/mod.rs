@@ -114,7 +114,7 @@ impl V4l2Source {
             controls,
             next_id: 1,
             last_t_ns: None,
-            pool: FramePool::new(init.pool_frames, init.id.clone(), init.index),
+            pool: init.frame_pool(),
             clock: init.clock.clone(),
             stop: init.stop.clone(),
         })

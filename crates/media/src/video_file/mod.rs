@@ -224,7 +224,7 @@ impl Source for VideoFile {
             state: State::Decoding,
             failed: false,
             next_id: 1,
-            pool: FramePool::new(init.pool_frames, init.id.clone(), init.index),
+            pool: init.frame_pool(),
             stop: init.stop.clone(),
         })
     }

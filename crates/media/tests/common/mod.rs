@@ -50,7 +50,7 @@ impl Source for CounterSource {
     const DESCRIPTION: &'static str = "frame ids drawn in the pixels (tests)";
 
     fn new(params: CounterParams, init: &SourceInit) -> framebus_core::Result<Self> {
-        let pool = FramePool::new(init.pool_frames, init.id.clone(), init.index);
+        let pool = init.frame_pool();
         pool.prefill(W, H, PixelFormat::Gray8);
         Ok(Self {
             frames: params.frames,

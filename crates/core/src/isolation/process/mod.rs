@@ -1,0 +1,129 @@
+//! Process isolation: a stage in a child process, spoken to over the worker protocol
+//! (`docs/worker_protocol.md`, types in [`framebus_protocol::worker`]).
+//!
+//! # Layout
+//! - [`shm`]: memfd regions (host, read-write) and views (worker, read-only).
+//! - [`wire`]: one end of the `SOCK_SEQPACKET` socket: JSON datagrams, fd passing, timeouts.
+//! - `spawn`: starts workers from one long-lived thread (so `PR_SET_PDEATHSIG` follows
+//!   framebus, not a short-lived thread) with the socket as fd 3.
+//! - `host`: [`ProcessStage`], the proxy the pipeline runs: handshake, frames, commands,
+//!   deadlines, restarts with backoff, circuit breaker, counters.
+//! - [`worker`]: the worker side for registered Rust stages (`framebus worker --stage ID`).
+
+mod host;
+pub mod shm;
+mod spawn;
+pub mod wire;
+pub mod worker;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+pub(crate) use host::ProcessStage;
+pub use host::describe_worker;
+
+/// `[stages.worker]`: restarts and the circuit breaker of a process stage.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct WorkerConfig {
+    /// First restart delay, ms; doubles after each failure.
+    pub backoff_ms: u64,
+    /// Longest restart delay, ms.
+    pub max_backoff_ms: u64,
+    /// Failures within `breaker_window_s` that open the circuit breaker (the stage then
+    /// shows as failed, with no more restarts, until re-enabled).
+    pub breaker_failures: u32,
+    /// Window of the circuit breaker, seconds.
+    pub breaker_window_s: u64,
+    /// A heartbeat not answered within this is a hung worker, ms.
+    pub heartbeat_timeout_ms: u64,
+    /// Program for Rust workers (default: this framebus executable), run as
+    /// `<exe> worker --stage <plugin>`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exe: Option<std::path::PathBuf>,
+}
+
+impl Default for WorkerConfig {
+    fn default() -> Self {
+        Self {
+            backoff_ms: 100,
+            max_backoff_ms: 5000,
+            breaker_failures: 5,
+            breaker_window_s: 60,
+            heartbeat_timeout_ms: 1000,
+            exe: None,
+        }
+    }
+}
+
+impl WorkerConfig {
+    pub(crate) fn is_default(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
+/// Counters of a process stage, shared with status readers.
+#[derive(Debug, Default)]
+pub struct WorkerStats {
+    /// Frames whose result was lost (worker crashed, hung, or was restarting).
+    pub lost_frames: AtomicU64,
+    /// Workers started after a failure.
+    pub restarts: AtomicU64,
+    /// Worker failures (crash, kill, hang, protocol error).
+    pub failures: AtomicU64,
+    /// Frames copied into shared memory because their buffer was on the heap.
+    pub copied_frames: AtomicU64,
+    /// Frames answered by the worker.
+    pub frames: AtomicU64,
+    /// Sum of the worker-reported stage times, µs.
+    pub process_us: AtomicU64,
+    /// Process id of the live worker (0: none).
+    pub pid: AtomicU64,
+    /// 1 while the circuit breaker is open.
+    pub broken: AtomicU64,
+}
+
+/// A serializable copy of [`WorkerStats`].
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct WorkerStatus {
+    /// See [`WorkerStats::lost_frames`].
+    pub lost_frames: u64,
+    /// See [`WorkerStats::restarts`].
+    pub restarts: u64,
+    /// See [`WorkerStats::failures`].
+    pub failures: u64,
+    /// See [`WorkerStats::copied_frames`].
+    pub copied_frames: u64,
+    /// See [`WorkerStats::frames`].
+    pub frames: u64,
+    /// Mean worker-reported stage time, ms.
+    pub mean_process_ms: f64,
+    /// Live worker's pid, if any.
+    pub pid: Option<u32>,
+    /// The circuit breaker is open.
+    pub broken: bool,
+}
+
+impl WorkerStats {
+    /// A serializable copy.
+    pub fn read(&self) -> WorkerStatus {
+        let frames = self.frames.load(Ordering::Relaxed);
+        let pid = self.pid.load(Ordering::Relaxed) as u32;
+        WorkerStatus {
+            lost_frames: self.lost_frames.load(Ordering::Relaxed),
+            restarts: self.restarts.load(Ordering::Relaxed),
+            failures: self.failures.load(Ordering::Relaxed),
+            copied_frames: self.copied_frames.load(Ordering::Relaxed),
+            frames,
+            mean_process_ms: if frames == 0 {
+                0.0
+            } else {
+                self.process_us.load(Ordering::Relaxed) as f64 / frames as f64 / 1000.0
+            },
+            pid: (pid != 0).then_some(pid),
+            broken: self.broken.load(Ordering::Relaxed) != 0,
+        }
+    }
+}

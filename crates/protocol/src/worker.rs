@@ -1,0 +1,437 @@
+//! The worker protocol (version [`PROTOCOL_VERSION`]): messages between framebus (the host)
+//! and a stage running in a child process (`framebus worker` or the Python SDK's
+//! `python -m framebus.worker`). One message is one `SOCK_SEQPACKET` datagram holding one
+//! JSON object tagged by `"type"`; pixels travel in shared memory (memfds passed with
+//! `SCM_RIGHTS` on [`HostMessage::Buffer`]), never in these messages. The contract is
+//! `docs/worker_protocol.md`; [`schema`] is exported to `python/framebus/wire_schema.json`
+//! (a test fails when that file is stale) so the Python SDK checks itself against it.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::snapshot::RunState;
+
+/// The protocol version this build speaks.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// The largest datagram either side sends or accepts, bytes.
+pub const MAX_DATAGRAM: usize = 4 * 1024 * 1024;
+
+/// Host → worker.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum HostMessage {
+    /// Handshake: the protocol version and the stage the host wants.
+    Ping {
+        /// Protocol version ([`PROTOCOL_VERSION`]).
+        protocol: u32,
+        /// Stage id (a registered Rust plugin id or a Python stage's `id`).
+        stage: String,
+    },
+    /// Asks for the stage's description, params schema and default params.
+    Describe,
+    /// Builds the stage instance.
+    Init {
+        /// The stage instance id in the config.
+        id: String,
+        /// The source whose pipeline runs it.
+        source: String,
+        /// Params from the config (validated by the worker).
+        params: Value,
+    },
+    /// Registers a shared-memory buffer; its memfd travels as `SCM_RIGHTS`. No answer.
+    Buffer {
+        /// Buffer id, unique for the host's lifetime.
+        buffer: u64,
+        /// Length to map, bytes.
+        len: u64,
+    },
+    /// Unmaps a buffer registered before. No answer.
+    DropBuffer {
+        /// Buffer id.
+        buffer: u64,
+    },
+    /// Processes one frame whose pixels are in a registered buffer.
+    Frame {
+        /// Request number; the result must carry the same.
+        seq: u64,
+        /// Buffer holding the pixels.
+        buffer: u64,
+        /// Offset of the first pixel in the buffer, bytes.
+        offset: u64,
+        /// Frame metadata.
+        frame: FrameMeta,
+        /// The run state.
+        state: RunState,
+        /// Named points published by earlier stages this frame.
+        points: Vec<WirePoint>,
+    },
+    /// Applies params (partial or full).
+    SetParams {
+        /// Params to merge into those in force.
+        params: Value,
+    },
+    /// Runs a custom command.
+    Command {
+        /// Command name.
+        name: String,
+        /// Its args.
+        args: Value,
+    },
+    /// Clears the stage's accumulated state.
+    Reset,
+    /// Liveness check, sent after 1 s of silence.
+    Heartbeat {
+        /// Echoed back.
+        n: u64,
+    },
+    /// Stops the stage; the worker answers `ok` and exits 0.
+    Shutdown,
+}
+
+/// Worker → host.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum WorkerMessage {
+    /// Handshake answer.
+    Pong {
+        /// Protocol version the worker speaks.
+        protocol: u32,
+        /// The stage it serves.
+        stage: String,
+        /// What runs the stage.
+        runtime: WorkerRuntime,
+        /// The worker's process id.
+        pid: u32,
+    },
+    /// The worker cannot serve (unknown stage, unsupported protocol); it exits with code 2.
+    Fatal {
+        /// Why.
+        message: String,
+    },
+    /// Answer to `describe`.
+    Description {
+        /// Static facts about the stage.
+        info: WorkerStageInfo,
+        /// JSON Schema of its params.
+        params_schema: Value,
+        /// Default params.
+        params: Value,
+    },
+    /// Answer to `init`: the params in force.
+    Ready {
+        /// Params in force.
+        params: Value,
+    },
+    /// A request failed.
+    Error {
+        /// What kind of failure.
+        kind: WorkerErrorKind,
+        /// Why.
+        message: String,
+    },
+    /// Answer to `frame`.
+    Result(FrameResult),
+    /// Answer to `set_params`: the params in force.
+    Params {
+        /// Params in force.
+        params: Value,
+    },
+    /// Answer to `command`.
+    Reply {
+        /// The command's reply value.
+        value: Value,
+    },
+    /// Answer to `reset` and `shutdown`.
+    Ok,
+    /// Answer to `heartbeat`.
+    Heartbeat {
+        /// The host's `n`.
+        n: u64,
+    },
+}
+
+/// What runs a worker's stage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum WorkerRuntime {
+    /// The Python SDK.
+    Python,
+    /// `framebus worker`.
+    Rust,
+}
+
+/// Kinds of [`WorkerMessage::Error`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum WorkerErrorKind {
+    /// Args or params failed validation.
+    BadArgs,
+    /// The stage failed.
+    Failed,
+    /// No such command.
+    UnknownCommand,
+}
+
+/// A stage's static facts, as `describe` reports them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WorkerStageInfo {
+    /// Stage id.
+    pub id: String,
+    /// Version.
+    pub version: String,
+    /// One line on what it does.
+    pub description: String,
+    /// Results namespace; `null` means the instance id.
+    pub namespace: Option<String>,
+    /// Custom commands.
+    pub commands: Vec<WorkerCommandSpec>,
+}
+
+/// A custom command in a [`WorkerStageInfo`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WorkerCommandSpec {
+    /// Name.
+    pub name: String,
+    /// What it does.
+    pub description: String,
+    /// JSON Schema of its args.
+    pub args_schema: Value,
+    /// Refused with `busy` while recording.
+    pub locked_while_recording: bool,
+}
+
+/// Pixel layouts on the wire (`gray8` (h,w), `rgb8`/`bgr8` (h,w,3), `yuyv` (h,w,2), `nv12`
+/// (h+h/2 rows of w)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum WireFormat {
+    /// 8-bit luma.
+    Gray8,
+    /// 8-bit R, G, B.
+    Rgb8,
+    /// 8-bit B, G, R.
+    Bgr8,
+    /// Packed 4:2:2.
+    Yuyv,
+    /// Y plane then interleaved UV.
+    Nv12,
+}
+
+/// Frame metadata in a [`HostMessage::Frame`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FrameMeta {
+    /// Per-source frame number.
+    pub frame_id: u64,
+    /// Source id.
+    pub source: String,
+    /// Index of the source in the config.
+    pub source_index: u32,
+    /// Monotonic capture time, nanoseconds.
+    pub t_ns: u64,
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
+    /// Bytes per row.
+    pub stride: u64,
+    /// Pixel layout.
+    pub format: WireFormat,
+}
+
+/// A named point.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WirePoint {
+    /// Name.
+    pub name: String,
+    /// X in pixels.
+    pub x: f64,
+    /// Y in pixels.
+    pub y: f64,
+    /// Confidence 0..1.
+    pub score: f64,
+}
+
+/// A scalar signal.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WireSignal {
+    /// Name.
+    pub name: String,
+    /// Value.
+    pub value: f64,
+}
+
+/// A dashboard widget.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WireWidget {
+    /// Id (the host prefixes the stage id when it is not already there).
+    pub id: String,
+    /// Label.
+    pub label: String,
+    /// Value, or null when not valid this frame.
+    pub value: Option<f64>,
+    /// Unit.
+    pub unit: String,
+    /// Minimum of the range.
+    pub min: Option<f64>,
+    /// Maximum of the range.
+    pub max: Option<f64>,
+}
+
+/// Severity of a [`WireNotification`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum WireLevel {
+    /// Informational.
+    Info,
+    /// Something to look at.
+    Warning,
+    /// Something failed.
+    Error,
+    /// Something worked (shown as info).
+    Success,
+}
+
+/// A toast raised by the stage.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WireNotification {
+    /// Severity.
+    pub level: WireLevel,
+    /// Title.
+    pub title: String,
+    /// Body.
+    pub message: String,
+}
+
+/// What the pipeline does after the stage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum WireFlow {
+    /// Run the next stage.
+    Continue,
+    /// Skip the remaining stages for this frame.
+    Skip,
+}
+
+/// The answer to one frame.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FrameResult {
+    /// The frame request's `seq`.
+    pub seq: u64,
+    /// The frame's `frame_id`.
+    pub frame_id: u64,
+    /// What the pipeline does next.
+    pub flow: WireFlow,
+    /// The stage's result under its namespace (any JSON, or null).
+    pub output: Value,
+    /// Signals published.
+    pub signals: Vec<WireSignal>,
+    /// Points published.
+    pub points: Vec<WirePoint>,
+    /// Widgets published.
+    pub widgets: Vec<WireWidget>,
+    /// Notifications raised.
+    pub notifications: Vec<WireNotification>,
+    /// The stage's error for this frame (the other fields are then ignored).
+    pub error: Option<String>,
+    /// Time the stage took, microseconds.
+    pub process_us: u64,
+}
+
+/// The JSON Schema of both directions, as written to `python/framebus/wire_schema.json`:
+/// `$defs.HostMessage` and `$defs.WorkerMessage` (plus the types they use); the root accepts
+/// either.
+pub fn schema() -> Value {
+    let mut generator = schemars::generate::SchemaSettings::draft2020_12().into_generator();
+    let host = generator.subschema_for::<HostMessage>();
+    let worker = generator.subschema_for::<WorkerMessage>();
+    let defs: serde_json::Map<String, Value> = generator
+        .definitions()
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    serde_json::json!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "framebus worker protocol",
+        "description": "Messages between framebus and a worker process (docs/worker_protocol.md). Generated from crates/protocol/src/worker.rs; do not edit.",
+        "protocol": PROTOCOL_VERSION,
+        "oneOf": [host, worker],
+        "$defs": defs,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn messages_match_the_protocol_doc() {
+        let ping: HostMessage =
+            serde_json::from_value(json!({"type":"ping","protocol":1,"stage":"py_brightness"}))
+                .unwrap();
+        assert_eq!(
+            ping,
+            HostMessage::Ping {
+                protocol: 1,
+                stage: "py_brightness".into()
+            }
+        );
+        let frame = json!({"type":"frame","seq":42,"buffer":7,"offset":0,"frame":{"frame_id":100,
+            "source":"camera_0","source_index":0,"t_ns":123456789,"width":640,"height":480,
+            "stride":1920,"format":"rgb8"},"state":"running","points":[{"name":"hip","x":1.0,"y":2.0,
+            "score":0.9}]});
+        let m: HostMessage = serde_json::from_value(frame.clone()).unwrap();
+        assert_eq!(serde_json::to_value(&m).unwrap(), frame);
+        let result = json!({"type":"result","seq":42,"frame_id":100,"flow":"continue",
+            "output":{"a":1},"signals":[{"name":"bright","value":0.25}],
+            "points":[],"widgets":[{"id":"w","label":"W","value":1.0,"unit":"","min":null,"max":null}],
+            "notifications":[{"level":"success","title":"t","message":"m"}],
+            "error":null,"process_us":123});
+        let m: WorkerMessage = serde_json::from_value(result.clone()).unwrap();
+        assert_eq!(serde_json::to_value(&m).unwrap(), result);
+        for text in [
+            json!({"type":"ok"}),
+            json!({"type":"pong","protocol":1,"stage":"s","runtime":"python","pid":1234}),
+            json!({"type":"error","kind":"unknown_command","message":"m"}),
+            json!({"type":"description","info":{"id":"py","version":"0.1.0","description":"d",
+                "namespace":null,"commands":[{"name":"calibrate","description":"c",
+                "args_schema":{},"locked_while_recording":false}]},"params_schema":{},"params":{}}),
+        ] {
+            let m: WorkerMessage = serde_json::from_value(text.clone()).unwrap();
+            assert_eq!(serde_json::to_value(&m).unwrap(), text);
+        }
+        // Unknown fields and types are refused, not ignored.
+        assert!(
+            serde_json::from_value::<WorkerMessage>(json!({"type":"heartbeat","n":1,"x":1}))
+                .is_err()
+        );
+        assert!(serde_json::from_value::<WorkerMessage>(json!({"type":"hello"})).is_err());
+    }
+
+    /// The Python SDK validates against `python/framebus/wire_schema.json`; this test
+    /// rewrites it and fails when the committed file was stale (commit the new file).
+    #[test]
+    fn python_wire_schema_is_current() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../python/framebus/wire_schema.json"
+        );
+        let want = serde_json::to_string_pretty(&schema()).unwrap() + "\n";
+        let have = std::fs::read_to_string(path).unwrap_or_default();
+        if have != want {
+            std::fs::create_dir_all(std::path::Path::new(path).parent().unwrap()).unwrap();
+            std::fs::write(path, &want).unwrap();
+            panic!("{path} was stale and has been regenerated: commit it");
+        }
+    }
+}
