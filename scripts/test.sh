@@ -49,7 +49,7 @@ fi
 export FRAMEBUS_TEST_PYTHON="$TARGET/py-venv/bin/python"
 
 say "python SDK tests (pytest)"
-"$FRAMEBUS_TEST_PYTHON" -m pytest -q python/tests
+FRAMEBUS_REQUIRE_WIRE_SCHEMA=1 "$FRAMEBUS_TEST_PYTHON" -m pytest -q python/tests
 
 say "cargo test --workspace"
 cargo test --workspace

@@ -95,6 +95,7 @@ fn the_table_example_fires_on_true_pots_and_writes_clips() {
         stop: StopFlag::new(),
         pool_frames: 4,
         base_dir: dir.path().to_owned(),
+        shared_frames: false,
     };
     let mut cam = SyntheticTable::new(params, &init).unwrap();
     let mut was = [false; 16];

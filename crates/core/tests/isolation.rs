@@ -531,37 +531,3 @@ fn isolation_settings_are_checked_with_located_errors() {
     let back = Config::parse(&serde_json::to_string(&c).unwrap(), Format::Json, "x.json");
     assert_eq!(back.unwrap(), c);
 }
-
-#[test]
-fn process_isolation_is_refused_clearly_in_this_build() {
-    let text = format!("{BASE}isolation = \"process\"\n");
-    let c = config(&text);
-    let e = Runtime::start(&c, RuntimeOptions::default())
-        .err()
-        .unwrap()
-        .to_string();
-    assert!(e.contains("stages[0].isolation"), "{e}");
-    assert!(
-        e.contains("process isolation is not available in this build"),
-        "{e}"
-    );
-    // A Python stage's config parses (its plugin id is not a Rust stage) and is refused the same way.
-    let py = r#"
-    [[sources]]
-    id = "camera_0"
-    kind = "test_counter"
-    [[stages]]
-    plugin = "py_brightness"
-    isolation = "process"
-    python = ".venv/bin/python"
-    module = "my_stages.brightness"
-    params = { threshold = 200 }
-    "#;
-    let c = config(py);
-    assert_eq!(c.stages[0].module.as_deref(), Some("my_stages.brightness"));
-    let e = Runtime::start(&c, RuntimeOptions::default())
-        .err()
-        .unwrap()
-        .to_string();
-    assert!(e.contains("process isolation is not available"), "{e}");
-}

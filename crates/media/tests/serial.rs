@@ -34,6 +34,7 @@ fn init(clock: Arc<dyn Clock>) -> SourceInit {
         stop: StopFlag::new(),
         pool_frames: 4,
         base_dir: ".".into(),
+        shared_frames: false,
     }
 }
 

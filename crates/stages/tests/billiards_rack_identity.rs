@@ -21,6 +21,7 @@ fn open(params: SyntheticTableParams) -> SyntheticTable {
         stop: StopFlag::new(),
         pool_frames: 4,
         base_dir: std::env::temp_dir(),
+        shared_frames: false,
     };
     SyntheticTable::new(params, &init).unwrap()
 }

@@ -39,8 +39,8 @@ mod highlights;
 mod isolation;
 mod overhead;
 mod pose;
-mod sensor;
 mod process_hop;
+mod sensor;
 mod throughput;
 
 use std::path::PathBuf;

@@ -3,4 +3,3 @@
 //! ([`process`]). The runtime builds a configured stage in `runtime::build`.
 
 pub mod process;
-

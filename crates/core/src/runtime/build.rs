@@ -12,10 +12,8 @@ use crate::stage::StageInit;
 /// Why a stage could not be built.
 #[derive(Debug)]
 pub(crate) enum BuildError {
-    /// The plugin refused its params or failed to construct.
+    /// The plugin refused its params, failed to construct, or its worker did not start.
     Stage(String),
-    /// The isolation level cannot be provided.
-    Isolation(String),
 }
 
 impl BuildError {
@@ -23,7 +21,6 @@ impl BuildError {
     pub(crate) fn field(&self, index: usize) -> String {
         match self {
             Self::Stage(_) => format!("stages[{index}]"),
-            Self::Isolation(_) => format!("stages[{index}].isolation"),
         }
     }
 }
@@ -31,7 +28,7 @@ impl BuildError {
 impl std::fmt::Display for BuildError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Self::Stage(m) | Self::Isolation(m) => f.write_str(m),
+            Self::Stage(m) => f.write_str(m),
         }
     }
 }

@@ -373,6 +373,8 @@ impl Worker {
             frame: &self.frame,
             packet: &mut None,
             views: &mut self.views,
+            shared: None,
+            used: 0,
             store: &mut self.store,
             slot: 0,
             stage_id: &init.id,
