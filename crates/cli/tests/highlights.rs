@@ -65,29 +65,47 @@ fn a_clip_whose_post_roll_outlives_the_stream_is_kept() {
     assert!(d.samples >= 20 && d.samples <= 25, "{} frames", d.samples);
 }
 
-/// `examples/highlights_table.toml` (unpaced here): the `pot` rule fires where the synthetic
-/// table's ground truth pockets a ball — every true pot followed by a trigger within three
-/// frames, at most one trigger without a pot — and each trigger's clip is written.
+/// `examples/highlights_table.toml`, run in process on a manual clock (so frame times, and
+/// with them tracking, are the same on every run): the `pot` rule fires where the synthetic
+/// table's ground truth pockets a ball — every true pot has a trigger within three frames
+/// (the ball can vanish into the pocket a frame before the physics flags it), at most one
+/// trigger has no pot — and each trigger's clip is written.
 #[test]
 fn the_table_example_fires_on_true_pots_and_writes_clips() {
     use framebus_core::clock::ManualClock;
+    use framebus_core::config::{Config, Format};
+    use framebus_core::observer::Observer;
+    use framebus_core::protocol::{ServerMessage, TriggerEdge};
+    use framebus_core::runtime::{Runtime, RuntimeOptions};
     use framebus_core::source::{Source, SourceInit, StopFlag};
+    use framebus_media::record::Recorder;
     use framebus_media::synthetic_table::{SyntheticTable, SyntheticTableParams};
-    use std::sync::Arc;
+    use std::sync::{Arc, Mutex};
 
-    const FRAMES: u64 = 120;
+    #[derive(Default)]
+    struct Events(Mutex<Vec<ServerMessage>>);
+    impl Observer for Events {
+        fn event(&self, msg: &ServerMessage) {
+            self.0.lock().unwrap().push(msg.clone());
+        }
+    }
+
+    const FRAMES: u64 = 150;
+    framebus_stages::link();
+    framebus_media::link();
     let dir = tempfile::tempdir().unwrap();
     let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../examples/highlights_table.toml");
-    let text = std::fs::read_to_string(src)
-        .unwrap()
-        .replace("fps = 30,", "fps = 0,");
-    assert!(text.contains("fps = 0,"));
-    std::fs::write(dir.path().join("highlights_table.toml"), &text).unwrap();
+    let rec = dir.path().join("recordings");
+    let text = std::fs::read_to_string(src).unwrap().replace(
+        "recordings_dir = \"./recordings\"",
+        &format!("recordings_dir = \"{}\"", rec.display()),
+    );
+    assert!(text.contains(&rec.display().to_string()));
 
-    // The truth: the frames on which a ball drops, from the same camera params.
-    let config: toml::Table = toml::from_str(&text).unwrap();
-    let params: SyntheticTableParams = config["sources"][0]["params"].clone().try_into().unwrap();
+    // The truth: the frames on which a ball drops, from the same camera params and clock.
+    let table: toml::Table = toml::from_str(&text).unwrap();
+    let params: SyntheticTableParams = table["sources"][0]["params"].clone().try_into().unwrap();
     let init = SourceInit {
         id: Arc::from("camera_0"),
         index: 0,
@@ -102,8 +120,7 @@ fn the_table_example_fires_on_true_pots_and_writes_clips() {
     let mut pots = Vec::new();
     for _ in 0..FRAMES {
         let f = cam.next_frame().unwrap().unwrap();
-        let t = cam.truth();
-        for b in &t.balls {
+        for b in &cam.truth().balls {
             if b.pocketed && !was[b.number as usize] {
                 pots.push(f.frame_id);
             }
@@ -115,46 +132,65 @@ fn the_table_example_fires_on_true_pots_and_writes_clips() {
         "the break pockets a ball within {FRAMES} frames"
     );
 
-    let out = Command::new(env!("CARGO_BIN_EXE_framebus"))
-        .current_dir(dir.path())
-        .args([
-            "run",
-            "highlights_table.toml",
-            "--frames",
-            &FRAMES.to_string(),
-        ])
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{err}");
-    let triggers: Vec<u64> = err
-        .lines()
-        .filter_map(|l| l.strip_prefix("trigger pot (Rise) at frame "))
-        .map(|l| l.split_whitespace().next().unwrap().parse().unwrap())
+    let config = Config::parse(&text, Format::Toml, "highlights_table.toml").unwrap();
+    let events = Arc::new(Events::default());
+    let recorder = Arc::new(Recorder::new(&config, vec![events.clone()]).unwrap());
+    let rt = Runtime::start(
+        &config,
+        RuntimeOptions {
+            clock: Arc::new(ManualClock::new()),
+            observers: vec![events.clone(), recorder.clone()],
+            base_dir: dir.path().to_owned(),
+            max_frames: Some(FRAMES),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(300);
+    while !rt.finished() {
+        assert!(std::time::Instant::now() < deadline, "the run did not end");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    rt.shutdown();
+    recorder.close();
+    let ev = events.0.lock().unwrap().clone();
+    let triggers: Vec<u64> = ev
+        .iter()
+        .filter_map(|m| match m {
+            ServerMessage::Trigger(r)
+                if r.trigger.rule == "pot" && r.trigger.edge == TriggerEdge::Rise =>
+            {
+                Some(r.trigger.frame_id)
+            }
+            _ => None,
+        })
         .collect();
-    println!("true pots at frames {pots:?}; pot triggers at {triggers:?}");
+    let saved = ev
+        .iter()
+        .filter(|m| matches!(m, ServerMessage::ClipSaved(c) if c.label.starts_with("pot@")))
+        .count();
+    println!("true pots at frames {pots:?}; pot triggers at {triggers:?}; {saved} clips");
     // Ball tracking calls a ball missed next to a pocket pocketed at once, so a ball hidden
-    // by motion blur beside a pocket on the break can fire the rule without a pot (one such
-    // frame in this run): counted against the truth and bounded, not hidden.
+    // by motion blur beside a pocket on the break can fire the rule without a pot: counted
+    // against the truth and bounded, not hidden.
     let false_triggers = triggers
         .iter()
-        .filter(|&&t| !pots.iter().any(|&p| p <= t && t <= p + 3))
+        .filter(|&&t| !pots.iter().any(|&p| t.abs_diff(p) <= 3))
         .count();
     println!("false pot triggers: {false_triggers} of {}", triggers.len());
-    assert!(false_triggers <= 1, "{pots:?} {triggers:?}\n{err}");
+    assert!(false_triggers <= 1, "{pots:?} {triggers:?}");
     for &p in &pots {
         assert!(
-            triggers.iter().any(|&t| p <= t && t <= p + 3),
-            "pot at {p} without a trigger: {triggers:?}\n{err}"
+            triggers.iter().any(|&t| t.abs_diff(p) <= 3),
+            "pot at {p} without a trigger: {triggers:?}"
         );
     }
-    // Clips whose post-roll ended inside the run are written (pre 2 s, post 1 s at 60 fps).
-    let saved = err.matches("clip saved: clips/").count();
-    assert!(saved >= 1, "{err}");
-    let clips = std::fs::read_dir(dir.path().join("recordings/clips"))
+    // Every trigger asked for a clip; overlapping ones were merged; all are written.
+    assert!(saved >= 1);
+    let clips = std::fs::read_dir(rec.join("clips"))
         .unwrap()
         .filter_map(|e| e.ok())
         .filter(|e| e.path().extension().is_some_and(|x| x == "mp4"))
         .count();
-    assert_eq!(clips, saved, "{err}");
+    assert_eq!(clips, saved);
 }
