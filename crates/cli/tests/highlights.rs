@@ -142,7 +142,6 @@ fn the_table_example_fires_on_true_pots_and_writes_clips() {
             observers: vec![events.clone(), recorder.clone()],
             base_dir: dir.path().to_owned(),
             max_frames: Some(FRAMES),
-            ..Default::default()
         },
     )
     .unwrap();
