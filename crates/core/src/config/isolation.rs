@@ -172,7 +172,13 @@ impl super::StageConfig {
         Schedule {
             isolation: self.isolation,
             mode: self.mode,
-            deadline: self.deadline_ms.map(std::time::Duration::from_millis),
+            // A process stage's `deadline_ms` is its worker's per-frame timeout: the proxy
+            // reports the hang, kills and restarts the worker itself.
+            deadline: if self.isolation == Isolation::Process {
+                None
+            } else {
+                self.deadline_ms.map(std::time::Duration::from_millis)
+            },
             after: self.after.clone(),
         }
     }

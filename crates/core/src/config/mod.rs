@@ -404,7 +404,7 @@ impl Config {
             }
             if s.is_python() {
                 // A Python stage: its id and params schema come from the interpreter.
-                if s.module.is_none() {
+                if s.module.is_none() && s.isolation == Isolation::Process {
                     return Err((
                         at("python"),
                         "a Python stage needs `module` (the module that defines it)".into(),
