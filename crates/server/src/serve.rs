@@ -47,6 +47,54 @@ pub fn resolve(bind: &str) -> Result<SocketAddr> {
         .ok_or_else(|| Error::Settings(format!("bind address `{bind}` resolves to nothing")))
 }
 
+/// SIGINT and SIGTERM streams, registered (handlers installed) when made; signals that
+/// arrive before [`Signals::wait`] is polled are kept.
+struct Signals {
+    #[cfg(unix)]
+    int: Option<tokio::signal::unix::Signal>,
+    #[cfg(unix)]
+    term: Option<tokio::signal::unix::Signal>,
+}
+
+impl Signals {
+    /// Installs the handlers (inside a Tokio runtime).
+    fn install() -> Self {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Self {
+                int: signal(SignalKind::interrupt()).ok(),
+                term: signal(SignalKind::terminate()).ok(),
+            }
+        }
+        #[cfg(not(unix))]
+        Self {}
+    }
+
+    /// Waits for either signal.
+    #[cfg(unix)]
+    async fn wait(mut self) {
+        async fn recv(s: &mut Option<tokio::signal::unix::Signal>) {
+            match s {
+                Some(s) => {
+                    s.recv().await;
+                }
+                None => std::future::pending::<()>().await,
+            }
+        }
+        tokio::select! {
+            _ = recv(&mut self.int) => {}
+            _ = recv(&mut self.term) => {}
+        }
+    }
+
+    /// Waits for Ctrl-C.
+    #[cfg(not(unix))]
+    async fn wait(self) {
+        shutdown_signal().await
+    }
+}
+
 /// Waits for SIGINT (Ctrl-C) or SIGTERM.
 pub async fn shutdown_signal() {
     let ctrl_c = async {
@@ -104,12 +152,15 @@ pub fn serve(
     let runtime = Arc::new(Runtime::start(config, options.runtime)?);
     let state = AppState::new(runtime.clone(), hub, settings).with_recorder(recorder.clone());
     let token = options.shutdown.unwrap_or_default();
+    // The signal handlers are installed before the address is announced, so a SIGTERM sent
+    // as soon as a client sees the server is a clean shutdown, never the default death.
+    let signals = rt.block_on(async { Signals::install() });
     on_listening(listener.local_addr()?);
     let served = rt.block_on(async {
         let signal_token = token.clone();
         tokio::spawn(async move {
             tokio::select! {
-                _ = shutdown_signal() => signal_token.cancel(),
+                _ = signals.wait() => signal_token.cancel(),
                 _ = signal_token.cancelled() => {}
             }
         });
