@@ -139,6 +139,16 @@ struct ClipWindow {
     label: String,
 }
 
+impl ClipWindow {
+    /// Asks the source at `t_ns` for this clip: the pre-roll since its start (at most
+    /// `max_pre_ns`, the ring's length), the post-roll still to come.
+    fn send(&self, fx: &Effects<'_>, t_ns: u64, max_pre_ns: u64) {
+        let pre = t_ns.saturating_sub(self.start).min(max_pre_ns) as f64 / 1e9;
+        let post = self.end.saturating_sub(t_ns) as f64 / 1e9;
+        send_clip(fx, &self.source, pre, post, &self.label);
+    }
+}
+
 /// One source's rules and their state; stepped by its pipeline once per frame.
 pub struct Fusion {
     source: String,
@@ -310,7 +320,6 @@ impl Fusion {
             id: &a.rule.id,
             phase: match a.phase {
                 Phase::Active => RulePhase::Active,
-                Phase::Pending if !a.rule.cooling(&a.state, t) => RulePhase::Pending,
                 _ if a.rule.cooling(&a.state, t) => RulePhase::CoolingDown,
                 Phase::Pending => RulePhase::Pending,
                 Phase::Armed => RulePhase::Armed,
@@ -544,15 +553,8 @@ impl Fusion {
         let t_ns = self.last_t.unwrap_or(0);
         let max_pre = self.max_pre_ns;
         for w in self.windows.drain(..) {
-            let pre = t_ns.saturating_sub(w.start).min(max_pre) as f64 / 1e9;
-            let post = w.end.saturating_sub(t_ns) as f64 / 1e9;
-            send_clip(fx, &w.source, pre, post, &w.label);
+            w.send(fx, t_ns, max_pre);
         }
-    }
-
-    /// Clips waiting out their post-roll (merging with later triggers).
-    pub fn pending_clips(&self) -> usize {
-        self.windows.len()
     }
 
     fn flush_clips(&mut self, t_ns: u64, fx: &Effects<'_>) {
@@ -566,9 +568,7 @@ impl Fusion {
             let span = t_ns.saturating_sub(w.start);
             // The frame nearest the end closes it (as the recorder counts its last frame).
             if t_ns + self.half_period >= w.end || span + CLIP_MARGIN_NS >= max_pre {
-                let pre = span.min(max_pre) as f64 / 1e9;
-                let post = w.end.saturating_sub(t_ns) as f64 / 1e9;
-                send_clip(fx, &w.source, pre, post, &w.label);
+                w.send(fx, t_ns, max_pre);
                 self.windows.swap_remove(i);
             } else {
                 i += 1;
