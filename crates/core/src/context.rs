@@ -112,6 +112,7 @@ impl<'a> FrameCtx<'a> {
         s.name.clear();
         s.name.push_str(name);
         s.value = value;
+        s.stage = self.slot;
     }
 
     /// Publishes a dashboard widget for this frame. `id` is prefixed with the stage id.

@@ -117,6 +117,7 @@ pub(crate) trait DynSource: Send {
     fn snapshot_hz(&self) -> Option<f64>;
     fn controls(&self) -> Option<Arc<dyn SourceControls>>;
     fn ingest(&self) -> Option<Arc<dyn Ingest>>;
+    fn counters(&self) -> Option<Arc<dyn crate::source::SourceCounters>>;
 }
 
 pub(crate) struct ErasedSource<S: Source>(S, PhantomData<S>);
@@ -151,5 +152,8 @@ impl<S: Source> DynSource for ErasedSource<S> {
     }
     fn ingest(&self) -> Option<Arc<dyn Ingest>> {
         self.0.ingest()
+    }
+    fn counters(&self) -> Option<Arc<dyn crate::source::SourceCounters>> {
+        self.0.counters()
     }
 }

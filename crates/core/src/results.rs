@@ -90,6 +90,9 @@ pub struct Signal {
     pub name: String,
     /// Value.
     pub value: f64,
+    /// Index (in pipeline order) of the stage that published it: the snapshot's
+    /// `observations` group signals by stage with it.
+    pub stage: usize,
 }
 
 /// Everything stages produce for one frame.

@@ -143,4 +143,16 @@ pub trait Source: Send + Sized + 'static {
     fn ingest(&self) -> Option<Arc<dyn Ingest>> {
         None
     }
+
+    /// The source's own counters (lines parsed, malformed input, reconnects…), shown by
+    /// `GET /api/v1/status` under the source's `counters`.
+    fn counters(&self) -> Option<Arc<dyn SourceCounters>> {
+        None
+    }
+}
+
+/// Counts a source keeps while it runs, read from other threads at any time.
+pub trait SourceCounters: Send + Sync {
+    /// `(name, value)` pairs, in a stable order.
+    fn read(&self) -> Vec<(&'static str, u64)>;
 }

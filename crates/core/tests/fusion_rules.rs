@@ -19,6 +19,7 @@ fn sig(name: &str, value: f64) -> Signal {
     Signal {
         name: name.into(),
         value,
+        stage: 0,
     }
 }
 

@@ -150,6 +150,9 @@ fn comparable(mut s: Value) -> Value {
     for a in s["active_plugins"].as_array_mut().unwrap() {
         a.as_object_mut().unwrap().remove("performance_ms");
     }
+    for o in s["observations"].as_array_mut().unwrap() {
+        o.as_object_mut().unwrap().remove("timing");
+    }
     s.as_object_mut().unwrap().remove("sequence");
     s
 }
@@ -197,6 +200,18 @@ fn thread_stages_give_the_same_snapshots_as_inline() {
     assert_eq!(inline.len(), 30);
     assert!(inline[11]["notifications"].as_array().unwrap().len() == 2);
     assert!(inline[5]["signals"]["e3_mean"].is_number());
+    // Observations book each signal to the stage that published it (thread stages' too,
+    // since the two runs are equal).
+    let obs = inline[5]["observations"].as_array().unwrap();
+    let e3 = obs.iter().find(|o| o["source"] == "e3").unwrap();
+    assert!(e3["signals"]["e3_mean"].is_number(), "{e3}");
+    assert_eq!(e3["frame_id"], inline[5]["frame_id"]);
+    assert!(
+        obs.iter()
+            .filter(|o| o["source"] != "e3")
+            .all(|o| o["signals"].get("e3_mean").is_none()),
+        "{obs:?}"
+    );
     assert_eq!(inline, thread);
 }
 

@@ -370,3 +370,52 @@ fn bad_devices_and_params_are_refused() {
         assert!(SerialSource::new(p, &init(clock.clone())).is_err());
     }
 }
+
+/// Through the runtime: the source's counters show in the runtime's status (what
+/// `GET /api/v1/status` serves) while it runs.
+#[test]
+fn counters_show_in_the_runtime_status() {
+    use framebus_core::config::{Config, Format};
+    use framebus_core::observer::Observer;
+    use framebus_core::runtime::{Runtime, RuntimeOptions};
+    use framebus_testkit::process::{Tap, next_where};
+
+    framebus_media::link();
+    let (master, slave) = pty();
+    let toml = format!(
+        "[[sources]]\nid = \"adc_0\"\nkind = \"serial\"\nsnapshot_hz = 100000\n\
+         params = {{ device = \"{}\", channels = 2, batch_size = 8, flush_ms = 0, sample_rate = 250.0 }}\n",
+        slave.display()
+    );
+    let config = Config::parse(&toml, Format::Toml, "serial.toml").unwrap();
+    let (tap, rx) = Tap::new();
+    let rt = Runtime::start(
+        &config,
+        RuntimeOptions {
+            observers: vec![tap as Arc<dyn Observer>],
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let mut text = String::from("0,0\n"); // the first line is skipped
+    for i in 0..16 {
+        text += &format!("{i},{}\n", -i);
+        if i % 5 == 1 {
+            text += "not,a,row\n";
+        }
+    }
+    let writer = write_all(master, text.into_bytes());
+    let snap = next_where(&rx, std::time::Duration::from_secs(30), |s| {
+        s["frame_id"].as_u64() == Some(2)
+    });
+    assert!(snap.is_some(), "two packets of 8 rows");
+    let status = rt.status();
+    let counters = &status.sources[0].counters;
+    assert_eq!(counters.get("frames"), Some(&16), "{counters:?}");
+    assert_eq!(counters.get("malformed"), Some(&3), "{counters:?}");
+    assert_eq!(counters.get("disconnects"), Some(&0), "{counters:?}");
+    let json = serde_json::to_value(&status).unwrap();
+    assert_eq!(json["sources"][0]["counters"]["malformed"], 3);
+    rt.shutdown();
+    drop(writer.join().unwrap());
+}

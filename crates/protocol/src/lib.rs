@@ -29,6 +29,8 @@ pub use server::{
     ClipSaved, EndOfStream, FusionResult, Notification, NotificationLevel, RecordingSaved,
     ServerMessage, StateChanged, Trigger, TriggerEdge,
 };
-pub use snapshot::{ActivePlugin, RulePhase, RuleStatus, RunState, Snapshot, StageError, Widget};
+pub use snapshot::{
+    ActivePlugin, Observation, RulePhase, RuleStatus, RunState, Snapshot, StageError, Widget,
+};
 pub use table::{TableBall, TablePosition, TableState, TableTrajectory, TableVelocity};
 pub use video::VideoHeader;

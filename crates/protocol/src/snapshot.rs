@@ -67,6 +67,28 @@ pub struct ActivePlugin {
     pub age_ms: Option<f64>,
 }
 
+/// Seed 004's `Observation`: what one stage saw in one frame.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct Observation {
+    /// The stage (seed 004's extractor) that made it.
+    pub source: String,
+    /// The frame it was made on (for a `latest` stage, the frame it last finished).
+    #[ts(type = "number")]
+    pub frame_id: u64,
+    /// That frame's capture time, nanoseconds.
+    #[ts(type = "number")]
+    pub t_ns: u64,
+    /// The signals the stage published.
+    #[ts(type = "Record<string, number>")]
+    pub signals: BTreeMap<String, f64>,
+    /// The namespace of its result in the snapshot's `results`, if it wrote one.
+    pub data: Option<String>,
+    /// Its timings, milliseconds (`process_ms`).
+    #[ts(type = "Record<string, number>")]
+    pub timing: BTreeMap<String, f64>,
+}
+
 /// One entry of `errors`: a stage that failed on this frame or is disabled.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[ts(export)]
@@ -136,6 +158,9 @@ pub struct Snapshot {
     pub notifications: Vec<Notification>,
     /// Every stage with its time for this frame.
     pub active_plugins: Vec<ActivePlugin>,
+    /// What each stage that ran saw in this frame (seed 004's observations).
+    #[serde(default)]
+    pub observations: Vec<Observation>,
     /// Stages that failed on this frame or are disabled.
     pub errors: Vec<StageError>,
     /// Frames dropped so far on each edge, by edge name.

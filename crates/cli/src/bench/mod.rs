@@ -41,6 +41,7 @@ mod overhead;
 mod pose;
 mod process_hop;
 mod sensor;
+mod sensor_ws;
 mod throughput;
 
 use std::path::PathBuf;

@@ -10,7 +10,8 @@
 //!   goal ≤ 2 µs;
 //! - the runtime's overhead per stage per packet: 10 no-op sample stages minus none, over
 //!   1-sample packets (today's figure in the issue: 160 ns; goal ≤ 30 ns);
-//! - heap allocations per packet through the example chain (needs `--features bench-alloc`).
+//! - heap allocations per packet through the example chain (needs `--features bench-alloc`);
+//! - the latency from an FFT frame's last sample to a real WebSocket client ([`super::sensor_ws`]).
 //!
 //! GNU Radio's own figures on this machine come from `bash bench/compare.sh --only sensor`.
 
@@ -238,5 +239,6 @@ pub(crate) fn run(scale: Scale) -> anyhow::Result<Vec<Row>> {
             "allocs",
         ),
     });
+    rows.extend(super::sensor_ws::run(scale.pick(3.0, 10.0))?);
     Ok(rows)
 }

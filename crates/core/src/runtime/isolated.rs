@@ -542,7 +542,7 @@ impl Pipeline {
         }
         match w.result {
             Some((frame_id, t_ns)) => {
-                w.carry.append_to(&mut self.store);
+                w.carry.append_to(&mut self.store, i);
                 slot.carried = Some((frame_id, data.t_ns.saturating_sub(t_ns) as f64 / 1e6));
             }
             None => {
@@ -568,7 +568,7 @@ fn merge_result(
         from.slots[0].written = false;
     }
     if tables {
-        worker::append_tables(from, to);
+        worker::append_tables(from, to, i);
     }
     to.notifications.append(&mut from.notifications);
 }

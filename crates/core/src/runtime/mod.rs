@@ -77,6 +77,7 @@ struct SourceHandle {
     stages: Vec<(String, Arc<stats::StageStats>)>,
     ingest: Option<Arc<dyn Ingest>>,
     controls: Option<Arc<dyn SourceControls>>,
+    counters: Option<Arc<dyn crate::source::SourceCounters>>,
 }
 
 /// A running runtime. Drop or [`Runtime::shutdown`] stops it.
@@ -272,6 +273,7 @@ impl Runtime {
                     .collect(),
                 ingest: source.ingest(),
                 controls,
+                counters: source.counters(),
             });
             let capture = Capture {
                 id: sc.id.clone(),
@@ -376,6 +378,16 @@ impl Runtime {
                     last_error: s.last_error.lock().ok().and_then(|e| e.clone()),
                     capturing: s.capturing.load(Ordering::Relaxed),
                     stages: s.stages.iter().map(|(id, st)| st.read(id)).collect(),
+                    counters: s
+                        .counters
+                        .as_ref()
+                        .map(|c| {
+                            c.read()
+                                .into_iter()
+                                .map(|(k, v)| (k.to_owned(), v))
+                                .collect()
+                        })
+                        .unwrap_or_default(),
                 })
                 .collect(),
         }

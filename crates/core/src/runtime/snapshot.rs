@@ -1,6 +1,12 @@
 //! Writes the snapshot JSON into the pipeline's reused buffer, without building a value tree:
 //! `{type, frame_id, camera_id, source, t_ns, sequence, fps, state, results, signals,
-//! widgets, notifications, active_plugins, errors, dropped, rules}`.
+//! widgets, notifications, active_plugins, observations, errors, dropped, rules}`.
+//!
+//! `observations` are seed 004's `Observation{source, frame_id, t_ns, signals, data,
+//! timing}`, one per stage that ran: `source` is the stage id, `signals` what it published,
+//! `data` the namespace of its result in `results` (or null), `timing.process_ms` its time.
+//! A `latest` stage's observation carries the frame id and time of the frame it last
+//! finished.
 
 use std::sync::atomic::Ordering;
 
@@ -16,6 +22,60 @@ struct Widgets<'a>(&'a Pipeline);
 struct Active<'a>(&'a Pipeline);
 struct Dropped<'a>(&'a Pipeline);
 struct Rules<'a>(&'a Pipeline);
+struct Observations<'a>(&'a Pipeline, &'a FrameData);
+struct StageSignals<'a>(&'a Pipeline, usize);
+
+impl serde::Serialize for StageSignals<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(None)?;
+        for sig in self.0.store.signals.as_slice() {
+            if sig.stage == self.1 {
+                m.serialize_entry(&sig.name, &sig.value)?;
+            }
+        }
+        m.end()
+    }
+}
+
+impl serde::Serialize for Observations<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        #[derive(serde::Serialize)]
+        struct Timing {
+            process_ms: f64,
+        }
+        #[derive(serde::Serialize)]
+        struct Entry<'a> {
+            source: &'a str,
+            frame_id: u64,
+            t_ns: u64,
+            signals: StageSignals<'a>,
+            data: Option<&'a str>,
+            timing: Timing,
+        }
+        let (p, frame) = (self.0, self.1);
+        let mut q = s.serialize_seq(None)?;
+        for (i, (slot, out)) in p.stages.iter().zip(&p.store.slots).enumerate() {
+            if !slot.enabled || slot.absent {
+                continue;
+            }
+            let (frame_id, t_ns) = match slot.carried {
+                Some((id, age_ms)) => (id, frame.t_ns.saturating_sub((age_ms * 1e6) as u64)),
+                None => (frame.frame_id, frame.t_ns),
+            };
+            q.serialize_element(&Entry {
+                source: &slot.init.id,
+                frame_id,
+                t_ns,
+                signals: StageSignals(p, i),
+                data: (out.visible && out.value.is_some()).then_some(out.namespace.as_str()),
+                timing: Timing {
+                    process_ms: slot.perf_ms,
+                },
+            })?;
+        }
+        q.end()
+    }
+}
 
 impl serde::Serialize for Rules<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -123,6 +183,7 @@ pub(crate) fn write_snapshot(p: &mut Pipeline, frame: &FrameData, state: RunStat
         m.serialize_entry("widgets", &Widgets(p))?;
         m.serialize_entry("notifications", &p.store.notifications)?;
         m.serialize_entry("active_plugins", &Active(p))?;
+        m.serialize_entry("observations", &Observations(p, frame))?;
         m.serialize_entry("errors", &p.errors)?;
         m.serialize_entry("dropped", &Dropped(p))?;
         m.serialize_entry("rules", &Rules(p))?;

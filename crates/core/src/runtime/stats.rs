@@ -34,13 +34,22 @@ pub struct StageStats {
 }
 
 impl StageStats {
+    /// Books one run of `ns` nanoseconds. Only the thread that runs the stage calls this
+    /// (the pipeline thread, or the stage's own thread), so plain loads and stores do what
+    /// `fetch_add` would, without its locked instructions.
     pub(crate) fn record(&self, ns: u64) {
-        self.frames.fetch_add(1, Ordering::Relaxed);
+        let bump = |a: &AtomicU64, by: u64| {
+            a.store(
+                a.load(Ordering::Relaxed).wrapping_add(by),
+                Ordering::Relaxed,
+            );
+        };
+        bump(&self.frames, 1);
         self.last_ns.store(ns, Ordering::Relaxed);
-        self.total_ns.fetch_add(ns, Ordering::Relaxed);
+        bump(&self.total_ns, ns);
         let us = ns / 1000;
         let bucket = (64 - us.leading_zeros() as usize).min(HISTOGRAM_BUCKETS - 1);
-        self.histogram[bucket].fetch_add(1, Ordering::Relaxed);
+        bump(&self.histogram[bucket], 1);
     }
 
     /// A serializable copy.
@@ -137,6 +146,10 @@ pub struct SourceStatus {
     pub capturing: bool,
     /// Stages of this source's pipeline in order.
     pub stages: Vec<StageStatus>,
+    /// The source's own counters (see [`crate::source::SourceCounters`]); empty for sources
+    /// that keep none.
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub counters: std::collections::BTreeMap<String, u64>,
 }
 
 /// The whole runtime's status.

@@ -146,8 +146,13 @@ pub(crate) fn spawn(
 
 /// Copies signals, points and widgets from `from` to the end of `to`, reusing `to`'s
 /// entries (no allocation once they have grown).
-pub(crate) fn append_tables(from: &ResultStore, to: &mut ResultStore) {
+/// The signals are booked to pipeline stage `stage`.
+pub(crate) fn append_tables(from: &ResultStore, to: &mut ResultStore, stage: usize) {
+    let first = to.signals.len();
     copy_tables(from, &mut to.signals, &mut to.points, &mut to.widgets);
+    for s in &mut to.signals.as_mut_slice()[first..] {
+        s.stage = stage;
+    }
 }
 
 /// What a `latest` stage published with its last result, re-published in every snapshot
@@ -168,13 +173,14 @@ impl Carry {
         copy_tables(from, &mut self.signals, &mut self.points, &mut self.widgets);
     }
 
-    /// Appends the carried tables to `to`.
-    pub(crate) fn append_to(&self, to: &mut ResultStore) {
+    /// Appends the carried tables to `to`, the signals booked to pipeline stage `stage`.
+    pub(crate) fn append_to(&self, to: &mut ResultStore, stage: usize) {
         for s in self.signals.as_slice() {
             let d = to.signals.push();
             d.name.clear();
             d.name.push_str(&s.name);
             d.value = s.value;
+            d.stage = stage;
         }
         for p in self.points.as_slice() {
             copy_point(p, to.points.push());
@@ -196,6 +202,7 @@ fn copy_tables(
         d.name.clear();
         d.name.push_str(&s.name);
         d.value = s.value;
+        d.stage = s.stage;
     }
     for p in from.points.as_slice() {
         copy_point(p, points.push());

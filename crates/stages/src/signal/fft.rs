@@ -12,7 +12,7 @@ use framebus_core::prelude::*;
 use realfft::num_complex::Complex;
 use realfft::{RealFftPlanner, RealToComplex};
 
-use super::dsp::Window;
+use super::dsp::{Window, to_db};
 use super::shapes::Spectrum;
 
 /// Params of `fft`.
@@ -140,8 +140,17 @@ impl Stage for Fft {
         let h = input.header;
         let ch = h.channels.max(1);
         let mut fresh = false;
-        for x in input.data.iter().step_by(ch) {
-            self.pending.push(*x);
+        let mut rest = &input.data[..];
+        while !rest.is_empty() {
+            // Take what completes the next frame (or all that is left), then transform.
+            let want = (self.p.size - self.pending.len()) * ch;
+            let (now, later) = rest.split_at(want.min(rest.len()));
+            if ch == 1 {
+                self.pending.extend_from_slice(now);
+            } else {
+                self.pending.extend(now.iter().step_by(ch));
+            }
+            rest = later;
             if self.pending.len() == self.p.size {
                 self.transform();
                 fresh = true;
@@ -158,11 +167,14 @@ impl Stage for Fft {
             out.df_hz = df;
             out.db = db;
             out.averaged = self.count;
-            out.values.resize(self.avg.len(), 0.0);
+            out.values.clear();
+            out.values.extend_from_slice(&self.avg);
+            if db {
+                to_db(&mut out.values);
+            }
             let (mut best, mut at) = (f32::MIN, 0);
-            for (k, (o, &m)) in out.values.iter_mut().zip(&self.avg).enumerate() {
-                *o = if db { 20.0 * m.max(1e-12).log10() } else { m };
-                if k > 0 && m > best {
+            for (k, &m) in self.avg.iter().enumerate().skip(1) {
+                if m > best {
                     best = m;
                     at = k;
                 }

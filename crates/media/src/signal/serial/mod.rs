@@ -34,7 +34,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use framebus_core::clock::Clock;
 use framebus_core::packet::{Packet, PacketPool, PayloadKind};
 use framebus_core::prelude::*;
-use framebus_core::source::{Source, SourceInit, StopFlag};
+use framebus_core::source::{Source, SourceCounters, SourceInit, StopFlag};
 
 use self::frames::FrameParser;
 use self::lines::LineParser;
@@ -141,6 +141,19 @@ pub struct SerialCounters {
 }
 
 pub(crate) type Counters = SerialCounters;
+
+impl SourceCounters for SerialCounters {
+    fn read(&self) -> Vec<(&'static str, u64)> {
+        let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        vec![
+            ("frames", get(&self.frames)),
+            ("malformed", get(&self.malformed)),
+            ("skipped_bytes", get(&self.skipped)),
+            ("disconnects", get(&self.disconnects)),
+            ("reconnects", get(&self.reconnects)),
+        ]
+    }
+}
 
 impl SerialCounters {
     fn frame(&self) {
@@ -295,6 +308,10 @@ impl Source for SerialSource {
     const DESCRIPTION: &'static str =
         "A serial port streaming lines of numbers or fixed binary frames (Arduino-style sensors)";
     const GIVES: PayloadKind = PayloadKind::Samples;
+
+    fn counters(&self) -> Option<Arc<dyn SourceCounters>> {
+        Some(self.counters.clone())
+    }
 
     fn new(p: SerialParams, init: &SourceInit) -> Result<Self> {
         if p.channels == 0 || p.batch_size == 0 || p.frame_samples == 0 || p.baud == 0 {

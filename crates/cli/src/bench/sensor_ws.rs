@@ -1,0 +1,132 @@
+//! Sensor latency to a browser: `examples/sensor.toml`'s chain (a realtime 1 MS/s generator
+//! → … → 1024-point FFT) served by the real server on 127.0.0.1, and a real WebSocket client
+//! on `/ws/stream`. A packet of 16 384 samples ends exactly with the last sample of its last
+//! FFT frame, and the generator releases it when the clock reaches that sample, so the
+//! latency of a snapshot is `received − (t_ns + 16 384 / rate)`, both on the runtime's clock
+//! (the client reads the same clock in the same process). Goal (issue 11): p99 ≤ 1 ms.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use framebus_core::clock::{Clock, MonotonicClock};
+use framebus_core::runtime::RuntimeOptions;
+use framebus_server::ServeOptions;
+use futures_util::StreamExt;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_util::sync::CancellationToken;
+
+use super::fixtures::config;
+use super::{Row, quantile};
+
+const RATE: f64 = 1_000_000.0;
+const BATCH: u64 = 16_384;
+
+const CHAIN: &str = r#"
+[[sources]]
+id = "adc_0"
+kind = "signal_generator"
+edge = { policy = "block", capacity = 4 }
+snapshot_hz = 1000
+params = { sample_rate = 1000000, batch_size = 16384, bits = 12, noise = 0.01, seed = 1, realtime = true, tones = [{ freq_hz = 10000, amplitude = 0.5 }, { freq_hz = 200000, amplitude = 0.25 }] }
+[[stages]]
+plugin = "to_voltage"
+params = { bits = 12, reference = 3.3 }
+[[stages]]
+plugin = "gain"
+params = { gain = 6.0, db = true }
+[[stages]]
+plugin = "filter"
+params = { response = "lowpass", taps = 64, cutoff_hz = 20000, window = "hamming" }
+[[stages]]
+plugin = "downsample"
+params = { factor = 16, taps = 64 }
+[[stages]]
+plugin = "stats"
+params = { points = 512 }
+[[stages]]
+plugin = "fft"
+params = { size = 1024, window = "hann", overlap = 0.5, averaging = 4 }
+"#;
+
+/// Latencies (ns) of the snapshots a WebSocket client received during `secs`.
+fn measure(secs: f64) -> anyhow::Result<Vec<u64>> {
+    framebus_stages::link();
+    framebus_media::link();
+    let cfg = config(CHAIN)?;
+    let clock = Arc::new(MonotonicClock::new());
+    let stop = CancellationToken::new();
+    let (addr_tx, addr_rx) = crossbeam_channel::bounded(1);
+    let server = {
+        let (clock, stop) = (clock.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let options = ServeOptions {
+                bind: Some("127.0.0.1:0".into()),
+                token: None,
+                runtime: RuntimeOptions {
+                    clock,
+                    ..Default::default()
+                },
+                shutdown: Some(stop),
+            };
+            framebus_server::serve(&cfg, options, |addr| {
+                let _ = addr_tx.send(addr);
+            })
+        })
+    };
+    let addr = addr_rx
+        .recv_timeout(Duration::from_secs(30))
+        .map_err(|_| anyhow::anyhow!("the server did not start"))?;
+    let packet_ns = (BATCH as f64 * 1e9 / RATE) as u64;
+    let client = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let lat = client.block_on(async {
+        let (mut ws, _) =
+            tokio_tungstenite::connect_async(format!("ws://{addr}/ws/stream")).await?;
+        let mut lat = Vec::new();
+        let until = clock.now_ns() + (secs * 1e9) as u64;
+        let mut skipped = 0;
+        while clock.now_ns() < until {
+            let Some(msg) = tokio::time::timeout(Duration::from_secs(5), ws.next()).await? else {
+                break;
+            };
+            let Message::Text(text) = msg? else { continue };
+            let now = clock.now_ns();
+            let v: serde_json::Value = serde_json::from_str(&text)?;
+            if v["type"] != "snapshot" {
+                continue;
+            }
+            // The first snapshots include the connection's start-up.
+            if skipped < 10 {
+                skipped += 1;
+                continue;
+            }
+            let t = v["t_ns"].as_u64().unwrap_or(0) + packet_ns;
+            lat.push(now.saturating_sub(t));
+        }
+        anyhow::Ok(lat)
+    });
+    stop.cancel();
+    let _ = server.join();
+    lat
+}
+
+/// The sensor → WebSocket latency rows.
+pub(crate) fn run(secs: f64) -> anyhow::Result<Vec<Row>> {
+    let mut lat = measure(secs)?;
+    let n = lat.len();
+    Ok(vec![
+        Row::new(
+            "sensor",
+            format!("last sample of an FFT frame → WebSocket client p50 ({n} snapshots)"),
+            quantile(&mut lat, 0.5) as f64 / 1e3,
+            "µs",
+        ),
+        Row::new(
+            "sensor",
+            "last sample of an FFT frame → WebSocket client p99 (goal ≤ 1000)",
+            quantile(&mut lat, 0.99) as f64 / 1e3,
+            "µs",
+        ),
+    ])
+}
