@@ -202,6 +202,7 @@ fn bad_pipelines_and_files_are_clear_errors_at_start() {
     .err()
     .unwrap();
     assert!(e.contains("element /GstPipeline"), "{e}");
+    eprintln!("an undecodable file: {e}");
 }
 
 /// Records snapshots (source, frame id) and events.
@@ -402,6 +403,11 @@ fn rtsp_frames_resume_after_the_server_is_killed_and_restarted_on_the_same_port(
         "{errors:?}"
     );
     drop(server);
+    eprintln!(
+        "rtsp: {before} frames, killed, {} more, restarted, {} more; errors: {errors:#?}",
+        at_loss - before,
+        frames.len() - at_loss
+    );
 
     assert!(before >= 20 && frames.len() >= at_loss + 20);
     for (k, g) in frames.iter().enumerate() {

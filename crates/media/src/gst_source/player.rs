@@ -54,6 +54,8 @@ pub(crate) struct Player {
 
 /// Samples the appsink may queue before it blocks (or drops, for live streams).
 const QUEUE: u32 = 2;
+/// How long a pipeline that failed to start may take to post its error.
+const ERROR_WAIT: gst::ClockTime = gst::ClockTime::from_seconds(5);
 
 impl Player {
     /// Parses `description` (gst-launch syntax), finds its `appsink name=sink`, forces its
@@ -126,9 +128,14 @@ impl Player {
             (r, _) => r,
         };
         if started.is_err() {
-            return Err(self
-                .bus_error()
-                .unwrap_or_else(|| "the pipeline did not start (no error was posted)".into()));
+            // The element posts its error from its own thread; it may land just after.
+            let posted = self
+                .bus
+                .timed_pop_filtered(ERROR_WAIT, &[gst::MessageType::Error]);
+            return Err(match posted.as_ref().map(|m| m.view()) {
+                Some(gst::MessageView::Error(e)) => describe_error(e),
+                _ => "the pipeline did not start (no element posted an error)".into(),
+            });
         }
         if let Some(e) = self.bus_error() {
             return Err(e);
@@ -217,15 +224,21 @@ impl Drop for Player {
     }
 }
 
-/// `element <path>: <message> (<last line of the debug text>)`, with a hint for the
+/// `element <path>: <message> (<detail from the debug text>)`, with a hint for the
 /// negotiation failure a missing `videoconvert` causes.
 fn describe_error(e: &gst::message::Error) -> String {
     let element = e
         .src()
         .map_or_else(|| "?".to_string(), |s| s.path_string().to_string());
     let mut out = format!("element {element}: {}", e.error());
+    // The debug text's first line is the C source location; a detail (the file that is
+    // missing, the caps that did not match) follows on the next lines when there is one.
     if let Some(debug) = e.debug()
-        && let Some(last) = debug.lines().rev().find(|l| !l.trim().is_empty())
+        && let Some(last) = debug
+            .lines()
+            .skip(1)
+            .filter(|l| !l.trim().is_empty())
+            .last()
     {
         out.push_str(&format!(" ({})", last.trim()));
     }
