@@ -14,6 +14,14 @@ need_apt=()
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 # ffmpeg makes the test videos of the video_file tests (H.264 with a frame counter in the pixels).
 command -v ffmpeg >/dev/null 2>&1 || need_apt+=(ffmpeg)
+# The GStreamer feature's build (headers, pkg-config files) and tests (decoders, the RTSP server
+# through Debian's python3-gi, openh264enc in plugins-bad).
+dpkg -s libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev gstreamer1.0-plugins-base \
+  gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-libav \
+  gir1.2-gst-rtsp-server-1.0 python3-gi >/dev/null 2>&1 \
+  || need_apt+=(libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev gstreamer1.0-plugins-base
+                gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-libav
+                gir1.2-gst-rtsp-server-1.0 python3-gi)
 if [ ${#need_apt[@]} -gt 0 ]; then
   say "installing ${need_apt[*]} (apt)"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
@@ -53,6 +61,11 @@ FRAMEBUS_REQUIRE_WIRE_SCHEMA=1 "$FRAMEBUS_TEST_PYTHON" -m pytest -q python/tests
 
 say "cargo test --workspace"
 cargo test --workspace
+
+# The optional GStreamer sources: only the media crate with the feature (small added CI time).
+say "GStreamer feature (framebus-media --features gstreamer)"
+cargo clippy -p framebus-media --features gstreamer --all-targets -- -D warnings
+cargo test -p framebus-media --features gstreamer --test gstreamer
 
 say "web unit tests (vitest)"
 (cd web && npm test)

@@ -15,6 +15,8 @@
 //! - [`browser`]: `browser`, frames pushed as JPEG/PNG into a latest-wins slot.
 //! - [`v4l2`]: `v4l2`, Linux cameras (YUYV/MJPEG) with controls and reconnect with backoff.
 //! - [`video_file`]: `video_file`, H.264 MP4 files decoded in-process (OpenH264 + `mp4`).
+//! - [`gst_source`] (feature `gstreamer`): `gstreamer` (any pipeline or URI) and `rtsp`
+//!   (reconnect with backoff), through the system's GStreamer.
 //! - [`signal`]: sample sources (seed 001): `signal_generator`, `wav_file`,
 //!   `raw_file`.
 //! - [`jpeg`]: [`JpegEncoder`], a reusable encoder of any frame format with downscaling.
@@ -30,6 +32,8 @@ pub mod browser;
 pub mod decode;
 pub mod encode;
 pub mod error;
+#[cfg(feature = "gstreamer")]
+pub mod gst_source;
 pub mod image_sequence;
 pub mod jpeg;
 pub mod record;
@@ -41,6 +45,8 @@ pub mod video_file;
 
 pub use browser::{BrowserIngest, BrowserParams, BrowserSource};
 pub use error::{MediaError, Result};
+#[cfg(feature = "gstreamer")]
+pub use gst_source::{GstreamerParams, GstreamerSource, RtspParams, RtspSource};
 pub use image_sequence::{ImageSequence, ImageSequenceParams};
 pub use jpeg::JpegEncoder;
 pub use record::{Recorder, RecorderSettings, RecorderStatus};
@@ -67,6 +73,8 @@ pub fn link() {
         signal::raw::keep as fn(),
         signal::serial::keep as fn(),
     ]);
+    #[cfg(feature = "gstreamer")]
+    std::hint::black_box(gst_source::keep as fn());
 }
 
 #[cfg(test)]
