@@ -810,6 +810,9 @@ async function posePhotos(consoleErrors) {
       `hands ${stageMs('hands')?.toFixed(1)} ms; ingest accepted ${diag.ingest?.accepted}, replaced in the slot ${diag.ingest?.sources?.[0]?.dropped}; load average ${load}`);
     assert(ages.n >= 3, `frame age measured on ${ages.n} frames only`);
     await button.click(); // stop
+    // The page first: it would log its failed reconnects to a stopped server as errors.
+    await browser.close();
+    browser = null;
     await stopServer(server);
   } finally {
     stream?.terminate();
