@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: Rust tests for every crate, the Python SDK's tests, the web UI's unit
-# tests, and the end-to-end test in a real headless Chromium against `framebus demo`.
+# tests, and the end-to-end test in a real headless Chromium against `framebus demo` (and
+# `framebus run` on examples, the pose one with a fake camera playing photos through ffmpeg).
 # Installs what it needs (Debian chromium and ffmpeg, npm packages, a venv for the Python SDK)
 # when missing.
 set -euo pipefail
@@ -35,6 +36,7 @@ if [ ! -d web/node_modules ] || [ web/package-lock.json -nt web/node_modules/.pa
 fi
 
 # ONNX Runtime for the pose tests (loaded at run time): the PyPI wheel's libonnxruntime.so.
+# Exported, so the end-to-end pose check's server (examples/pose.toml) finds it too.
 if [ -z "${ORT_DYLIB_PATH:-}" ] && ! python3 -c "import onnxruntime" >/dev/null 2>&1; then
   if [ ! -x "$TARGET/ort-venv/bin/python" ]; then
     say "installing onnxruntime==1.31.1 (pip, venv in $TARGET/ort-venv)"

@@ -42,6 +42,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::Router;
+use framebus_core::clock::Clock;
 use framebus_core::config::ServerConfig;
 use framebus_core::runtime::Runtime;
 use tokio::net::TcpListener;
@@ -77,6 +78,9 @@ pub(crate) struct Shared {
     plugin_routes: Vec<(String, Router)>,
     /// The recorder, when recordings and clips are written (see [`AppState::with_recorder`]).
     pub(crate) recorder: Option<Arc<framebus_media::Recorder>>,
+    /// The runtime's clock, when known (see [`AppState::with_clock`]): ingest replies then
+    /// say between which times the frame was stamped.
+    pub(crate) clock: Option<Arc<dyn Clock>>,
 }
 
 impl AppState {
@@ -94,6 +98,7 @@ impl AppState {
                 started: Instant::now(),
                 plugin_routes: Vec::new(),
                 recorder: None,
+                clock: None,
             }),
         }
     }
@@ -115,6 +120,18 @@ impl AppState {
         match Arc::get_mut(&mut self.inner) {
             Some(inner) => inner.recorder = Some(recorder),
             None => tracing::warn!("with_recorder called after the state was shared; ignored"),
+        }
+        self
+    }
+
+    /// The clock the runtime was started with (`RuntimeOptions::clock`). With it, each
+    /// `/ws/ingest` ack carries `t_ns: [lo, hi]`, the range of that clock within which the
+    /// frame was stamped, so a client can find the snapshot of a frame it sent by its `t_ns`
+    /// (the browser's frame age at result). Call before [`app`].
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        match Arc::get_mut(&mut self.inner) {
+            Some(inner) => inner.clock = Some(clock),
+            None => tracing::warn!("with_clock called after the state was shared; ignored"),
         }
         self
     }

@@ -149,8 +149,11 @@ pub fn serve(
             .map_err(|e| Error::Settings(format!("cannot start the recorder: {e}")))?,
     );
     options.runtime.observers.push(recorder.clone());
+    let clock = options.runtime.clock.clone();
     let runtime = Arc::new(Runtime::start(config, options.runtime)?);
-    let state = AppState::new(runtime.clone(), hub, settings).with_recorder(recorder.clone());
+    let state = AppState::new(runtime.clone(), hub, settings)
+        .with_recorder(recorder.clone())
+        .with_clock(clock);
     let token = options.shutdown.unwrap_or_default();
     // The signal handlers are installed before the address is announced, so a SIGTERM sent
     // as soon as a client sees the server is a clean shutdown, never the default death.

@@ -67,6 +67,10 @@ async fn jpeg_frames_reach_the_pipeline_and_garbage_is_refused() {
         "the six markers: {snap}"
     );
     let t1 = snap["t_ns"].as_u64().unwrap();
+    // The ack brackets the frame's stamp: the sender can find the snapshot of its frame.
+    let window = &ack["result"]["t_ns"];
+    let (lo, hi) = (window[0].as_u64().unwrap(), window[1].as_u64().unwrap());
+    assert!(lo <= t1 && t1 <= hi, "t_ns {t1} outside the ack's {window}");
 
     // The seed-003 JSON form, with a sequence echoed as the reply id.
     let b64 = base64::engine::general_purpose::STANDARD.encode(fixture("rider_40.jpg"));

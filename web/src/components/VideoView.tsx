@@ -76,14 +76,17 @@ export function VideoView() {
       const exact = ix.lockToVideo && frame ? model.frames.get(frame.cameraId, frame.frameId) : undefined;
       const results = exact ?? model.overlay.sample(performance.now())?.value;
       canvas.dataset.overlay = exact ? 'video-frame' : 'interpolated';
+      let skeletonLines = 0;
       if (results) {
-        drawOverlays(ctx, results, fit, {
+        ({ skeletonLines } = drawOverlays(ctx, results, fit, {
           selectedMarker: ix.selectedMarker,
           picked: ix.mode.kind === 'pick' ? ix.mode.picked : [],
           overrides: interaction.overrides,
           ns: model.tools().ns,
-        });
+        }));
       }
+      // Body skeleton segments drawn on this frame (pink), for tests.
+      canvas.dataset.skeleton = String(skeletonLines);
       // Billiards: what was drawn goes into data attributes (ball ids, paths) for tests.
       const drawn = drawBilliards(ctx, results ?? {}, fit, ix.calibration);
       if (drawn) {

@@ -62,12 +62,19 @@ export function withOverrides(
   return { ...results, [ns]: { ...(mm ?? {}), markers } };
 }
 
+/** What `drawOverlays` drew that tests look for. */
+export interface OverlayDrawn {
+  /** Body skeleton segments (pink). */
+  skeletonLines: number;
+}
+
 export function drawOverlays(
   ctx: CanvasRenderingContext2D,
   rawResults: Record<string, unknown>,
   fit: Fit,
   opts: OverlayOptions,
-): void {
+): OverlayDrawn {
+  let skeletonLines = 0;
   const results = withOverrides(rawResults, opts.overrides, opts.ns.markers);
   const px = (p: Point) => toCanvas(p, fit);
   ctx.save();
@@ -120,6 +127,7 @@ export function drawOverlays(
   for (const ns of poseNs) {
     const d = poseDrawing(results, { pose: ns, hands: '' });
     segments(d.body.lines, POSE_COLORS.body, 3);
+    skeletonLines += d.body.lines.length;
     dots(d.body.points, POSE_COLORS.body, 4);
     labels.push(...d.angles);
   }
@@ -205,4 +213,5 @@ export function drawOverlays(
     label(ctx, String(i + 1), p.x - 4, p.y - 16, COLORS.pick);
   });
   ctx.restore();
+  return { skeletonLines };
 }

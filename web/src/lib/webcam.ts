@@ -1,15 +1,19 @@
 /**
  * "Use my webcam" (seed 003): frames from getUserMedia, JPEG-encoded and pushed as binary
  * messages to `/ws/ingest/{source}`. At most one frame is in flight on the socket: the server
- * keeps only the latest anyway, so sending faster than it drains only adds latency.
+ * keeps only the latest anyway, so sending faster than it drains only adds latency. The age
+ * of each result (grab → snapshot back in the page) is measured by `FrameAges`.
  */
 import { ingestUrl } from './api';
 import { authToken, withToken } from './auth';
+import { FrameAges, type AgeStats } from './frameAge';
 
 export interface WebcamStats {
   sent: number;
   skipped: number;
   lastError: string | null;
+  /** Frame age at result over recent frames (null until a result came back). */
+  age: AgeStats | null;
 }
 
 export interface WebcamOptions {
@@ -26,7 +30,8 @@ export class WebcamSender {
   private socket: WebSocket | null = null;
   private timer: ReturnType<typeof setInterval> | null = null;
   private busy = false;
-  private readonly stats: WebcamStats = { sent: 0, skipped: 0, lastError: null };
+  private readonly stats: WebcamStats = { sent: 0, skipped: 0, lastError: null, age: null };
+  private readonly ages = new FrameAges();
 
   constructor(
     private readonly sourceId: string,
@@ -51,7 +56,8 @@ export class WebcamSender {
     socket.onmessage = (ev) => {
       if (typeof ev.data !== 'string') return;
       try {
-        const m = JSON.parse(ev.data) as { type?: string; message?: string };
+        const m = JSON.parse(ev.data) as { type?: string; message?: string; result?: unknown };
+        if (m.type === 'ack' || m.type === 'error') this.ages.answered(m);
         if (m.type === 'error' && m.message) this.fail(m.message);
       } catch {
         /* not JSON: ignore */
@@ -68,6 +74,7 @@ export class WebcamSender {
         return;
       }
       this.busy = true;
+      const grabbed = performance.now();
       canvas.width = video.videoWidth;
       canvas.height = video.videoHeight;
       ctx.drawImage(video, 0, 0);
@@ -81,6 +88,7 @@ export class WebcamSender {
             this.busy = false;
             if (this.socket?.readyState === WebSocket.OPEN) {
               this.socket.send(buf);
+              this.ages.sent(grabbed);
               this.stats.sent++;
               this.opts.onStats?.({ ...this.stats });
             }
@@ -90,6 +98,16 @@ export class WebcamSender {
         this.opts.quality ?? 0.8,
       );
     }, period);
+  }
+
+  /**
+   * A snapshot of this webcam's source arrived (capture time `t_ns`): its frame's age at
+   * result is recorded when it is one of ours.
+   */
+  onSnapshot(t_ns: number, now = performance.now()): void {
+    if (this.ages.result(t_ns, now) === null) return;
+    this.stats.age = this.ages.stats();
+    this.opts.onStats?.({ ...this.stats });
   }
 
   stop(): void {

@@ -4,7 +4,9 @@
 //! JSON `{"image": "data:image/jpeg;base64,…", "sequence": n, "timestamp": t}`. The source's
 //! [`Ingest`] decodes it (on a blocking thread), stamps it with a monotonic time of arrival
 //! and puts it in its latest-wins slot. Every frame is answered: an `ack` whose `id` is the
-//! sequence (when given) and whose `result` holds the source's counters, or an `error`
+//! sequence (when given) and whose `result` holds the source's counters (and, when the
+//! server knows the runtime's clock, `t_ns: [lo, hi]`: the frame's `t_ns` in its snapshot
+//! lies in that range, so the sender can match results to the frames it sent), or an `error`
 //! (`too_large`, `bad_message`, `bad_args` for an undecodable image). A bad frame never
 //! closes the connection.
 
@@ -153,22 +155,35 @@ pub(crate) async fn serve_ingest<S, R>(
             Ok((id, bytes)) => {
                 stats.bytes.fetch_add(bytes.len() as u64, Ordering::Relaxed);
                 let ing = ingest.clone();
-                let pushed = tokio::task::spawn_blocking(move || ing.push(&bytes)).await;
+                let clock = shared.clock.clone();
+                // The source stamps the frame inside `push`, on the runtime's clock: the
+                // clock read just before and just after brackets that stamp.
+                let pushed = tokio::task::spawn_blocking(move || {
+                    let lo = clock.as_ref().map(|c| c.now_ns());
+                    let r = ing.push(&bytes);
+                    let window = lo.zip(clock.as_ref().map(|c| c.now_ns()));
+                    (r, window)
+                })
+                .await;
                 match pushed {
-                    Ok(Ok(())) => {
+                    Ok((Ok(()), window)) => {
                         stats.accepted.fetch_add(1, Ordering::Relaxed);
+                        let mut result = json!({
+                            "received": stats.received.load(Ordering::Relaxed),
+                            "dropped": ingest.dropped(),
+                            "rejected": ingest.rejected(),
+                        });
+                        if let Some((lo, hi)) = window {
+                            result["t_ns"] = json!([lo, hi]);
+                        }
                         ServerMessage::Ack(Ack {
                             id,
                             target: source_id.clone(),
                             cmd: "frame".into(),
-                            result: json!({
-                                "received": stats.received.load(Ordering::Relaxed),
-                                "dropped": ingest.dropped(),
-                                "rejected": ingest.rejected(),
-                            }),
+                            result,
                         })
                     }
-                    Ok(Err(e)) => {
+                    Ok((Err(e), _)) => {
                         stats.refused.fetch_add(1, Ordering::Relaxed);
                         SendStats::add(&client.bad_messages, 1);
                         ServerMessage::Error(error(id, e.code, e.message))

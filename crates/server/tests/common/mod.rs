@@ -7,6 +7,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use framebus_core::clock::{Clock, MonotonicClock};
 use framebus_core::config::{Config, Format};
 use framebus_core::runtime::{Runtime, RuntimeOptions};
 use framebus_server::{AppState, Hub, PreviewSettings};
@@ -74,12 +75,14 @@ pub async fn start_with(toml: &str, adjust: impl FnOnce(AppState) -> AppState) -
     let config = Config::parse(toml, Format::Toml, "test.toml").expect("valid test config");
     let settings = config.server.clone().unwrap_or_default();
     let hub = Hub::new(config.sources.len(), PreviewSettings::default());
+    let clock: Arc<dyn Clock> = Arc::new(MonotonicClock::new());
     let options = RuntimeOptions {
         observers: vec![hub.observer()],
+        clock: clock.clone(),
         ..Default::default()
     };
     let runtime = Runtime::start(&config, options).expect("runtime starts");
-    let state = adjust(AppState::new(Arc::new(runtime), hub, settings));
+    let state = adjust(AppState::new(Arc::new(runtime), hub, settings).with_clock(clock));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let shutdown = CancellationToken::new();
