@@ -15,8 +15,8 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, TryRecvError, bounded};
 use framebus_protocol::worker::{
-    FrameMeta, HostMessage, PROTOCOL_VERSION, WireFlow, WireFormat, WireLevel, WirePoint,
-    WorkerErrorKind, WorkerMessage, WorkerStageInfo,
+    FrameMeta, FrameResult, HostMessage, PROTOCOL_VERSION, ResultMessage, WireFlow, WireFormat,
+    WireLevel, WirePoint, WorkerErrorKind, WorkerMessage, WorkerStageInfo,
 };
 use framebus_protocol::{ErrorCode, NotificationLevel};
 use serde_json::{Value, json};
@@ -443,6 +443,8 @@ pub(crate) struct ProcessStage {
     copy: FrameBuf,
     registered: VecDeque<u64>,
     points: Vec<WirePoint>,
+    /// The frame message's source id, kept between frames.
+    source: String,
 }
 
 impl ProcessStage {
@@ -479,6 +481,7 @@ impl ProcessStage {
             copy: FrameBuf::shared(),
             registered: VecDeque::new(),
             points: Vec::new(),
+            source: String::new(),
         })
     }
 }
@@ -766,7 +769,15 @@ impl ProcessStage {
             offset: 0,
             frame: FrameMeta {
                 frame_id: data.frame_id,
-                source: data.source.to_string(),
+                source: {
+                    // Reused from the last frame: no allocation per frame.
+                    let mut s = std::mem::take(&mut self.source);
+                    if s != *data.source {
+                        s.clear();
+                        s.push_str(&data.source);
+                    }
+                    s
+                },
                 source_index: data.source_index,
                 t_ns: data.t_ns,
                 width: data.width,
@@ -783,24 +794,36 @@ impl ProcessStage {
             state: ctx.state,
             points: std::mem::take(&mut self.points),
         };
-        let got = sent
-            .and_then(|()| ch.send(&msg, None))
-            .and_then(|()| ch.recv::<WorkerMessage>(Some(self.plan.deadline)));
+        let got = sent.and_then(|()| ch.send(&msg, None)).and_then(|()| {
+            ch.recv_either::<ResultMessage, WorkerMessage>(Some(self.plan.deadline))
+        });
         drop(ch);
         link.touch();
-        if let HostMessage::Frame { points, .. } = msg {
+        if let HostMessage::Frame { points, frame, .. } = msg {
             self.points = points;
+            self.source = frame.source;
         }
         self.last_io = Instant::now();
         let r = match got {
-            Ok((WorkerMessage::Result(r), _)) if r.seq == seq && r.frame_id == data.frame_id => r,
-            Ok((WorkerMessage::Result(r), _)) => {
+            Ok((Ok(r), _)) if r.seq == seq && r.frame_id == data.frame_id => FrameResult::from(r),
+            Ok((
+                Ok(ResultMessage {
+                    seq: s, frame_id, ..
+                }),
+                _,
+            ))
+            | Ok((
+                Err(WorkerMessage::Result(FrameResult {
+                    seq: s, frame_id, ..
+                })),
+                _,
+            )) => {
                 return Err(FrameFail::Worker(self.protocol_error(format!(
-                    "a result for seq {} frame {} when frame {} (seq {seq}) was sent",
-                    r.seq, r.frame_id, data.frame_id
+                    "a result for seq {s} frame {frame_id} when frame {} (seq {seq}) was sent",
+                    data.frame_id
                 ))));
             }
-            Ok((other, _)) => {
+            Ok((Err(other), _)) => {
                 return Err(FrameFail::Worker(self.protocol_error(format!(
                     "expected a result, got {}",
                     unexpected(&other)

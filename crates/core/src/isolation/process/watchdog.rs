@@ -118,12 +118,13 @@ pub(super) fn watch(
                     Err(e) => format!("{label}: protocol error: {e}; killed"),
                 };
                 drop(ch);
+                // The note first: whoever sees the worker gone then finds why.
+                *link.hung.lock().unwrap_or_else(|p| p.into_inner()) = Some(note);
                 // The worker is this process's unreaped child (its `Conn` holds it), so the
                 // pid cannot name another process yet.
                 if let Some(p) = rustix::process::Pid::from_raw(pid as i32) {
                     let _ = rustix::process::kill_process(p, rustix::process::Signal::KILL);
                 }
-                *link.hung.lock().unwrap_or_else(|p| p.into_inner()) = Some(note);
                 return;
             }
         })?;
