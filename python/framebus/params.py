@@ -18,7 +18,7 @@ import sys
 import typing
 from typing import Any, Dict, List, Optional
 
-__all__ = ["param", "ParamError", "params_schema", "params_to_json", "merge_params"]
+__all__ = ["param", "ParamError", "params_schema", "params_to_json", "merge_params", "check_args"]
 
 _META = "framebus"
 _MISSING = dataclasses.MISSING
@@ -340,3 +340,62 @@ def merge_params(cls: type, current: Any, changes: Any) -> Any:
         raise
     except Exception as e:  # a __post_init__ check of the user's dataclass
         raise ParamError(None, f"{type(e).__name__}: {e}") from e
+
+
+_JSON_TYPES = {
+    "object": lambda v: isinstance(v, dict),
+    "array": lambda v: isinstance(v, list),
+    "string": lambda v: isinstance(v, str),
+    "boolean": lambda v: isinstance(v, bool),
+    "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
+    "number": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
+    "null": lambda v: v is None,
+}
+
+
+def check_args(schema: Dict[str, Any], args: Any) -> None:
+    """Checks a command's ``args`` against the JSON Schema it declared (the keywords a params
+    schema uses: ``type``, ``properties``, ``required``, ``additionalProperties: false``,
+    ``enum``, ``minimum``/``maximum``, ``items``); raises :class:`ParamError` naming the arg.
+    """
+    if not isinstance(args, dict):
+        raise ParamError(None, f"args must be an object, not {_describe(args)}")
+    props = schema.get("properties") or {}
+    for name in schema.get("required") or []:
+        if name not in args:
+            raise ParamError(name, "missing arg")
+    if schema.get("additionalProperties") is False:
+        for key in args:
+            if key not in props:
+                known = ", ".join(props) or "none"
+                raise ParamError(key, f"unknown arg `{key}` (known: {known})", prefix=False)
+    for key, value in args.items():
+        if isinstance(props.get(key), dict):
+            _check_value(key, props[key], value)
+
+
+def _check_value(field: str, schema: Dict[str, Any], v: Any) -> None:
+    want = schema.get("type")
+    if want is not None:
+        types = [want] if isinstance(want, str) else list(want)
+        if not any(_JSON_TYPES.get(t, lambda _: True)(v) for t in types):
+            raise ParamError(field, f"invalid type: {_describe(v)}, expected {' or '.join(types)}")
+    if "enum" in schema and not any(v == e and type(v) is type(e) for e in schema["enum"]):
+        raise ParamError(field, f"{_describe(v)} is not one of {_describe(schema['enum'])}")
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        lo, hi = schema.get("minimum"), schema.get("maximum")
+        if lo is not None and v < lo:
+            raise ParamError(field, f"{_fmt(v)} is below the minimum {_fmt(lo)}")
+        if hi is not None and v > hi:
+            raise ParamError(field, f"{_fmt(v)} is above the maximum {_fmt(hi)}")
+    if isinstance(v, list) and isinstance(schema.get("items"), dict):
+        for i, x in enumerate(v):
+            _check_value(f"{field}[{i}]", schema["items"], x)
+    if isinstance(v, dict) and isinstance(schema.get("properties"), dict):
+        for key, x in v.items():
+            sub = schema["properties"].get(key)
+            if isinstance(sub, dict):
+                _check_value(f"{field}.{key}", sub, x)
+        for name in schema.get("required") or []:
+            if name not in v:
+                raise ParamError(f"{field}.{name}", "missing arg")

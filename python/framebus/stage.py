@@ -57,6 +57,8 @@ class CommandSpec:
     args_schema: Dict[str, Any]
     locked_while_recording: bool
     method: str
+    #: The args dataclass when ``args_schema`` was one (the method then gets an instance).
+    args_type: Optional[type] = None
 
     def to_json(self) -> Dict[str, Any]:
         """The command as the worker protocol's ``description.info.commands`` lists it."""
@@ -77,14 +79,18 @@ def command(
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Marks a stage method as the custom command ``name`` (default: the method's name).
 
-    The method takes the args object (a dict) and returns anything JSON-able, which is the
-    command's reply. ``args_schema`` may be a JSON Schema dict or a dataclass (its schema is
-    generated like the params'); default: any object.
+    The method returns anything JSON-able, which is the command's reply. ``args_schema`` may
+    be a dataclass (its schema is generated like the params'; the args are validated like
+    params and the method gets an instance of it) or a JSON Schema dict (the args are checked
+    against it and the method gets the dict); default: any object, passed as a dict. Args
+    that fail validation answer ``bad_args`` naming the arg, and the method is not called.
     """
 
     def mark(fn: Callable[..., Any]) -> Callable[..., Any]:
+        args_type = None
         if isinstance(args_schema, type) and dataclasses.is_dataclass(args_schema):
             schema = params_schema(args_schema)
+            args_type = args_schema
         elif args_schema is None:
             schema = {"type": "object"}
         else:
@@ -95,6 +101,7 @@ def command(
             args_schema=schema,
             locked_while_recording=locked_while_recording,
             method=fn.__name__,
+            args_type=args_type,
         )
         return fn
 

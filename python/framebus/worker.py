@@ -23,7 +23,7 @@ from typing import Any, Callable, Dict, List, Optional, Union
 
 from .context import Context, FrameInfo, Point
 from .frames import Buffers, FrameError
-from .params import ParamError, merge_params, params_to_json
+from .params import ParamError, check_args, merge_params, params_to_json
 from .protocol import (
     MAX_DATAGRAM,
     PROTOCOL,
@@ -89,6 +89,9 @@ class Worker:
         except BaseException as e:  # noqa: BLE001 - any import failure is reported to the host
             tb = traceback.format_exception_only(type(e), e)[-1].strip()
             self.load_error = f"cannot import module `{self.module}`: {tb}"
+            # The whole traceback on stderr: the host quotes its last lines in the error.
+            traceback.print_exc(file=sys.stderr)
+            sys.stderr.flush()
             return
         try:
             cls = find_stage(mod, self.stage_id)
@@ -317,6 +320,13 @@ class Worker:
         if not isinstance(args, dict):
             return {"type": "error", "kind": "bad_args",
                     "message": f"`{name}` needs an object of args, not {encode(args).decode()}"}
+        try:
+            if spec.args_type is not None:
+                args = merge_params(spec.args_type, None, args)
+            else:
+                check_args(spec.args_schema, args)
+        except ParamError as e:
+            return {"type": "error", "kind": "bad_args", "message": f"`{name}`: {e}"}
         try:
             value = getattr(self.stage, spec.method)(args)
         except CommandError as e:

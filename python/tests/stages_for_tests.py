@@ -14,6 +14,14 @@ import framebus as fb
 
 
 @dataclass
+class AimArgs:
+    """Args of the `aim` command."""
+
+    corners: int = fb.param(4, min=3, max=8, description="corners to find")
+    mode: Literal["fast", "fine"] = "fast"
+
+
+@dataclass
 class BrightParams:
     """Params of the test brightness stage."""
 
@@ -73,6 +81,17 @@ class Brightness(fb.Stage):
     @fb.command(description="Replies with something that is not JSON")
     def not_json(self, args):
         return object()
+
+    @fb.command("aim", description="Args as a dataclass", args_schema=AimArgs)
+    def aim(self, args):
+        return {"corners": args.corners, "mode": args.mode}
+
+    @fb.command("zoom", description="Args as a JSON Schema",
+                args_schema={"type": "object", "additionalProperties": False, "required": ["level"],
+                             "properties": {"level": {"type": "number", "minimum": 1, "maximum": 8},
+                                            "label": {"type": "string"}}})
+    def zoom(self, args):
+        return {"level": args["level"]}
 
     def stop(self) -> None:
         path = os.environ.get("TEST_STOP_FILE")

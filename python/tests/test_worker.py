@@ -36,7 +36,8 @@ def test_describe_gives_info_schema_and_defaults(host):
     assert info["id"] == "test_brightness" and info["version"] == "0.1.0"
     assert info["description"] == "Fraction of pixels at or above a threshold."
     assert info["namespace"] is None
-    assert [c["name"] for c in info["commands"]] == ["calibrate", "not_json"]
+    assert [c["name"] for c in info["commands"]] == ["calibrate", "not_json", "aim", "zoom"]
+    assert info["commands"][2]["args_schema"]["properties"]["corners"]["maximum"] == 8
     assert info["commands"][0]["locked_while_recording"] is False
     props = d["params_schema"]["properties"]
     assert d["params_schema"]["type"] == "object"
@@ -252,6 +253,35 @@ def test_custom_commands(host):
     answer = w.command("not_json")
     assert answer["kind"] == "failed" and "not JSON" in answer["message"]
     assert w.command("calibrate")["value"]["calibrations"] == 3
+
+
+def test_command_args_are_validated_against_their_schema(host):
+    w = ready(host)
+    # A dataclass schema: validated like params; the method gets the instance.
+    assert w.command("aim", {"corners": 6}) == {"type": "reply", "value": {"corners": 6, "mode": "fast"}}
+    for args, text in [
+        ({"corners": 9}, "`aim`: `corners`: 9 is above the maximum 8"),
+        ({"corners": "6"}, "`aim`: `corners`: invalid type"),
+        ({"mode": "slow"}, "`aim`: `mode`: \"slow\" is not one of"),
+        ({"bogus": 1}, "`aim`: unknown param `bogus`"),
+    ]:
+        answer = w.command("aim", args)
+        assert answer["type"] == "error" and answer["kind"] == "bad_args", answer
+        assert answer["message"].startswith(text), answer
+    # A JSON Schema dict: checked; the method gets the dict.
+    assert w.command("zoom", {"level": 2.5}) == {"type": "reply", "value": {"level": 2.5}}
+    for args, text in [
+        ({}, "`zoom`: `level`: missing arg"),
+        ({"level": 9}, "`zoom`: `level`: 9 is above the maximum 8"),
+        ({"level": True}, "`zoom`: `level`: invalid type: true, expected number"),
+        ({"level": 2, "label": 3}, "`zoom`: `label`: invalid type: 3, expected string"),
+        ({"level": 2, "x": 1}, "`zoom`: unknown arg `x`"),
+    ]:
+        answer = w.command("zoom", args)
+        assert answer == {"type": "error", "kind": "bad_args", "message": answer["message"]}, answer
+        assert answer["message"].startswith(text), answer
+    # The worker carries on after refused args.
+    assert w.command("aim", {})["value"] == {"corners": 4, "mode": "fast"}
 
 
 def test_reset_clears_state_and_heartbeat_echoes(host):

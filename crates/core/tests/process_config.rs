@@ -63,3 +63,72 @@ fn a_worker_that_cannot_start_is_a_located_error() {
         "{e}"
     );
 }
+
+fn python() -> String {
+    std::env::var("FRAMEBUS_TEST_PYTHON").unwrap_or_else(|_| "python3".into())
+}
+
+/// Starts a config whose one stage is the Python module `module` (written to a temp dir with
+/// `code`); returns the error `Runtime::start` gives.
+fn start_error(module: &str, code: &str) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join(format!("{module}.py")), code).unwrap();
+    let c = parse(&format!(
+        "plugin = \"py_cam\"\nisolation = \"process\"\nmodule = \"{module}\"\npython = \"{}\"",
+        python()
+    ))
+    .unwrap();
+    let options = RuntimeOptions {
+        base_dir: dir.path().to_owned(),
+        ..Default::default()
+    };
+    Runtime::start(&c, options)
+        .err()
+        .expect("refused")
+        .to_string()
+}
+
+#[test]
+fn a_python_module_that_raises_at_import_is_reported_with_its_traceback_tail() {
+    let e = start_error(
+        "cam_stage",
+        "import sys\n\
+         for i in range(3000):\n    print(f'noise line {i}', file=sys.stderr)\n\
+         def load_calibration():\n    raise FileNotFoundError('calibration.json: no such file')\n\
+         load_calibration()\n",
+    );
+    // Located, names the stage, and says why.
+    assert!(
+        e.contains("stages[0]") && e.contains("worker for py_cam"),
+        "{e}"
+    );
+    assert!(e.contains("cannot import module `cam_stage`"), "{e}");
+    // The traceback's last lines, from the worker's stderr: the function and the line.
+    assert!(e.contains("its last output:"), "{e}");
+    assert!(e.contains("in load_calibration"), "{e}");
+    assert!(
+        e.trim_end()
+            .ends_with("FileNotFoundError: calibration.json: no such file"),
+        "{e}"
+    );
+    // Bounded: the 3000 lines before it are not all quoted.
+    assert!(
+        !e.contains("noise line 0\n") && e.len() < 2500,
+        "{} bytes: {e}",
+        e.len()
+    );
+}
+
+#[test]
+fn a_worker_that_exits_while_starting_is_reported_with_its_exit_and_output() {
+    let e = start_error(
+        "exits",
+        "import os, sys\nsys.stderr.write('no GPU found, giving up\\n')\nsys.stderr.flush()\nos._exit(3)\n",
+    );
+    assert!(
+        e.contains("stages[0]") && e.contains("worker for py_cam"),
+        "{e}"
+    );
+    assert!(e.contains("died while starting: exit code 3"), "{e}");
+    assert!(e.contains("no GPU found, giving up"), "{e}");
+}

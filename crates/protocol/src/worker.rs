@@ -347,6 +347,104 @@ pub struct FrameResult {
     pub process_us: u64,
 }
 
+/// The `"type"` of a [`ResultMessage`]: always `"result"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ResultTag {
+    /// `"result"`.
+    Result,
+}
+
+/// [`WorkerMessage::Result`] as a plain struct, for the per-frame path: the same JSON, parsed
+/// straight into its fields (serde buffers every field of an internally tagged enum first,
+/// which allocates per string and key). The host tries it before [`WorkerMessage`].
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResultMessage {
+    /// `"result"`.
+    #[serde(rename = "type")]
+    pub kind: ResultTag,
+    /// See [`FrameResult::seq`].
+    pub seq: u64,
+    /// See [`FrameResult::frame_id`].
+    pub frame_id: u64,
+    /// See [`FrameResult::flow`].
+    pub flow: WireFlow,
+    /// See [`FrameResult::output`].
+    pub output: Value,
+    /// See [`FrameResult::signals`].
+    pub signals: Vec<WireSignal>,
+    /// See [`FrameResult::points`].
+    pub points: Vec<WirePoint>,
+    /// See [`FrameResult::widgets`].
+    pub widgets: Vec<WireWidget>,
+    /// See [`FrameResult::notifications`].
+    pub notifications: Vec<WireNotification>,
+    /// See [`FrameResult::error`].
+    pub error: Option<String>,
+    /// See [`FrameResult::process_us`].
+    pub process_us: u64,
+}
+
+impl From<ResultMessage> for FrameResult {
+    fn from(m: ResultMessage) -> Self {
+        Self {
+            seq: m.seq,
+            frame_id: m.frame_id,
+            flow: m.flow,
+            output: m.output,
+            signals: m.signals,
+            points: m.points,
+            widgets: m.widgets,
+            notifications: m.notifications,
+            error: m.error,
+            process_us: m.process_us,
+        }
+    }
+}
+
+/// Serializes exactly as `WorkerMessage::Result(result.clone())` would, without the clone
+/// (the Rust worker's per-frame answer).
+#[derive(Debug, Serialize)]
+pub struct ResultRef<'a> {
+    /// `"result"`.
+    #[serde(rename = "type")]
+    pub kind: ResultTag,
+    /// The answer.
+    #[serde(flatten)]
+    pub result: &'a FrameResult,
+}
+
+/// The `"type"` of a [`FrameMessage`]: always `"frame"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FrameTag {
+    /// `"frame"`.
+    Frame,
+}
+
+/// [`HostMessage::Frame`] as a plain struct (see [`ResultMessage`]): what the Rust worker
+/// tries first.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FrameMessage {
+    /// `"frame"`.
+    #[serde(rename = "type")]
+    pub kind: FrameTag,
+    /// Request number.
+    pub seq: u64,
+    /// Buffer holding the pixels.
+    pub buffer: u64,
+    /// Offset of the first pixel, bytes.
+    pub offset: u64,
+    /// Frame metadata.
+    pub frame: FrameMeta,
+    /// The run state.
+    pub state: RunState,
+    /// Named points published by earlier stages this frame.
+    pub points: Vec<WirePoint>,
+}
+
 /// The JSON Schema of both directions, as written to `python/framebus/wire_schema.json`:
 /// `$defs.HostMessage` and `$defs.WorkerMessage` (plus the types they use); the root accepts
 /// either.
@@ -416,6 +514,59 @@ mod tests {
                 .is_err()
         );
         assert!(serde_json::from_value::<WorkerMessage>(json!({"type":"hello"})).is_err());
+    }
+
+    /// The per-frame structs read and write exactly the JSON of the enum variants they stand
+    /// for, and refuse what those refuse.
+    #[test]
+    fn per_frame_structs_match_the_enum_messages() {
+        let result = json!({"type":"result","seq":42,"frame_id":100,"flow":"skip",
+            "output":{"a":[1,2]},"signals":[{"name":"bright","value":0.25}],
+            "points":[{"name":"p","x":1.0,"y":2.0,"score":0.5}],"widgets":[],
+            "notifications":[{"level":"info","title":"t","message":"m"}],
+            "error":null,"process_us":7});
+        let fast: ResultMessage = serde_json::from_value(result.clone()).unwrap();
+        let WorkerMessage::Result(slow) = serde_json::from_value(result.clone()).unwrap() else {
+            panic!("a result");
+        };
+        let fast = FrameResult::from(fast);
+        assert_eq!(fast, slow);
+        let out = ResultRef {
+            kind: ResultTag::Result,
+            result: &fast,
+        };
+        assert_eq!(
+            serde_json::to_string(&out).unwrap(),
+            serde_json::to_string(&WorkerMessage::Result(slow)).unwrap()
+        );
+        let mut extra = result.clone();
+        extra["x"] = json!(1);
+        assert!(serde_json::from_value::<ResultMessage>(extra).is_err());
+        assert!(serde_json::from_value::<ResultMessage>(json!({"type":"ok"})).is_err());
+        let frame = HostMessage::Frame {
+            seq: 1,
+            buffer: 2,
+            offset: 0,
+            frame: FrameMeta {
+                frame_id: 3,
+                source: "camera_0".into(),
+                source_index: 0,
+                t_ns: 4,
+                width: 8,
+                height: 1,
+                stride: 8,
+                format: WireFormat::Gray8,
+            },
+            state: RunState::Running,
+            points: vec![],
+        };
+        let text = serde_json::to_string(&frame).unwrap();
+        let fast: FrameMessage = serde_json::from_str(&text).unwrap();
+        let HostMessage::Frame { frame: meta, .. } = frame else {
+            unreachable!()
+        };
+        assert_eq!((fast.seq, fast.buffer, fast.frame), (1, 2, meta));
+        assert!(serde_json::from_str::<FrameMessage>(r#"{"type":"reset"}"#).is_err());
     }
 
     /// The Python SDK validates against `python/framebus/wire_schema.json`; this test

@@ -22,6 +22,8 @@ pub struct TicksParams {
     pub width: u32,
     /// Height of the RGB frames.
     pub height: u32,
+    /// Frames before the source ends (0: endless).
+    pub frames: u64,
 }
 
 impl Default for TicksParams {
@@ -30,6 +32,7 @@ impl Default for TicksParams {
             fps: 200.0,
             width: 64,
             height: 48,
+            frames: 0,
         }
     }
 }
@@ -58,6 +61,9 @@ impl Source for Ticks {
         })
     }
     fn next_frame(&mut self) -> Result<Option<Frame>> {
+        if self.p.frames > 0 && self.n >= self.p.frames {
+            return Ok(None);
+        }
         let period = (1e9 / self.p.fps.max(1.0)) as u64;
         self.init.clock.sleep_until(self.start_ns + self.n * period);
         let stop = self.init.stop.clone();
@@ -78,6 +84,28 @@ impl Source for Ticks {
     }
 }
 framebus_core::register_source!(Ticks);
+
+/// A stage that does nothing and publishes nothing (`test_quiet`): what is left per frame in
+/// a process hop is the hop itself.
+pub struct Quiet;
+
+impl Stage for Quiet {
+    type Params = NoParams;
+    const INFO: StageInfo = StageInfo {
+        id: "test_quiet",
+        version: "0.1.0",
+        description: "test stage that does nothing",
+        namespace: None,
+        commands: &[],
+    };
+    fn new(_: NoParams, _: &StageInit) -> Result<Self> {
+        Ok(Self)
+    }
+    fn process(&mut self, _: &mut FrameCtx<'_>) -> Result<Flow> {
+        Ok(Flow::Continue)
+    }
+}
+framebus_core::register_stage!(Quiet);
 
 /// Args of the `arm` command.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]

@@ -126,6 +126,56 @@ fn a_hung_worker_hits_its_deadline_and_is_killed() {
     crash_and_recover("hang", "hung: no answer to frame");
 }
 
+/// Waits (up to `t`) for process `pid` to exit, on a pidfd; true if it did.
+fn exits_within(pid: u32, t: Duration) -> bool {
+    use rustix::event::{PollFd, PollFlags, Timespec, poll};
+    let Some(p) = rustix::process::Pid::from_raw(pid as i32) else {
+        return false;
+    };
+    let Ok(fd) = rustix::process::pidfd_open(p, rustix::process::PidfdFlags::empty()) else {
+        return !alive(pid);
+    };
+    let ts = Timespec {
+        tv_sec: t.as_secs() as _,
+        tv_nsec: 0,
+    };
+    let mut fds = [PollFd::new(&fd, PollFlags::IN)];
+    matches!(poll(&mut fds, Some(&ts)), Ok(n) if n > 0)
+}
+
+#[test]
+fn a_worker_hung_while_no_frames_flow_is_caught_by_the_heartbeat() {
+    let (rt, rx) = start("fault", "heartbeat_timeout_ms = 200").unwrap();
+    let first = result_from_new_worker(&rx, 0);
+    let pause = |cmd: &str| {
+        let r = rt
+            .bus()
+            .request_blocking(Command::new("pipeline", cmd, json!({})), T);
+        assert!(r.is_ok(), "{r:?}");
+    };
+    pause("pause");
+    // Frames stop; the worker stops answering (SIGSTOP: alive, but hung).
+    let pid = rustix::process::Pid::from_raw(first as i32).unwrap();
+    rustix::process::kill_process(pid, rustix::process::Signal::STOP).unwrap();
+    // With no frame to time out, only the idle heartbeat can find it: it is killed.
+    assert!(
+        exits_within(first as u32, T),
+        "the hung idle worker was not killed"
+    );
+    pause("run");
+    let message = error_where(
+        &rx,
+        "hung: no answer to a heartbeat within 200 ms while idle",
+    );
+    assert!(message.contains("worker for f"), "{message}");
+    let second = result_from_new_worker(&rx, first);
+    let st = worker_status(&rt);
+    assert_eq!(st["failures"], 1, "{st}");
+    assert_eq!(st["restarts"], 1, "{st}");
+    rt.shutdown();
+    assert!(!alive(second as u32), "no worker outlives the runtime");
+}
+
 #[test]
 fn repeated_failures_open_the_breaker_until_re_enabled() {
     let (rt, rx) = start("fault", "breaker_failures = 3").unwrap();

@@ -393,6 +393,23 @@ impl Runtime {
         }
     }
 
+    /// Manifests of the process stages running here, as their workers described themselves
+    /// (one per plugin id, config order): how a Python stage's params schema and commands
+    /// reach `/api/v1/plugins`.
+    pub fn worker_manifests(&self) -> Vec<crate::registry::StageManifest> {
+        let mut out: Vec<crate::registry::StageManifest> = Vec::new();
+        for s in &self.sources {
+            for (_, st) in &s.stages {
+                if let Some(m) = st.worker.get().and_then(|w| w.manifest.get())
+                    && !out.iter().any(|o| o.id == m.id)
+                {
+                    out.push(m.clone());
+                }
+            }
+        }
+        out
+    }
+
     /// True once every pipeline has finished (all sources ended).
     pub fn finished(&self) -> bool {
         self.sources

@@ -185,7 +185,13 @@ pub(crate) async fn plugin_instance(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let (plugin, source, configured) = instance(&state, &id)?;
-    let manifest = registry::stage(&plugin).map(|r| r.manifest());
+    let manifest = registry::stage(&plugin).map(|r| r.manifest()).or_else(|| {
+        state
+            .runtime()
+            .worker_manifests()
+            .into_iter()
+            .find(|m| m.id == plugin)
+    });
     let params = execute(
         state.runtime().bus(),
         Command::new(id.clone(), "get_params", json!({})),

@@ -233,8 +233,9 @@ pub(crate) async fn diagnostics(State(state): State<AppState>) -> Json<Diagnosti
     })
 }
 
-/// Registered stage plugins (manifests with params JSON Schema and commands), source kinds,
-/// and the stage instances of the running config.
+/// Registered stage plugins (manifests with params JSON Schema and commands), plus the
+/// process stages of the running config that are not registered here (Python stages, as
+/// their workers describe themselves), source kinds, and the stage instances.
 #[utoipa::path(get, path = "/plugins", tag = "plugins",
     responses((status = 200, description = "Manifests", body = Object)))]
 pub(crate) async fn plugins(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
@@ -252,7 +253,13 @@ pub(crate) async fn plugins(State(state): State<AppState>) -> Result<Json<Value>
             })
         })
         .collect();
-    let stages: Vec<_> = registry::stages().iter().map(|r| r.manifest()).collect();
+    let mut stages: Vec<_> = registry::stages().iter().map(|r| r.manifest()).collect();
+    // Stages this binary does not register (Python stages), as their workers describe them.
+    for m in state.runtime().worker_manifests() {
+        if !stages.iter().any(|s| s.id == m.id) {
+            stages.push(m);
+        }
+    }
     let sources: Vec<Value> = registry::sources()
         .iter()
         .map(|r| json!({ "kind": r.kind, "description": r.description, "params_schema": (r.params_schema)() }))

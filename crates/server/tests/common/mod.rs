@@ -71,6 +71,19 @@ pub async fn start(toml: &str) -> TestServer {
 
 /// Like [`start`], letting the caller adjust the state (e.g. add plugin routes).
 pub async fn start_with(toml: &str, adjust: impl FnOnce(AppState) -> AppState) -> TestServer {
+    start_full(toml, std::path::PathBuf::from("."), adjust).await
+}
+
+/// Like [`start`], with config-relative paths (Python modules, files) resolved in `base_dir`.
+pub async fn start_in(toml: &str, base_dir: &std::path::Path) -> TestServer {
+    start_full(toml, base_dir.to_owned(), |s| s).await
+}
+
+async fn start_full(
+    toml: &str,
+    base_dir: std::path::PathBuf,
+    adjust: impl FnOnce(AppState) -> AppState,
+) -> TestServer {
     link();
     let config = Config::parse(toml, Format::Toml, "test.toml").expect("valid test config");
     let settings = config.server.clone().unwrap_or_default();
@@ -79,6 +92,7 @@ pub async fn start_with(toml: &str, adjust: impl FnOnce(AppState) -> AppState) -
     let options = RuntimeOptions {
         observers: vec![hub.observer()],
         clock: clock.clone(),
+        base_dir,
         ..Default::default()
     };
     let runtime = Runtime::start(&config, options).expect("runtime starts");

@@ -6,7 +6,6 @@
 //! for) until the circuit breaker opens.
 
 use std::collections::VecDeque;
-use std::os::fd::AsFd;
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -16,12 +15,14 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, TryRecvError, bounded};
 use framebus_protocol::worker::{
-    FrameMeta, HostMessage, PROTOCOL_VERSION, WireFlow, WireFormat, WireLevel, WirePoint,
-    WorkerErrorKind, WorkerMessage, WorkerStageInfo,
+    FrameMeta, FrameResult, HostMessage, PROTOCOL_VERSION, ResultMessage, WireFlow, WireFormat,
+    WireLevel, WirePoint, WorkerErrorKind, WorkerMessage, WorkerStageInfo,
 };
 use framebus_protocol::{ErrorCode, NotificationLevel};
 use serde_json::{Value, json};
 
+use super::output::{Tail, with_output};
+use super::watchdog::{Link, Watchdog, watch};
 use super::wire::{Channel, WireError, pair};
 use super::{WorkerConfig, WorkerStats, spawn};
 use crate::config::StageConfig;
@@ -41,6 +42,8 @@ const COMMAND_TIMEOUT: Duration = Duration::from_secs(5);
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(1);
 /// Send a heartbeat before a frame when nothing was exchanged for this long.
 const HEARTBEAT_IDLE: Duration = Duration::from_secs(1);
+/// How long a dead worker's output pipe may take to reach EOF before its tail is quoted.
+const OUTPUT_WAIT: Duration = Duration::from_millis(500);
 /// Buffers a worker keeps mapped; older ones are dropped.
 const MAX_BUFFERS: usize = 64;
 
@@ -70,7 +73,12 @@ enum Failure {
 /// A live worker.
 struct Conn {
     child: Child,
-    chan: Channel,
+    /// Its socket, shared with the idle watchdog.
+    chan: Arc<Link>,
+    /// Heartbeats while idle (none for a worker only asked to describe itself).
+    watchdog: Option<Watchdog>,
+    /// Its stdout and stderr (forwarded to framebus's stderr; the last bytes kept).
+    output: Arc<Tail>,
     pid: u32,
     described: Option<(WorkerStageInfo, Value)>,
     params: Value,
@@ -81,6 +89,14 @@ impl Drop for Conn {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Starts the idle watchdog of a worker the pipeline adopts (if its thread cannot start, the
+/// heartbeat before each frame still catches a hang).
+fn guard(conn: &mut Conn, plan: &Plan) {
+    let t = Duration::from_millis(plan.cfg.heartbeat_timeout_ms.max(1));
+    conn.chan.touch();
+    conn.watchdog = watch(&conn.chan, conn.pid, HEARTBEAT_IDLE, t, plan.label.clone()).ok();
 }
 
 /// How a worker ended, by name (`signal 11 (SIGSEGV)`, `exit code 3`).
@@ -127,10 +143,11 @@ fn connect(plan: &Plan, params: &Value) -> Result<Conn, Failure> {
         pair().map_err(|e| Failure::Crashed(format!("socketpair: {e}")))?;
     let mut cmd = Command::new(&plan.program);
     cmd.args(&plan.args).stdin(Stdio::null());
-    // A worker's prints go to framebus's stderr, never into its stdout (JSONL may be there).
-    if let Ok(err) = std::io::stderr().as_fd().try_clone_to_owned() {
-        cmd.stdout(Stdio::from(err));
-    }
+    // A worker's prints go to framebus's stderr, never into its stdout (JSONL may be there),
+    // through a pipe whose last bytes are quoted when the worker dies.
+    let (output, out, err) = Tail::start(&plan.init.id)
+        .map_err(|e| Failure::Crashed(format!("{}: output pipe: {e}", plan.label)))?;
+    cmd.stdout(out).stderr(err);
     if let Some(cwd) = &plan.cwd {
         cmd.current_dir(cwd);
     }
@@ -140,29 +157,37 @@ fn connect(plan: &Plan, params: &Value) -> Result<Conn, Failure> {
     let child = spawn::spawn(cmd, worker_end)
         .map_err(|e| Failure::Refused(format!("cannot start `{}`: {e}", plan.program.display())))?;
     let pid = child.id();
+    // The parent's copies of the pipe's write end went with `cmd`: EOF follows the worker.
     let mut conn = Conn {
         child,
-        chan: Channel::new(host_end),
+        chan: Link::new(Channel::new(host_end)),
+        watchdog: None,
+        output,
         pid,
         described: None,
         params: Value::Null,
     };
     let label = &plan.label;
     let ask = |conn: &mut Conn, msg: &HostMessage| -> Result<WorkerMessage, Failure> {
-        let sent = conn.chan.send(msg, None);
-        let got = sent.and_then(|()| conn.chan.recv::<WorkerMessage>(Some(STARTUP)));
+        let got = {
+            let mut ch = conn.chan.lock();
+            let sent = ch.send(msg, None);
+            sent.and_then(|()| ch.recv::<WorkerMessage>(Some(STARTUP)))
+        };
         match got {
             Ok((WorkerMessage::Fatal { message }, _)) => {
                 let how = conn.end();
-                Err(Failure::Refused(format!(
-                    "{label} refused: {message} ({how})"
+                Err(Failure::Refused(with_output(
+                    format!("{label} refused: {message} ({how})"),
+                    &conn.output.quote(OUTPUT_WAIT),
                 )))
             }
             Ok((m, _)) => Ok(m),
             Err(WireError::Eof) => {
                 let how = conn.end();
-                Err(Failure::Crashed(format!(
-                    "{label} died while starting: {how}"
+                Err(Failure::Crashed(with_output(
+                    format!("{label} died while starting: {how}"),
+                    &conn.output.quote(OUTPUT_WAIT),
                 )))
             }
             Err(WireError::Timeout(t)) => {
@@ -254,9 +279,18 @@ pub fn describe_worker(
         Err(Failure::Refused(m) | Failure::Crashed(m)) => return Err(m),
     };
     let (info, params_schema) = conn.described.take().expect("described in the handshake");
-    let _ = conn.chan.send(&HostMessage::Shutdown, None);
-    let _ = conn.chan.recv::<WorkerMessage>(Some(SHUTDOWN_GRACE));
+    {
+        let mut ch = conn.chan.lock();
+        let _ = ch.send(&HostMessage::Shutdown, None);
+        let _ = ch.recv::<WorkerMessage>(Some(SHUTDOWN_GRACE));
+    }
     conn.end();
+    Ok(manifest_of(info, params_schema))
+}
+
+/// The manifest of a stage as its worker described it (generic commands first, then its
+/// own with the args schemas it declared).
+fn manifest_of(info: WorkerStageInfo, params_schema: Value) -> crate::registry::StageManifest {
     let mut commands = crate::registry::generic_commands(&params_schema);
     commands.extend(
         info.commands
@@ -268,14 +302,14 @@ pub fn describe_worker(
                 locked_while_recording: c.locked_while_recording,
             }),
     );
-    Ok(crate::registry::StageManifest {
+    crate::registry::StageManifest {
         id: info.id,
         version: info.version,
         description: info.description,
         namespace: info.namespace,
         params_schema,
         commands,
-    })
+    }
 }
 
 fn status_schema() -> Value {
@@ -409,6 +443,8 @@ pub(crate) struct ProcessStage {
     copy: FrameBuf,
     registered: VecDeque<u64>,
     points: Vec<WirePoint>,
+    /// The frame message's source id, kept between frames.
+    source: String,
 }
 
 impl ProcessStage {
@@ -423,11 +459,14 @@ impl ProcessStage {
             Ok(c) => c,
             Err(Failure::Refused(m) | Failure::Crashed(m)) => return Err(m),
         };
-        let (info, _params_schema) = conn.described.take().expect("described in the handshake");
+        let (info, params_schema) = conn.described.take().expect("described in the handshake");
         let stats = Arc::new(WorkerStats::default());
         stats.pid.store(u64::from(conn.pid), Ordering::Relaxed);
+        let info_static = leak_info(&info);
+        guard(&mut conn, &plan);
+        let _ = stats.manifest.set(manifest_of(info, params_schema));
         Ok(Self {
-            info: leak_info(&info),
+            info: info_static,
             params: conn.params.clone(),
             backoff: Duration::from_millis(plan.cfg.backoff_ms),
             plan,
@@ -442,6 +481,7 @@ impl ProcessStage {
             copy: FrameBuf::shared(),
             registered: VecDeque::new(),
             points: Vec::new(),
+            source: String::new(),
         })
     }
 }
@@ -527,6 +567,7 @@ impl ProcessStage {
                     conn.pid,
                     self.stats.lost_frames.load(Ordering::Relaxed)
                 );
+                guard(&mut conn, &self.plan);
                 self.live = Some(conn);
                 ctx.notify(NotificationLevel::Info, "worker restarted", msg);
                 Ok(())
@@ -543,6 +584,16 @@ impl ProcessStage {
         }
     }
 
+    /// A hang the idle watchdog found (it killed the worker): reaps the worker, records the
+    /// failure (restart or breaker) and returns the report.
+    fn take_hang(&mut self) -> Option<String> {
+        let note = self.live.as_ref()?.chan.take_hang()?;
+        if let Some(mut conn) = self.live.take() {
+            conn.end();
+        }
+        Some(self.failed(note))
+    }
+
     /// Marks this frame's result absent and counts it lost.
     fn lose(&self, ctx: &mut FrameCtx<'_>) {
         self.stats.lost_frames.fetch_add(1, Ordering::Relaxed);
@@ -556,7 +607,13 @@ impl ProcessStage {
         };
         let label = &self.plan.label;
         let message = match what {
-            WireError::Eof => format!("{label} died: {}", conn.end()),
+            WireError::Eof => {
+                let how = conn.end();
+                with_output(
+                    format!("{label} died: {how}"),
+                    &conn.output.quote(OUTPUT_WAIT),
+                )
+            }
             WireError::Timeout(t) => {
                 conn.end();
                 format!(
@@ -591,16 +648,21 @@ impl ProcessStage {
         if let Some(b) = &self.broken {
             return Err(CommandError::new(ErrorCode::Unavailable, b.clone()));
         }
+        if let Some(m) = self.take_hang() {
+            return Err(CommandError::new(ErrorCode::StageFailed, m));
+        }
         let Some(conn) = self.live.as_mut() else {
             return Err(CommandError::new(
                 ErrorCode::Unavailable,
                 format!("{} is restarting", self.plan.label),
             ));
         };
-        let got = conn
-            .chan
-            .send(msg, None)
-            .and_then(|()| conn.chan.recv::<WorkerMessage>(Some(timeout)));
+        let got = {
+            let mut ch = conn.chan.lock();
+            ch.send(msg, None)
+                .and_then(|()| ch.recv::<WorkerMessage>(Some(timeout)))
+        };
+        conn.chan.touch();
         self.last_io = Instant::now();
         match got {
             Ok((WorkerMessage::Error { kind, message }, _)) => {
@@ -635,10 +697,12 @@ impl ProcessStage {
         let Some(conn) = self.live.as_mut() else {
             return Ok(());
         };
-        let got = conn
-            .chan
-            .send(&HostMessage::Heartbeat { n }, None)
-            .and_then(|()| conn.chan.recv::<WorkerMessage>(Some(t)));
+        let got = {
+            let mut ch = conn.chan.lock();
+            ch.send(&HostMessage::Heartbeat { n }, None)
+                .and_then(|()| ch.recv::<WorkerMessage>(Some(t)))
+        };
+        conn.chan.touch();
         self.last_io = Instant::now();
         match got {
             Ok((WorkerMessage::Heartbeat { n: m }, _)) if m == n => Ok(()),
@@ -669,17 +733,18 @@ impl ProcessStage {
             return Err(FrameFail::Worker("no worker".into()));
         };
         let id = region.id();
+        let link = conn.chan.clone();
+        // Held from the frame's request to its answer (the watchdog then stays out).
+        let mut ch = link.lock();
         let mut sent = Ok(());
         if !self.registered.contains(&id) {
             if self.registered.len() >= MAX_BUFFERS
                 && let Some(old) = self.registered.pop_front()
             {
-                sent = conn
-                    .chan
-                    .send(&HostMessage::DropBuffer { buffer: old }, None);
+                sent = ch.send(&HostMessage::DropBuffer { buffer: old }, None);
             }
             sent = sent.and_then(|()| {
-                conn.chan.send(
+                ch.send(
                     &HostMessage::Buffer {
                         buffer: id,
                         len: region.capacity() as u64,
@@ -704,7 +769,15 @@ impl ProcessStage {
             offset: 0,
             frame: FrameMeta {
                 frame_id: data.frame_id,
-                source: data.source.to_string(),
+                source: {
+                    // Reused from the last frame: no allocation per frame.
+                    let mut s = std::mem::take(&mut self.source);
+                    if s != *data.source {
+                        s.clear();
+                        s.push_str(&data.source);
+                    }
+                    s
+                },
                 source_index: data.source_index,
                 t_ns: data.t_ns,
                 width: data.width,
@@ -721,22 +794,36 @@ impl ProcessStage {
             state: ctx.state,
             points: std::mem::take(&mut self.points),
         };
-        let got = sent
-            .and_then(|()| conn.chan.send(&msg, None))
-            .and_then(|()| conn.chan.recv::<WorkerMessage>(Some(self.plan.deadline)));
-        if let HostMessage::Frame { points, .. } = msg {
+        let got = sent.and_then(|()| ch.send(&msg, None)).and_then(|()| {
+            ch.recv_either::<ResultMessage, WorkerMessage>(Some(self.plan.deadline))
+        });
+        drop(ch);
+        link.touch();
+        if let HostMessage::Frame { points, frame, .. } = msg {
             self.points = points;
+            self.source = frame.source;
         }
         self.last_io = Instant::now();
         let r = match got {
-            Ok((WorkerMessage::Result(r), _)) if r.seq == seq && r.frame_id == data.frame_id => r,
-            Ok((WorkerMessage::Result(r), _)) => {
+            Ok((Ok(r), _)) if r.seq == seq && r.frame_id == data.frame_id => FrameResult::from(r),
+            Ok((
+                Ok(ResultMessage {
+                    seq: s, frame_id, ..
+                }),
+                _,
+            ))
+            | Ok((
+                Err(WorkerMessage::Result(FrameResult {
+                    seq: s, frame_id, ..
+                })),
+                _,
+            )) => {
                 return Err(FrameFail::Worker(self.protocol_error(format!(
-                    "a result for seq {} frame {} when frame {} (seq {seq}) was sent",
-                    r.seq, r.frame_id, data.frame_id
+                    "a result for seq {s} frame {frame_id} when frame {} (seq {seq}) was sent",
+                    data.frame_id
                 ))));
             }
-            Ok((other, _)) => {
+            Ok((Err(other), _)) => {
                 return Err(FrameFail::Worker(self.protocol_error(format!(
                     "expected a result, got {}",
                     unexpected(&other)
@@ -808,6 +895,10 @@ impl DynStage for ProcessStage {
         if let Some(b) = &self.broken {
             self.lose(ctx);
             return Err(Error::stage(b.clone()));
+        }
+        if let Some(m) = self.take_hang() {
+            self.lose(ctx);
+            return Err(Error::stage(m));
         }
         if let Err(m) = self.poll_restart(ctx) {
             self.lose(ctx);
@@ -885,8 +976,11 @@ impl DynStage for ProcessStage {
         let Some(mut conn) = self.live.take() else {
             return;
         };
-        let _ = conn.chan.send(&HostMessage::Shutdown, None);
-        let _ = conn.chan.recv::<WorkerMessage>(Some(SHUTDOWN_GRACE));
+        conn.watchdog = None;
+        let mut ch = conn.chan.lock();
+        let _ = ch.send(&HostMessage::Shutdown, None);
+        let _ = ch.recv::<WorkerMessage>(Some(SHUTDOWN_GRACE));
+        drop(ch);
         let deadline = Instant::now() + SHUTDOWN_GRACE;
         // Wait for the exit (the worker exits right after `ok`); kill it past the grace time.
         while Instant::now() < deadline {
@@ -896,6 +990,7 @@ impl DynStage for ProcessStage {
                     // Its socket closes when it exits: wait on that instead of sleeping.
                     let _ = conn
                         .chan
+                        .lock()
                         .recv_raw(Some(deadline.saturating_duration_since(Instant::now())));
                 }
             }

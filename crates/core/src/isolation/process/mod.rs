@@ -4,15 +4,21 @@
 //! # Layout
 //! - [`shm`]: memfd regions (host, read-write) and views (worker, read-only).
 //! - [`wire`]: one end of the `SOCK_SEQPACKET` socket: JSON datagrams, fd passing, timeouts.
+//! - `output`: a worker's stdout/stderr, forwarded to framebus's stderr; its last lines are
+//!   quoted when the worker dies.
 //! - `spawn`: starts workers from one long-lived thread (so `PR_SET_PDEATHSIG` follows
 //!   framebus, not a short-lived thread) with the socket as fd 3.
 //! - `host`: [`ProcessStage`], the proxy the pipeline runs: handshake, frames, commands,
 //!   deadlines, restarts with backoff, circuit breaker, counters.
+//! - `watchdog`: the live worker's socket shared with a thread that sends heartbeats while
+//!   no frames flow and kills a worker that does not answer.
 //! - [`worker`]: the worker side for registered Rust stages (`framebus worker --stage ID`).
 
 mod host;
+mod output;
 pub mod shm;
 mod spawn;
+mod watchdog;
 pub mod wire;
 pub mod worker;
 
@@ -37,7 +43,8 @@ pub struct WorkerConfig {
     pub breaker_failures: u32,
     /// Window of the circuit breaker, seconds.
     pub breaker_window_s: u64,
-    /// A heartbeat not answered within this is a hung worker, ms.
+    /// A heartbeat not answered within this is a hung worker, ms. Heartbeats go out after 1 s
+    /// without a frame or command, also while no frames flow (an idle watchdog thread).
     pub heartbeat_timeout_ms: u64,
     /// Program for Rust workers (default: this framebus executable), run as
     /// `<exe> worker --stage <plugin>`.
@@ -83,6 +90,10 @@ pub struct WorkerStats {
     pub pid: AtomicU64,
     /// 1 while the circuit breaker is open.
     pub broken: AtomicU64,
+    /// The stage's manifest as its worker described itself in the handshake (params schema
+    /// and commands with their args schemas): what `/api/v1/plugins` lists for stages this
+    /// binary does not register (Python stages).
+    pub manifest: std::sync::OnceLock<crate::registry::StageManifest>,
 }
 
 /// A serializable copy of [`WorkerStats`].

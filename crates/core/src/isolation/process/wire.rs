@@ -181,6 +181,26 @@ impl Channel {
             }
         }
     }
+
+    /// Like [`Channel::recv`], trying the per-frame struct `F` first (no buffering, so no
+    /// allocation for an answer without strings) and then the general message `T`:
+    /// `Ok(Ok(f))` or `Ok(Err(t))`.
+    pub fn recv_either<F: DeserializeOwned, T: DeserializeOwned>(
+        &mut self,
+        timeout: Option<Duration>,
+    ) -> Result<(Result<F, T>, Option<OwnedFd>), WireError> {
+        let (bytes, fd) = self.recv_raw(timeout)?;
+        if let Ok(f) = serde_json::from_slice::<F>(bytes) {
+            return Ok((Ok(f), fd));
+        }
+        match serde_json::from_slice(bytes) {
+            Ok(m) => Ok((Err(m), fd)),
+            Err(e) => {
+                let head = String::from_utf8_lossy(&bytes[..bytes.len().min(80)]).into_owned();
+                Err(WireError::Parse(format!("{e} in {head:?}")))
+            }
+        }
+    }
 }
 
 /// The worker's socket from `FRAMEBUS_WORKER_FD` (normally 3), once per process.

@@ -8,9 +8,9 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use framebus_protocol::worker::{
-    FrameMeta, FrameResult, HostMessage, PROTOCOL_VERSION, WireFlow, WireFormat, WireLevel,
-    WireNotification, WirePoint, WireSignal, WireWidget, WorkerCommandSpec, WorkerErrorKind,
-    WorkerMessage, WorkerRuntime, WorkerStageInfo,
+    FrameMessage, FrameMeta, FrameResult, HostMessage, PROTOCOL_VERSION, ResultRef, ResultTag,
+    WireFlow, WireFormat, WireLevel, WireNotification, WirePoint, WireSignal, WireWidget,
+    WorkerCommandSpec, WorkerErrorKind, WorkerMessage, WorkerRuntime, WorkerStageInfo,
 };
 use framebus_protocol::{ErrorCode, NotificationLevel, RunState};
 use serde_json::Value;
@@ -98,8 +98,20 @@ fn panic_text(p: Box<dyn std::any::Any + Send>) -> String {
 impl Worker {
     fn run(&mut self) -> i32 {
         loop {
-            let msg = match self.chan.recv::<HostMessage>(None) {
-                Ok((m, fd)) => (m, fd),
+            // A frame is parsed straight into its struct (no per-field buffering).
+            let msg = match self.chan.recv_either::<FrameMessage, HostMessage>(None) {
+                Ok((Ok(f), fd)) => (
+                    HostMessage::Frame {
+                        seq: f.seq,
+                        buffer: f.buffer,
+                        offset: f.offset,
+                        frame: f.frame,
+                        state: f.state,
+                        points: f.points,
+                    },
+                    fd,
+                ),
+                Ok((Err(m), fd)) => (m, fd),
                 Err(WireError::Eof) => {
                     self.stop();
                     return 0;
@@ -166,10 +178,11 @@ impl Worker {
                     _,
                 ) => {
                     self.frame(seq, buffer, offset as usize, frame, state, &points);
-                    if let Err(e) = self
-                        .chan
-                        .send(&WorkerMessage::Result(self.result.clone()), None)
-                    {
+                    let answer = ResultRef {
+                        kind: ResultTag::Result,
+                        result: &self.result,
+                    };
+                    if let Err(e) = self.chan.send(&answer, None) {
                         eprintln!("framebus worker {}: {e}", self.name);
                         self.stop();
                         return 0;
