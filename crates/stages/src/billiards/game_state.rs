@@ -297,6 +297,18 @@ impl Stage for GameStateStage {
             *p = c.map(|c| (c.0, c.1, c.3));
         }
         let out = ctx.output::<GameState>();
+        // The published buffers get the stage's capacities once (a break's many collisions
+        // in one frame must not grow them later).
+        if out.events.capacity() < self.state.events.capacity() {
+            out.events
+                .reserve(self.state.events.capacity() - out.events.len());
+        }
+        if out.recent.capacity() < GameState::RECENT {
+            out.recent.reserve(GameState::RECENT - out.recent.len());
+        }
+        if out.pocketed.capacity() < 16 {
+            out.pocketed.reserve(16 - out.pocketed.len());
+        }
         out.phase = self.state.phase;
         out.shots = self.state.shots;
         out.balls_on_table = self.state.balls_on_table;
