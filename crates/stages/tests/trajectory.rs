@@ -257,3 +257,48 @@ fn simulate_refuses_bad_layouts_and_strikes_with_the_reason() {
         .is_ok()
     );
 }
+
+/// The prediction speed (the UI's slider sets it with `set_params`): every out-of-range or
+/// mistyped value is refused with `bad_args` naming `speed` and changes nothing; a config
+/// with one fails to build, naming it; the same holds for `simulate`'s `V0`.
+#[test]
+fn out_of_range_prediction_speeds_are_refused_naming_the_speed() {
+    let (tracked, _) = straight_in(true, 0.0);
+    let mut h = harness(tracked.clone(), json!({"speed": 1.5}));
+    assert_eq!(step(&mut h).speed, 1.5);
+    for bad in [
+        json!(0.0),
+        json!(-2.0),
+        json!(0.05),
+        json!(10.5),
+        json!("fast"),
+        json!(null),
+    ] {
+        let e = h
+            .command("trajectory", "set_params", json!({"speed": bad}))
+            .unwrap_err();
+        assert_eq!(e.code, ErrorCode::BadArgs, "{bad}");
+        assert!(e.message.contains("speed"), "{bad}: {}", e.message);
+        assert_eq!(step(&mut h).speed, 1.5, "{bad} changed the speed");
+    }
+    // Both ends of the range are accepted.
+    for ok in [0.1, 10.0] {
+        h.command("trajectory", "set_params", json!({"speed": ok}))
+            .unwrap();
+        assert_eq!(step(&mut h).speed, ok);
+    }
+    let err = Harness::builder()
+        .stage::<TrackedFixture>("ball_tracking", tracked)
+        .stage::<Trajectory>("trajectory", json!({"speed": 12.0}))
+        .build()
+        .err()
+        .expect("speed 12 is out of range");
+    assert!(err.contains("speed"), "{err}");
+    let (code, msg) = simulate(
+        &mut h,
+        json!({"balls": [{"id": "cue", "x": 0.5, "y": 0.5}], "cue": {"ball": "cue", "V0": -1.0, "phi": 0.0}}),
+    )
+    .unwrap_err();
+    assert_eq!(code, ErrorCode::BadArgs);
+    assert!(msg.contains("V0"), "{msg}");
+}

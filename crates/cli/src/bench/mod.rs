@@ -11,6 +11,8 @@
 //! - [`freshness`]: a 30 fps source into a 50 ms stage, `latest` vs a FIFO edge.
 //! - [`billiards`]: the pool physics on a 3-cushion shot and a 9-ball break, and a
 //!   prediction per frame (pooltool's side: `bench/pooltool_compare.sh`).
+//! - [`billiards_live`]: the billiards trainer on its synthetic camera: tracking scored
+//!   against ground truth over 100 shots, and camera → predicted lines at 1080p60.
 //! - [`pose`]: the `pose` stage (BlazePose on ONNX Runtime), tracking and with the detector.
 //! - [`sensor`]: the sensor chain (seed 001) in input samples/s, the FIR, the FFT, the
 //!   per-packet overhead (GNU Radio's side: `bench/compare.sh --only sensor`).
@@ -28,6 +30,7 @@
 
 mod alloc;
 mod billiards;
+mod billiards_live;
 mod blob;
 mod command_latency;
 mod decode;
@@ -54,7 +57,7 @@ use serde::Serialize;
 #[derive(clap::Args)]
 pub(crate) struct Args {
     /// Run only these benchmarks (comma-separated): overhead, edge_hop, throughput, blob,
-    /// command_latency, freshness, billiards, pose, decode, encode, highlights, isolation,
+    /// command_latency, freshness, billiards, billiards_live, pose, decode, encode, highlights, isolation,
     /// sensor, process_hop.
     #[arg(long, value_name = "NAME", value_delimiter = ',')]
     only: Vec<String>,
@@ -133,7 +136,7 @@ impl Scale {
     }
 }
 
-const ALL: [&str; 14] = [
+const ALL: [&str; 15] = [
     "overhead",
     "edge_hop",
     "throughput",
@@ -141,6 +144,7 @@ const ALL: [&str; 14] = [
     "command_latency",
     "freshness",
     "billiards",
+    "billiards_live",
     "pose",
     "decode",
     "encode",
@@ -175,6 +179,7 @@ pub(crate) fn main(args: Args) -> anyhow::Result<ExitCode> {
             "blob" => blob::run(scale, args.frames_dir.as_deref()),
             "command_latency" => command_latency::run(scale),
             "billiards" => billiards::run(scale),
+            "billiards_live" => billiards_live::run(scale),
             "pose" => pose::run(scale),
             "decode" => decode::run(scale),
             "encode" => encode::run(scale),

@@ -28,6 +28,7 @@
 mod motion;
 mod render;
 mod scene;
+pub mod score;
 pub mod table;
 #[cfg(test)]
 mod tests;
@@ -43,6 +44,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 pub use scene::ShotSpec;
+pub use score::{TrackingReport, TrackingScore};
 pub use table::View;
 pub use truth::{BallTruth, CueTruth, EventKind, EventLog, TableTruth, TruthEvent};
 

@@ -609,6 +609,14 @@ impl Stage for BallDetection {
             return Ok(Flow::Continue);
         }
         let (rw, rh) = (x1 - x0 + 1, y1 - y0 + 1);
+        // Room for the whole image once: a redetected table a pixel larger must not regrow.
+        let full = img.w * img.h;
+        if self.mask.capacity() < full {
+            self.mask.reserve_exact(full - self.mask.len());
+        }
+        if self.dt.capacity() < full {
+            self.dt.reserve_exact(full - self.dt.len());
+        }
         self.mask.resize(rw * rh, 0);
         self.dt.resize(rw * rh, 0);
         for y in 0..rh {

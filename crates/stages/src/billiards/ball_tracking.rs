@@ -219,6 +219,10 @@ pub struct BallTracking {
     hungarian: Hungarian,
     out: TrackedBalls,
     cue: CueLine,
+    /// The published cue line while no cue is seen (reused when it comes back).
+    spare_cue: Option<CueLine>,
+    /// Published balls no longer shown (reused when the count grows again).
+    spare_balls: Vec<TrackedBall>,
 }
 
 fn predict(tr: &mut Track, dt: f64, decel: f64, q: f64) {
@@ -299,6 +303,8 @@ impl Stage for BallTracking {
                 angle_deg: 0.0,
                 ball: Some(String::with_capacity(8)),
             },
+            spare_cue: None,
+            spare_balls: Vec::with_capacity(MAX_TRACKS),
         })
     }
 
@@ -309,7 +315,8 @@ impl Stage for BallTracking {
             _ => 1.0 / 60.0,
         };
         self.last_t = Some(t);
-        let p = self.params.clone();
+        // Borrowed, not cloned (a clone would copy the namespace strings every frame).
+        let p = &self.params;
         let q = p.accel_noise * p.accel_noise;
         let meas_r = p.meas_noise * p.meas_noise;
         let radius = ball_radius();
@@ -447,7 +454,8 @@ impl Stage for BallTracking {
                 n += 1;
             }
         }
-        out.balls.truncate(n);
+        // Entries past `n` are kept (their id buffers), not truncated.
+        let shown = &out.balls[..n];
         let cue = ctx
             .get::<CueDetection>(&p.cue_from)
             .copied()
@@ -455,8 +463,7 @@ impl Stage for BallTracking {
         if cue.visible {
             self.cue.tip = cue.tip_m;
             self.cue.angle_deg = cue.angle_deg;
-            let toward_cue_ball = out
-                .balls
+            let toward_cue_ball = shown
                 .iter()
                 .find(|b| b.id == "cue" && !b.pocketed)
                 .is_some_and(|b| {
@@ -471,20 +478,45 @@ impl Stage for BallTracking {
                 }
             }
         }
-        let on_table = out.balls.iter().filter(|b| !b.pocketed).count();
-        let moving = out.balls.iter().filter(|b| !b.at_rest).count();
-        // Copy out keeping the destination's buffers (the cue line allocates only when the
-        // cue appears after frames without one).
+        let on_table = shown.iter().filter(|b| !b.pocketed).count();
+        let moving = shown.iter().filter(|b| !b.at_rest).count();
+        // Copy out keeping the destination's buffers (the cue line allocates only the first
+        // time the cue appears).
         let o = ctx.output::<TrackedBalls>();
-        o.balls.clone_from(&self.out.balls);
+        // Resized through a spare list so a ball that comes back reuses an id buffer.
+        if o.balls.capacity() < MAX_TRACKS {
+            o.balls.reserve(MAX_TRACKS - o.balls.len());
+        }
+        while o.balls.len() > n {
+            if let Some(b) = o.balls.pop() {
+                self.spare_balls.push(b);
+            }
+        }
+        while o.balls.len() < n {
+            o.balls.push(self.spare_balls.pop().unwrap_or_default());
+        }
+        for (d, s) in o.balls.iter_mut().zip(&self.out.balls[..n]) {
+            d.clone_from(s);
+        }
         match (&mut o.cue, cue.visible) {
             (Some(c), true) => {
                 c.tip = self.cue.tip;
                 c.angle_deg = self.cue.angle_deg;
                 c.ball.clone_from(&self.cue.ball);
             }
-            (slot @ None, true) => *slot = Some(self.cue.clone()),
-            (slot, false) => *slot = None,
+            (slot @ None, true) => {
+                // The line kept when the cue last left (its id buffer), else a new one.
+                let mut c = self.spare_cue.take().unwrap_or_else(|| self.cue.clone());
+                c.tip = self.cue.tip;
+                c.angle_deg = self.cue.angle_deg;
+                c.ball.clone_from(&self.cue.ball);
+                *slot = Some(c);
+            }
+            (slot, false) => {
+                if let Some(c) = slot.take() {
+                    self.spare_cue = Some(c);
+                }
+            }
         }
         ctx.signal("balls_on_table", on_table as f64);
         ctx.signal("balls_moving", moving as f64);

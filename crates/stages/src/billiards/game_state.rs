@@ -5,7 +5,9 @@
 //!
 //! # How it works
 //! Between shots every ball is at rest; the cue ball's position then is remembered. A shot
-//! starts on the first frame the cue ball is more than `start_mm` from it. While balls move:
+//! starts when the cue ball is more than `start_mm` from it and either more than four times
+//! that, or still moving away on the next frame (a resting ball's one-frame jitter past
+//! `start_mm` is not a shot); `shot_started` then carries the frame the ball first left. While balls move:
 //! two balls closer than 2R + `contact_mm` with at least one moving give one
 //! `ball_collision` per contact; a moving ball within R + `contact_mm` of a rail line whose
 //! velocity turns away from it gives a `cushion`; a track flagged pocketed gives `pocketed`
@@ -62,7 +64,8 @@ pub struct GameEvent {
     /// `shot_started`, `ball_collision`, `cushion`, `pocketed`, `scratch`, `balls_at_rest`,
     /// `state_updated`, `trajectory_calculated`.
     pub kind: &'static str,
-    /// Frame it was seen in.
+    /// Frame it was seen in (for `shot_started`, the frame the cue ball first left its rest
+    /// position; the event may be published one frame later).
     pub frame_id: u64,
     /// Capture time of that frame, ns.
     pub t_ns: u64,
@@ -106,6 +109,9 @@ pub struct GameStateStage {
     state: GameState,
     moving: bool,
     rest_pos: Option<[f64; 2]>,
+    /// The cue ball left its rest position on this frame (id, time) by this much (m); not
+    /// yet confirmed as a shot.
+    pending_start: Option<(u64, u64, f64)>,
     /// Per ball number: position and velocity last frame, pocketed.
     prev: [Prev; 16],
     in_contact: [[bool; 16]; 16],
@@ -154,6 +160,7 @@ impl Stage for GameStateStage {
             },
             moving: false,
             rest_pos: None,
+            pending_start: None,
             prev: [None; 16],
             in_contact: [[false; 16]; 16],
             near_rail: [[false; 4]; 16],
@@ -185,18 +192,42 @@ impl Stage for GameStateStage {
         // Shot start: the cue ball leaves its rest position.
         let all_rest = cur.iter().flatten().all(|b| b.2);
         if !self.moving {
+            let start = self.params.start_mm * 1e-3;
             match (cur[0], self.rest_pos) {
                 (Some((pos, _, _, false)), Some(rest)) => {
-                    if (pos[0] - rest[0]).hypot(pos[1] - rest[1]) > self.params.start_mm * 1e-3 {
+                    let d = (pos[0] - rest[0]).hypot(pos[1] - rest[1]);
+                    // Hysteresis: past `start_mm` once is a candidate; the shot starts when
+                    // the ball is far past it at once, or keeps going away on the next frame.
+                    // A one-frame jitter of a resting ball is dropped. The event carries the
+                    // frame the ball first left.
+                    let confirmed = d > 4.0 * start
+                        || self
+                            .pending_start
+                            .is_some_and(|(_, _, d0)| d > d0 + 0.5 * start);
+                    if d > start && confirmed {
+                        let (f0, t0) = self
+                            .pending_start
+                            .map_or((fid, t_ns), |(f0, t0, _)| (f0, t0));
+                        self.pending_start = None;
                         self.moving = true;
                         self.state.shots += 1;
-                        self.emit("shot_started", fid, t_ns, ["cue", ""]);
-                    } else if all_rest {
+                        self.emit("shot_started", f0, t0, ["cue", ""]);
+                    } else if d > start && all_rest && self.pending_start.is_some() {
+                        // Settled a little away (a nudge, or the tracker's estimate moved):
+                        // the new place is the rest position.
+                        self.pending_start = None;
                         self.rest_pos = Some(pos);
+                    } else if d > start {
+                        self.pending_start = Some((fid, t_ns, d));
+                    } else {
+                        self.pending_start = None;
+                        if all_rest {
+                            self.rest_pos = Some(pos);
+                        }
                     }
                 }
                 (Some((pos, _, true, false)), None) if all_rest => self.rest_pos = Some(pos),
-                _ => {}
+                _ => self.pending_start = None,
             }
         }
         // Pocketed: a ball newly flagged.
@@ -297,6 +328,18 @@ impl Stage for GameStateStage {
             *p = c.map(|c| (c.0, c.1, c.3));
         }
         let out = ctx.output::<GameState>();
+        // The published buffers get the stage's capacities once (a break's many collisions
+        // in one frame must not grow them later).
+        if out.events.capacity() < self.state.events.capacity() {
+            out.events
+                .reserve(self.state.events.capacity() - out.events.len());
+        }
+        if out.recent.capacity() < GameState::RECENT {
+            out.recent.reserve(GameState::RECENT - out.recent.len());
+        }
+        if out.pocketed.capacity() < 16 {
+            out.pocketed.reserve(16 - out.pocketed.len());
+        }
         out.phase = self.state.phase;
         out.shots = self.state.shots;
         out.balls_on_table = self.state.balls_on_table;
@@ -315,6 +358,7 @@ impl Stage for GameStateStage {
     fn reset(&mut self) {
         self.moving = false;
         self.rest_pos = None;
+        self.pending_start = None;
         self.prev = [None; 16];
         self.in_contact = [[false; 16]; 16];
         self.near_rail = [[false; 4]; 16];

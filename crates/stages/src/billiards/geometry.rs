@@ -15,14 +15,18 @@ pub fn ball_radius() -> f64 {
     Params::default().r
 }
 
-/// Pocket centres and radii in the table frame (those of the physics 7-ft table).
+/// Pocket centres and radii in the table frame (those of the physics 7-ft table). Computed
+/// once (building the table allocates its cushion names); per-frame callers copy them.
 pub fn pockets() -> [([f64; 2], f64); 6] {
-    let t = Table::seven_foot();
-    let mut out = [([0.0; 2], 0.0); 6];
-    for (o, p) in out.iter_mut().zip(&t.pockets) {
-        *o = (from_physics(p.center), p.radius);
-    }
-    out
+    static POCKETS: std::sync::OnceLock<[([f64; 2], f64); 6]> = std::sync::OnceLock::new();
+    *POCKETS.get_or_init(|| {
+        let t = Table::seven_foot();
+        let mut out = [([0.0; 2], 0.0); 6];
+        for (o, p) in out.iter_mut().zip(&t.pockets) {
+            *o = (from_physics(p.center), p.radius);
+        }
+        out
+    })
 }
 
 /// Ball labels by number: "cue", "1" … "15".

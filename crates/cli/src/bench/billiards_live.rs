@@ -1,0 +1,255 @@
+//! The billiards trainer on its synthetic camera (seed 002's goals):
+//!
+//! - Tracking over scripted shots at 60 fps (100 shots; 20 with `--quick`): the vision
+//!   stages run in process on a manual clock, frame by frame, and are scored against the
+//!   table's ground truth (`TrackingScore`): identity switches, `shot_started` / `pocketed` /
+//!   `balls_at_rest` timing and spurious events. Counts, printed as rows (the test
+//!   `billiards_tracking` asserts them on a smaller set).
+//! - Camera → lines: `examples/billiards.toml`'s chain (table, ball and cue detection,
+//!   tracking, trajectory, game state) in the real runtime at 1920×1080, 60 fps, `latest`
+//!   edge. For every snapshot that carries predicted lines (`trajectory.paths` not empty), the
+//!   age = the time its JSON is handed to the observers (the server's WebSocket fan-out is
+//!   one of them) − the frame's capture time, on the runtime's clock. p50 and p95 beside the
+//!   issue's goal (30 ms p95). The WebSocket send itself is the `freshness` hop.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use framebus_billiards::TrackedBalls;
+use framebus_core::clock::{Clock, ManualClock, MonotonicClock};
+use framebus_core::harness::Harness;
+use framebus_core::observer::{Observer, SnapshotOut};
+use framebus_core::runtime::{Runtime, RuntimeOptions};
+use framebus_core::source::{Source, SourceInit, StopFlag};
+use framebus_media::synthetic_table::{SyntheticTable, SyntheticTableParams, TrackingScore};
+use framebus_stages::billiards::ball_detection::BallDetection;
+use framebus_stages::billiards::ball_tracking::BallTracking;
+use framebus_stages::billiards::cue_detection::CueDetectionStage;
+use framebus_stages::billiards::game_state::{GameState, GameStateStage};
+use framebus_stages::billiards::table_detection::TableDetection;
+use serde_json::json;
+
+use super::fixtures::config;
+use super::{Row, Scale, quantile};
+
+/// Plays `shots` random shots (seeded) at 60 fps, 960×540, and scores the tracker.
+fn tracking(shots: u32) -> anyhow::Result<Vec<Row>> {
+    let fps = 60.0;
+    let params = SyntheticTableParams {
+        width: 960,
+        height: 540,
+        fps,
+        seed: 11,
+        aim_s: 0.4,
+        pause_s: 0.3,
+        ..Default::default()
+    };
+    let init = SourceInit {
+        id: Arc::from("camera_0"),
+        index: 0,
+        clock: Arc::new(ManualClock::new()),
+        stop: StopFlag::new(),
+        pool_frames: 4,
+        base_dir: std::env::temp_dir(),
+        shared_frames: false,
+    };
+    let mut cam = SyntheticTable::new(params, &init)?;
+    let mut h = Harness::builder()
+        .stage::<TableDetection>("table_detection", json!({}))
+        .stage::<BallDetection>("ball_detection", json!({}))
+        .stage::<CueDetectionStage>("cue_detection", json!({}))
+        .stage::<BallTracking>("ball_tracking", json!({}))
+        .stage::<GameStateStage>("game_state", json!({}))
+        .build()
+        .map_err(anyhow::Error::msg)?;
+    let mut score = TrackingScore::new(fps);
+    while cam.truth().shots <= shots {
+        let Some(f) = cam.next_frame()? else { break };
+        h.process_raw(&f);
+        if let Some(tracked) = h.result::<TrackedBalls>("ball_tracking") {
+            score.frame(
+                cam.truth(),
+                tracked
+                    .balls
+                    .iter()
+                    .map(|b| (b.id.as_str(), [b.x, b.y], b.pocketed)),
+            );
+        }
+        if let Some(gs) = h.result::<GameState>("game_state") {
+            for e in &gs.events {
+                score.event(e.kind, e.frame_id, e.balls[0]);
+            }
+        }
+    }
+    let r = score.report(cam.events());
+    eprintln!("billiards tracking, {shots} shots: {r}");
+    for m in &r.missed {
+        eprintln!("  missed: {m}");
+    }
+    let metric = |what: &str| format!("{shots} shots at 60 fps 960×540: {what}");
+    Ok(vec![
+        Row::new(
+            "billiards_live",
+            metric("identity switches"),
+            r.switches as f64,
+            "count",
+        )
+        .vs("goal", 0.0),
+        Row::new(
+            "billiards_live",
+            metric(&format!(
+                "shot_started worst offset ({} shots, {} missed, {} spurious)",
+                r.counts[0],
+                r.missed
+                    .iter()
+                    .filter(|m| m.starts_with("shot_started"))
+                    .count(),
+                r.spurious[0]
+            )),
+            r.worst[0],
+            "frames",
+        )
+        .vs("goal", 1.0),
+        Row::new(
+            "billiards_live",
+            metric(&format!(
+                "pocketed worst offset ({} balls, {} missed, {} spurious)",
+                r.counts[1],
+                r.missed
+                    .iter()
+                    .filter(|m| m.starts_with("pocketed"))
+                    .count(),
+                r.spurious[1]
+            )),
+            r.worst[1],
+            "frames",
+        )
+        .vs("goal", 2.0),
+        Row::new(
+            "billiards_live",
+            metric(&format!(
+                "balls_at_rest worst offset ({} shots, {} missed, {} spurious)",
+                r.counts[2],
+                r.missed
+                    .iter()
+                    .filter(|m| m.starts_with("balls_at_rest"))
+                    .count(),
+                r.spurious[2]
+            )),
+            r.worst[2] * 1e3,
+            "ms",
+        )
+        .vs("goal", 200.0),
+    ])
+}
+
+/// Ages of snapshots with predicted lines.
+struct LineAges {
+    clock: Arc<MonotonicClock>,
+    seen: AtomicU64,
+    ages: Mutex<Vec<u64>>,
+}
+
+impl Observer for LineAges {
+    fn snapshot(&self, snap: &SnapshotOut<'_>) {
+        let age = self.clock.now_ns().saturating_sub(snap.frame.t_ns);
+        self.seen.fetch_add(1, Ordering::Relaxed);
+        let has_lines = snap.json.windows(10).any(|w| w == b"\"paths\":[{");
+        if has_lines && let Ok(mut a) = self.ages.lock() {
+            a.push(age);
+        }
+    }
+}
+
+/// The chain at 1920×1080, 60 fps, in the runtime for `secs`.
+fn camera_to_lines(secs: f64) -> anyhow::Result<Vec<Row>> {
+    let cfg = config(
+        r#"
+        [runtime]
+        pool_frames = 8
+        [[sources]]
+        id = "camera_0"
+        kind = "synthetic_table"
+        edge = { policy = "latest" }
+        params = { width = 1920, height = 1080, fps = 60, seed = 1, aim_s = 2.0, pause_s = 0.3 }
+        [[stages]]
+        plugin = "table_detection"
+        [[stages]]
+        plugin = "ball_detection"
+        [[stages]]
+        plugin = "cue_detection"
+        [[stages]]
+        plugin = "ball_tracking"
+        [[stages]]
+        plugin = "trajectory"
+        [[stages]]
+        plugin = "game_state"
+        "#,
+    )?;
+    let clock = Arc::new(MonotonicClock::new());
+    let ages = Arc::new(LineAges {
+        clock: clock.clone(),
+        seen: AtomicU64::new(0),
+        ages: Mutex::new(Vec::with_capacity(4096)),
+    });
+    let rt = Runtime::start(
+        &cfg,
+        RuntimeOptions {
+            clock,
+            observers: vec![ages.clone() as Arc<dyn Observer>],
+            ..Default::default()
+        },
+    )?;
+    std::thread::sleep(Duration::from_secs_f64(secs));
+    let status = rt.status();
+    rt.shutdown();
+    let s = &status.sources[0];
+    let seen = ages.seen.load(Ordering::Relaxed);
+    let mut v = std::mem::take(&mut *ages.ages.lock().map_err(|_| anyhow::anyhow!("poisoned"))?);
+    let with_lines = v.len();
+    let (p50, p95) = (quantile(&mut v, 0.5), quantile(&mut v, 0.95));
+    let ms = |ns: u64| ns as f64 / 1e6;
+    eprintln!(
+        "billiards camera → lines at 1920×1080 60 fps: {seen} snapshots in {secs} s, {with_lines} with lines, {} dropped of {} sent; p50 {:.2} ms p95 {:.2} ms",
+        s.dropped,
+        s.sent,
+        ms(p50),
+        ms(p95)
+    );
+    Ok(vec![
+        Row::new(
+            "billiards_live",
+            format!("1920×1080 60 fps camera → snapshot with lines p50 ({with_lines} snapshots)"),
+            ms(p50),
+            "ms",
+        ),
+        Row::new(
+            "billiards_live",
+            "1920×1080 60 fps camera → snapshot with lines p95",
+            ms(p95),
+            "ms",
+        )
+        .vs("goal", 30.0),
+        Row::new(
+            "billiards_live",
+            "1920×1080 60 fps frames dropped (latest edge)",
+            100.0 * s.dropped as f64 / s.sent.max(1) as f64,
+            "%",
+        ),
+        Row::new(
+            "billiards_live",
+            "1920×1080 snapshots per second",
+            seen as f64 / secs,
+            "fps",
+        )
+        .vs("camera", 60.0),
+    ])
+}
+
+/// Runs the billiards trainer figures.
+pub(crate) fn run(scale: Scale) -> anyhow::Result<Vec<Row>> {
+    let mut rows = camera_to_lines(scale.pick(5.0, 20.0))?;
+    rows.extend(tracking(scale.pick(20, 100))?);
+    Ok(rows)
+}

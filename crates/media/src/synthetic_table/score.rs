@@ -1,0 +1,224 @@
+//! Scoring a ball tracker and a game-event detector against the synthetic table's ground
+//! truth: identity switches (a true ball whose tracked name changes), identity errors, and
+//! how far detected `shot_started`, `pocketed` and `balls_at_rest` events are from the
+//! truth's (frames for the first two, seconds for the last), plus detected events with no
+//! true event near them. Used by the billiards tests and `framebus bench --only billiards`.
+//!
+//! Feed it every frame ([`TrackingScore::frame`]) and every detected event
+//! ([`TrackingScore::event`]); then [`TrackingScore::report`] with the source's
+//! [`EventLog`].
+
+use std::fmt;
+
+use super::truth::{EventKind, EventLog, TableTruth};
+
+/// Ball radius, metres (a tracked ball farther than this from a true one is not it).
+const RADIUS: f64 = 0.028575;
+
+/// The events scored, in [`TrackingReport`]'s array order.
+pub const SCORED: [&str; 3] = ["shot_started", "pocketed", "balls_at_rest"];
+
+/// Tolerances: `shot_started` 1 frame, `pocketed` 2 frames, `balls_at_rest` 0.2 s.
+pub const TOLERANCE: [f64; 3] = [1.0, 2.0, 0.2];
+
+/// Ball number of a tracker name: "cue" → 0, "1".."15"; anything else → 16 (unnamed).
+fn number(id: &str) -> u8 {
+    match id {
+        "cue" => 0,
+        s => s.parse::<u8>().ok().filter(|&n| n < 16).unwrap_or(16),
+    }
+}
+
+/// Accumulates per-frame identities and detected events. See the [module docs](self).
+#[derive(Debug, Clone)]
+pub struct TrackingScore {
+    fps: f64,
+    frames: u64,
+    last_id: [Option<u8>; 16],
+    switches: u64,
+    id_errors: u64,
+    checks: u64,
+    /// (scored kind index, frame id, ball number).
+    detected: Vec<(usize, u64, u8)>,
+}
+
+impl TrackingScore {
+    /// A score for a camera at `fps` (the scene's frame rate).
+    pub fn new(fps: f64) -> Self {
+        Self {
+            fps,
+            frames: 0,
+            last_id: [None; 16],
+            switches: 0,
+            id_errors: 0,
+            checks: 0,
+            detected: Vec::new(),
+        }
+    }
+
+    /// One frame: the truth and the tracker's balls as `(name, [x, y] metres, pocketed)`.
+    /// Each true ball on the table is matched to the nearest tracked ball on the table within
+    /// a radius; its name is checked against the truth and against its name last time.
+    pub fn frame<'a>(
+        &mut self,
+        truth: &TableTruth,
+        tracked: impl Iterator<Item = (&'a str, [f64; 2], bool)> + Clone,
+    ) {
+        self.frames = self.frames.max(truth.frame_id);
+        for b in truth.balls.iter().filter(|b| !b.pocketed) {
+            let near = tracked
+                .clone()
+                .filter(|t| !t.2)
+                .map(|t| (t.0, (t.1[0] - b.m[0]).hypot(t.1[1] - b.m[1])))
+                .min_by(|x, y| x.1.total_cmp(&y.1))
+                .filter(|(_, d)| *d < RADIUS);
+            let Some((id, _)) = near else { continue };
+            let n = number(id);
+            self.checks += 1;
+            if n != b.number {
+                self.id_errors += 1;
+            }
+            let slot = &mut self.last_id[usize::from(b.number)];
+            if slot.is_some_and(|prev| prev != n) {
+                self.switches += 1;
+            }
+            *slot = Some(n);
+        }
+    }
+
+    /// A detected event (`kind` as `game_state` names it; others are ignored) seen in frame
+    /// `frame_id`; `ball` is its first ball ("cue", "7", or "").
+    pub fn event(&mut self, kind: &str, frame_id: u64, ball: &str) {
+        if let Some(k) = SCORED.iter().position(|s| *s == kind) {
+            self.detected.push((k, frame_id, number(ball)));
+        }
+    }
+
+    /// Scene time of frame `id` (mid-exposure).
+    fn t_of(&self, id: u64) -> f64 {
+        (id - 1) as f64 / self.fps
+    }
+
+    /// The first frame whose exposure (half the frame period, centred) reaches time `t`.
+    fn first_frame(&self, t: f64) -> u64 {
+        ((t - 0.25 / self.fps) * self.fps).ceil().max(0.0) as u64 + 1
+    }
+
+    /// Offset of a detection from a true event: frames (kinds 0, 1) or seconds (kind 2).
+    fn offset(&self, k: usize, frame_id: u64, t: f64) -> f64 {
+        if k == 2 {
+            (self.t_of(frame_id) - t).abs()
+        } else {
+            (frame_id as f64 - self.first_frame(t) as f64).abs()
+        }
+    }
+
+    /// Scores the detected events against the truth's `log`. True events in the last 0.25 s
+    /// (the detector may not have seen them yet) are left out.
+    pub fn report(&self, log: &EventLog) -> TrackingReport {
+        let mut r = TrackingReport {
+            frames: self.frames,
+            switches: self.switches,
+            id_errors: self.id_errors,
+            checks: self.checks,
+            ..Default::default()
+        };
+        let horizon = self.t_of(self.frames.max(1)) - 0.25;
+        let mut truths: Vec<(usize, f64, u8)> = Vec::new();
+        for e in log.iter().filter(|e| e.t <= horizon) {
+            let k = match e.kind {
+                EventKind::ShotStarted => 0,
+                EventKind::Pocketed => 1,
+                EventKind::BallsAtRest => 2,
+                _ => continue,
+            };
+            truths.push((k, e.t, e.a));
+        }
+        let matches =
+            |k: usize, ball: u8, dk: usize, dball: u8| dk == k && (k != 1 || dball == ball);
+        for &(k, t, ball) in &truths {
+            r.counts[k] += 1;
+            let best = self
+                .detected
+                .iter()
+                .filter(|d| matches(k, ball, d.0, d.2))
+                .map(|d| self.offset(k, d.1, t))
+                .fold(f64::MAX, f64::min);
+            if best <= TOLERANCE[k] {
+                r.worst[k] = r.worst[k].max(best);
+            } else {
+                let name = if ball == 0 {
+                    "cue".into()
+                } else {
+                    ball.to_string()
+                };
+                r.missed.push(format!(
+                    "{} {} at {t:.3}s (nearest {})",
+                    SCORED[k],
+                    if k == 1 { name.as_str() } else { "" },
+                    if best == f64::MAX {
+                        "none".to_string()
+                    } else {
+                        format!("{best:.3} off")
+                    }
+                ));
+            }
+        }
+        // Detections with no true event within tolerance (spurious), up to the horizon.
+        for &(k, fid, ball) in &self.detected {
+            if self.t_of(fid) > horizon + 0.25 {
+                continue;
+            }
+            let near = truths
+                .iter()
+                .filter(|&&(tk, _, tb)| matches(tk, tb, k, ball))
+                .any(|&(_, t, _)| self.offset(k, fid, t) <= TOLERANCE[k]);
+            if !near {
+                r.spurious[k] += 1;
+            }
+        }
+        r
+    }
+}
+
+/// What [`TrackingScore::report`] found.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TrackingReport {
+    /// Frames scored.
+    pub frames: u64,
+    /// True balls whose tracked name changed from one frame to a later one.
+    pub switches: u64,
+    /// Ball-frames whose tracked name was not the true ball's.
+    pub id_errors: u64,
+    /// Ball-frames checked (a tracked ball within a radius of a true one).
+    pub checks: u64,
+    /// True `shot_started`, `pocketed`, `balls_at_rest` events.
+    pub counts: [usize; 3],
+    /// Largest offset of a matched detection: frames, frames, seconds.
+    pub worst: [f64; 3],
+    /// Detected events with no true event within tolerance, per kind.
+    pub spurious: [usize; 3],
+    /// True events with no detection within tolerance, described.
+    pub missed: Vec<String>,
+}
+
+impl fmt::Display for TrackingReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} frames: {} identity switches, {} id errors in {} ball-frames; shot_started {} (worst {} frames), pocketed {} (worst {} frames), balls_at_rest {} (worst {:.0} ms); spurious {:?}; missed {}",
+            self.frames,
+            self.switches,
+            self.id_errors,
+            self.checks,
+            self.counts[0],
+            self.worst[0],
+            self.counts[1],
+            self.worst[1],
+            self.counts[2],
+            self.worst[2] * 1e3,
+            self.spurious,
+            self.missed.len(),
+        )
+    }
+}

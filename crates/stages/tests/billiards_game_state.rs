@@ -1,0 +1,81 @@
+//! `game_state`'s shot start on tracked balls from a fixture: a resting cue ball whose estimate
+//! jitters past `start_mm` for a frame is not a shot; one that keeps moving away is, and the
+//! event carries the frame it first left; a clear jump starts a shot at once.
+
+mod common;
+
+use common::TrackedFixture;
+use framebus_core::frame::PixelFormat;
+use framebus_core::harness::Harness;
+use framebus_stages::billiards::game_state::{GameState, GameStateStage};
+use serde_json::json;
+
+fn balls(cue_x: f64, at_rest: bool) -> serde_json::Value {
+    json!({"balls": [
+        {"id": "cue", "x": cue_x, "y": 0.5, "vx": 0.0, "vy": 0.0, "at_rest": at_rest},
+        {"id": "1", "x": 1.4, "y": 0.55, "vx": 0.0, "vy": 0.0, "at_rest": true}
+    ]})
+}
+
+/// Publishes the cue ball at `cue_x`, processes a frame, returns (frame id, shot starts seen
+/// in this frame's events as their frame ids).
+fn step(h: &mut Harness, cue_x: f64, at_rest: bool) -> (u64, Vec<u64>) {
+    h.command("ball_tracking", "set_params", balls(cue_x, at_rest))
+        .unwrap();
+    let f = h.frame(8, 8, PixelFormat::Gray8, |d| d.fill(0));
+    let id = f.frame_id;
+    h.process_raw(&f);
+    let gs = h.result::<GameState>("game_state").unwrap();
+    let starts = gs
+        .events
+        .iter()
+        .filter(|e| e.kind == "shot_started")
+        .map(|e| e.frame_id)
+        .collect();
+    (id, starts)
+}
+
+fn harness() -> Harness {
+    Harness::builder()
+        .stage::<TrackedFixture>("ball_tracking", balls(0.5, true))
+        .stage::<GameStateStage>("game_state", json!({}))
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn a_one_frame_jitter_is_not_a_shot_but_a_ball_moving_away_is() {
+    let mut h = harness();
+    for _ in 0..3 {
+        assert!(step(&mut h, 0.5, true).1.is_empty());
+    }
+    // 2.1 mm off for one frame (start_mm is 1.5), then back: no shot.
+    assert!(step(&mut h, 0.5021, true).1.is_empty());
+    assert!(step(&mut h, 0.5, true).1.is_empty());
+    assert!(step(&mut h, 0.5, true).1.is_empty());
+    assert_eq!(h.result::<GameState>("game_state").unwrap().shots, 0);
+    // A strike: 3 mm in the first frame, 15 mm in the next. The shot is published on the
+    // second frame and dated to the first.
+    let (first, starts) = step(&mut h, 0.503, false);
+    assert!(starts.is_empty());
+    let (_, starts) = step(&mut h, 0.515, false);
+    assert_eq!(starts, vec![first]);
+    let gs = h.result::<GameState>("game_state").unwrap();
+    assert_eq!((gs.shots, gs.phase), (1, "moving"));
+}
+
+#[test]
+fn a_clear_jump_starts_a_shot_at_once_and_a_settled_nudge_moves_the_rest_position() {
+    let mut h = harness();
+    for _ in 0..3 {
+        step(&mut h, 0.5, true);
+    }
+    // Nudged 2 mm and staying there with everything at rest: the rest position moves, no shot.
+    for _ in 0..4 {
+        assert!(step(&mut h, 0.502, true).1.is_empty());
+    }
+    assert_eq!(h.result::<GameState>("game_state").unwrap().shots, 0);
+    // 12 mm in one frame (more than four times start_mm): a shot on this frame.
+    let (id, starts) = step(&mut h, 0.514, false);
+    assert_eq!(starts, vec![id]);
+}
