@@ -98,7 +98,7 @@ fn replay(session: &Path, out: &Path) -> Output {
         .unwrap()
 }
 
-/// Snapshot lines with the wall-clock field removed.
+/// Snapshot lines with the wall-clock fields (stage times) removed.
 fn snapshots(path: &Path) -> Vec<Value> {
     std::fs::read_to_string(path)
         .unwrap()
@@ -108,6 +108,11 @@ fn snapshots(path: &Path) -> Vec<Value> {
             if let Some(a) = v["active_plugins"].as_array_mut() {
                 for p in a {
                     p.as_object_mut().unwrap().remove("performance_ms");
+                }
+            }
+            if let Some(a) = v["observations"].as_array_mut() {
+                for o in a {
+                    o.as_object_mut().unwrap().remove("timing");
                 }
             }
             v
