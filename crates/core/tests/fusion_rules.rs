@@ -43,6 +43,8 @@ fn run_signal(r: &Rule, name: &str, values: &[f64], dt: u64) -> Vec<(usize, Trig
             signals: &s,
             points: &[],
             store: None,
+            t_ns: 0,
+            board: None,
         };
         if let Some(fire) = r.step(&mut st, &f, i as u64 * dt * MS) {
             out.push((i, fire.edge));
@@ -98,6 +100,8 @@ fn each_comparison_holds_where_it_should() {
                 signals: &s,
                 points: &[],
                 store: None,
+                t_ns: 0,
+                board: None,
             };
             assert_eq!(r.when().eval(&f).0, e, "{when} at {v}");
         }
@@ -108,6 +112,8 @@ fn each_comparison_holds_where_it_should() {
         signals: &[],
         points: &[],
         store: None,
+        t_ns: 0,
+        board: None,
     };
     assert!(!r.when().eval(&f).0);
 }
@@ -211,6 +217,8 @@ fn nested_all_any_not() {
                 signals: &s,
                 points: &[],
                 store: None,
+                t_ns: 0,
+                board: None,
             })
             .0
     };
@@ -242,6 +250,8 @@ fn points_in_zones_and_above_other_points() {
                 signals: &[],
                 points: &p,
                 store: None,
+                t_ns: 0,
+                board: None,
             })
             .0
     };
@@ -262,6 +272,8 @@ fn points_in_zones_and_above_other_points() {
                 signals: &[],
                 points: &p,
                 store: None,
+                t_ns: 0,
+                board: None,
             })
             .0
     };
@@ -281,6 +293,8 @@ fn phases_follow_the_condition() {
             signals: &s,
             points: &[],
             store: None,
+            t_ns: 0,
+            board: None,
         };
         r.step(&mut st, &f, i as u64 * 100 * MS);
         phases.push(st.phase());

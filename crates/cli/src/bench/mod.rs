@@ -33,6 +33,7 @@ mod billiards;
 mod billiards_live;
 mod blob;
 mod command_latency;
+mod cpu_time;
 mod decode;
 mod edge_hop;
 mod encode;

@@ -1,13 +1,18 @@
 //! Conditions compiled from [`CondConfig`] and evaluated on one observation (a frame's
-//! signals, points and results). Signal and point tests read the reused tables and do not
+//! signals, points and results, and for cross-source conditions the other sources' latest
+//! signals on the [`SignalBoard`]). Signal and point tests read the reused tables and do not
 //! allocate; `field` and `count` tests serialize the named result.
 
 use std::fmt::Write as _;
 
 use serde_json::Value;
 
-use crate::fusion::config::CondConfig;
+use crate::fusion::board::SignalBoard;
+use crate::fusion::config::{CondConfig, parse_duration};
 use crate::results::{NamedPoint, ResultStore, Signal};
+
+/// How far another source's observation may be from the evaluated one by default.
+const DEFAULT_MAX_AGE_NS: u64 = 1_000_000_000;
 
 /// What one frame offers to the rules.
 pub struct FrameView<'a> {
@@ -17,6 +22,10 @@ pub struct FrameView<'a> {
     pub points: &'a [NamedPoint],
     /// Stage results (for `field` and `count`).
     pub store: Option<&'a ResultStore>,
+    /// The observation's time (cross-source values are judged by their distance to it).
+    pub t_ns: u64,
+    /// Other sources' latest signals, when a rule reads them.
+    pub board: Option<&'a SignalBoard>,
 }
 
 impl FrameView<'_> {
@@ -27,6 +36,13 @@ impl FrameView<'_> {
             .rev()
             .find(|s| s.name == name)
             .map(|s| s.value)
+    }
+
+    /// Signal `name` of source `source` from the board, if its observation is within
+    /// `max_age_ns` of this one.
+    pub fn remote(&self, source: &str, name: &str, max_age_ns: u64) -> Option<f64> {
+        let (v, t) = self.board?.get(source, name)?;
+        (t.abs_diff(self.t_ns) <= max_age_ns).then_some(v)
     }
 
     fn point(&self, name: &str) -> Option<&NamedPoint> {
@@ -95,6 +111,8 @@ impl Test {
 #[derive(Debug, Clone)]
 enum Subject {
     Signal(String),
+    /// A signal of another source: (source, signal, max age in ns).
+    Remote(String, String, u64),
     Field(String, Vec<String>),
     Count(String, Vec<String>),
 }
@@ -206,6 +224,15 @@ pub fn compile(c: &CondConfig) -> Result<Cond, (String, String)> {
     if let Some(e) = &c.equals {
         tests.push(Test::Equals(e.clone()));
     }
+    if c.source.is_some() && c.signal.is_none() {
+        return Err((
+            "source".into(),
+            "`source` applies to a `signal` (another source's latest value)".into(),
+        ));
+    }
+    if c.max_age.is_some() && c.source.is_none() {
+        return Err(("max_age".into(), "`max_age` needs a `source`".into()));
+    }
     if let Some(name) = &c.point {
         if !tests.is_empty() {
             return Err((
@@ -254,7 +281,19 @@ pub fn compile(c: &CondConfig) -> Result<Cond, (String, String)> {
         if s.is_empty() {
             return Err(("signal".into(), "empty signal name".into()));
         }
-        Subject::Signal(s.clone())
+        match &c.source {
+            Some(src) if src.is_empty() => {
+                return Err(("source".into(), "empty source id".into()));
+            }
+            Some(src) => {
+                let age = match &c.max_age {
+                    Some(a) => parse_duration(a).map_err(|m| ("max_age".to_owned(), m))?,
+                    None => DEFAULT_MAX_AGE_NS,
+                };
+                Subject::Remote(src.clone(), s.clone(), age)
+            }
+            None => Subject::Signal(s.clone()),
+        }
     } else if let Some(f) = &c.field {
         let (ns, p) = split_path(f).map_err(|m| ("field".to_owned(), m))?;
         Subject::Field(ns, p)
@@ -289,6 +328,23 @@ fn inside(p: (f64, f64), zone: &[[f64; 2]]) -> bool {
 }
 
 impl Cond {
+    /// The `(source, signal)` pairs of its cross-source conditions, added to `out`.
+    pub fn remote_signals(&self, out: &mut Vec<(String, String)>) {
+        match self {
+            Cond::Value(SubjectTests {
+                subject: Subject::Remote(src, name, _),
+                ..
+            }) => {
+                if !out.iter().any(|(s, n)| s == src && n == name) {
+                    out.push((src.clone(), name.clone()));
+                }
+            }
+            Cond::Value(_) | Cond::Point(_) => {}
+            Cond::All(v) | Cond::Any(v) => v.iter().for_each(|c| c.remote_signals(out)),
+            Cond::Not(c) => c.remote_signals(out),
+        }
+    }
+
     /// Whether it holds, and a score 0..1 (share of its parts that hold).
     pub fn eval(&self, f: &FrameView<'_>) -> (bool, f64) {
         match self {
@@ -296,6 +352,9 @@ impl Cond {
                 let ok = match &st.subject {
                     Subject::Signal(name) => f
                         .signal(name)
+                        .is_some_and(|v| st.tests.iter().all(|t| t.holds_num(v))),
+                    Subject::Remote(src, name, age) => f
+                        .remote(src, name, *age)
                         .is_some_and(|v| st.tests.iter().all(|t| t.holds_num(v))),
                     Subject::Field(ns, p) => f
                         .result_value(ns, p)
@@ -352,6 +411,12 @@ impl Cond {
                         let _ = match f.signal(n) {
                             Some(v) => write!(out, "{n}={v:.3}"),
                             None => write!(out, "{n}=none"),
+                        };
+                    }
+                    Subject::Remote(src, n, age) => {
+                        let _ = match f.remote(src, n, *age) {
+                            Some(v) => write!(out, "{src}:{n}={v:.3}"),
+                            None => write!(out, "{src}:{n}=none"),
                         };
                     }
                     Subject::Field(ns, p) | Subject::Count(ns, p) => {

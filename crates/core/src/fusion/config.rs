@@ -90,6 +90,14 @@ pub struct CondConfig {
     /// `point`: lower in the image (larger y) than this other point.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lower_than: Option<String>,
+    /// `signal` as another source last published it (a cross-source rule): the value from
+    /// that source's latest observation. Default: the observation being evaluated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// With `source`: its value counts while its observation is at most this far (before or
+    /// after) from the one being evaluated (`"1s"` by default); older, the test fails.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_age: Option<String>,
     /// Every one holds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub all: Option<Vec<CondConfig>>,

@@ -10,11 +10,13 @@
 //!
 //! # Layout
 //! - [`config`]: the `[[rules]]` and `[trace]` config types, durations.
+//! - [`board`]: other sources' latest signals, for cross-source conditions.
 //! - [`cond`]: compiled conditions and the frame view they read.
 //! - [`rule`]: a rule's state machine (sustain, hysteresis, cooldown, edges).
 //! - [`webhook`]: the webhook worker (retries, backoff, circuit breaker).
 //! - [`trace`]: trace levels and sinks.
 
+pub mod board;
 pub mod cond;
 pub mod config;
 pub mod rule;
@@ -36,6 +38,7 @@ use serde_json::json;
 
 use crate::command::CommandBus;
 use crate::config::Config;
+use crate::fusion::board::SignalBoard;
 use crate::fusion::cond::FrameView;
 use crate::fusion::config::{ActionConfig, TraceLevel, WebhookAction};
 use crate::fusion::rule::{Phase, Rule, RuleState};
@@ -52,6 +55,7 @@ pub struct FusionPlan {
     tracer: Option<Arc<Tracer>>,
     webhooks: Option<Arc<WebhookWorker>>,
     max_pre_ns: u64,
+    board: Option<Arc<SignalBoard>>,
 }
 
 impl FusionPlan {
@@ -79,7 +83,13 @@ impl FusionPlan {
             })
             .collect();
         let any_hook = hooks.iter().flatten().any(Option::is_some);
+        let mut pairs = Vec::new();
+        for r in &rules {
+            r.remote_signals(&mut pairs);
+        }
+        let board = (!pairs.is_empty()).then(|| Arc::new(SignalBoard::new(&pairs)));
         Some(Self {
+            board,
             rules,
             hooks,
             tracer,
@@ -116,6 +126,8 @@ impl FusionPlan {
             tracer: self.tracer.clone(),
             webhooks: self.webhooks.clone(),
             max_pre_ns: self.max_pre_ns,
+            publishes: self.board.as_ref().is_some_and(|b| b.reads(source)),
+            board: self.board.clone(),
             triggers: 0,
             last_t: None,
             half_period: 0,
@@ -158,6 +170,9 @@ pub struct Fusion {
     tracer: Option<Arc<Tracer>>,
     webhooks: Option<Arc<WebhookWorker>>,
     max_pre_ns: u64,
+    /// Other sources' signals (cross-source conditions), and whether this source writes some.
+    board: Option<Arc<SignalBoard>>,
+    publishes: bool,
     triggers: u64,
     last_t: Option<u64>,
     half_period: u64,
@@ -360,12 +375,21 @@ impl Fusion {
         }
         self.last_t = Some(t_ns);
         self.fires.clear();
+        if self.publishes
+            && let Some(b) = &self.board
+        {
+            b.publish(&self.source, store.signals.as_slice(), t_ns);
+        }
         let mut notes: Vec<Notification> = Vec::new();
+        // A clone of the board's handle: the view borrows it while `run` borrows `self`.
+        let board = self.board.clone();
         {
             let view = FrameView {
                 signals: store.signals.as_slice(),
                 points: store.points.as_slice(),
                 store: Some(&*store),
+                t_ns,
+                board: board.as_deref(),
             };
             for (i, a) in self.rules.iter_mut().enumerate() {
                 let fire = a.rule.step(&mut a.state, &view, t_ns);

@@ -80,6 +80,14 @@ pub struct Fire {
 }
 
 impl Rule {
+    /// The `(source, signal)` pairs its cross-source conditions read, added to `out`.
+    pub fn remote_signals(&self, out: &mut Vec<(String, String)>) {
+        self.when.remote_signals(out);
+        if let Some(c) = &self.clear {
+            c.remote_signals(out);
+        }
+    }
+
     /// Compiles a rule config; errors are (field path inside the rule, message).
     pub fn compile(c: &RuleConfig) -> Result<Self, (String, String)> {
         if c.id.is_empty() {

@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 
 use crate::config::Config;
-use crate::fusion::config::ActionConfig;
+use crate::fusion::config::{ActionConfig, CondConfig};
 use crate::fusion::rule::Rule;
 use crate::fusion::webhook::split_url;
 
@@ -35,6 +35,17 @@ pub(crate) fn rules(config: &Config) -> Result<(), Problem> {
             return Err((at("source"), format!("no source `{s}`"), hint));
         }
         Rule::compile(r).map_err(|(p, m)| (at(&p), m, None))?;
+        let source_ids: Vec<&str> = config.sources.iter().map(|x| x.id.as_str()).collect();
+        for (key, c) in [
+            ("when", Some(&r.when)),
+            ("clear_when", r.clear_when.as_ref()),
+        ] {
+            if let Some((path, s)) = c.and_then(|c| unknown_source(c, key, &source_ids)) {
+                let hint = crate::registry::did_you_mean(&s, source_ids.iter().copied())
+                    .map(|k| format!("did you mean `{k}`?"));
+                return Err((at(&path), format!("no source `{s}`"), hint));
+            }
+        }
         for (k, a) in r.actions.iter().enumerate() {
             let here = |f: &str| at(&format!("actions[{k}].{f}"));
             match a {
@@ -100,4 +111,25 @@ pub(crate) fn rules(config: &Config) -> Result<(), Problem> {
         }
     }
     Ok(())
+}
+
+/// The path (from `at`) and id of the first cross-source condition under `c` that names a
+/// source the config does not have.
+fn unknown_source(c: &CondConfig, at: &str, ids: &[&str]) -> Option<(String, String)> {
+    if let Some(s) = &c.source
+        && !ids.contains(&s.as_str())
+    {
+        return Some((format!("{at}.source"), s.clone()));
+    }
+    let lists = [("all", c.all.as_deref()), ("any", c.any.as_deref())];
+    for (key, list) in lists {
+        for (i, c) in list.unwrap_or_default().iter().enumerate() {
+            if let Some(found) = unknown_source(c, &format!("{at}.{key}[{i}]"), ids) {
+                return Some(found);
+            }
+        }
+    }
+    c.not
+        .as_deref()
+        .and_then(|c| unknown_source(c, &format!("{at}.not"), ids))
 }

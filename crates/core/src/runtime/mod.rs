@@ -15,6 +15,7 @@ pub(crate) mod isolated;
 pub mod pipeline;
 pub(crate) mod snapshot;
 pub mod stats;
+pub(crate) mod tick;
 pub(crate) mod worker;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};

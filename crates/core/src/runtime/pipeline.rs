@@ -5,7 +5,6 @@
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Instant;
 
 use framebus_protocol::{Command, ErrorCode, NotificationLevel, RunState, StageError};
 use serde_json::{Value, json};
@@ -21,6 +20,7 @@ use crate::packet::{Packet, PacketHeader};
 use crate::results::ResultStore;
 use crate::runtime::snapshot::write_snapshot;
 use crate::runtime::stats::{PipelineStats, StageStats};
+use crate::runtime::tick;
 use crate::source::SourceControls;
 use crate::stage::{Flow, StageInit};
 use crate::state::RunControl;
@@ -164,6 +164,8 @@ impl Pipeline {
         max_failures: u32,
     ) -> Self {
         quiet_stage_panics();
+        // Calibrate the timing clock now, not on the first frame.
+        let _ = tick::clock();
         let mut namespaces = Vec::new();
         let slots = stages
             .into_iter()
@@ -632,9 +634,9 @@ struct Inline<'a> {
     bus: Option<&'a CommandBus>,
     state: RunState,
     max_failures: u32,
-    /// When the previous inline stage of this frame finished: the next stage's start, so a
-    /// run of inline stages reads the clock once per stage, not twice.
-    clock: Option<Instant>,
+    /// When the previous inline stage of this frame finished (a raw [`tick`] reading): the
+    /// next stage's start, so a run of inline stages reads the clock once per stage, not twice.
+    clock: Option<u64>,
 }
 
 impl Inline<'_> {
@@ -659,11 +661,12 @@ impl Inline<'_> {
             state: self.state,
             bus: self.bus,
         };
-        let t0 = self.clock.unwrap_or_else(Instant::now);
+        let tick = tick::clock();
+        let t0 = self.clock.unwrap_or_else(|| tick.raw());
         let outcome = guarded(|| stage.process(&mut ctx));
-        let t1 = Instant::now();
+        let t1 = tick.raw();
         self.clock = Some(t1);
-        let ns = t1.duration_since(t0).as_nanos() as u64;
+        let ns = tick.delta_as_nanos(t0, t1);
         slot.perf_ms = ns as f64 / 1e6;
         slot.stats.record(ns);
         let outcome = match outcome {

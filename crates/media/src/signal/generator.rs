@@ -286,12 +286,14 @@ impl Source for SignalGenerator {
         let Some(mut packet) = self.pool.acquire(|| stop.is_stopped()) else {
             return Ok(None);
         };
-        let (seq, t_ns) = self.pacer.next(self.p.batch_size);
         let d = packet.get_mut().expect("a fresh packet is unique");
+        // The samples first, then (realtime) the wait until the clock reaches the last one:
+        // the packet leaves when an ADC would have delivered it, not a fill's time later.
+        self.fill(&mut d.data);
+        let (seq, t_ns) = self.pacer.next(self.p.batch_size);
         d.header.seq = seq;
         d.header.t_ns = t_ns;
         d.header.sample_rate = self.p.sample_rate;
-        self.fill(&mut d.data);
         Ok(Some(packet))
     }
 }

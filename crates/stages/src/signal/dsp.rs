@@ -339,26 +339,6 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
     s
 }
 
-/// `20·log10(x)` for each value (floored at `1e-12`), within 1e-4 dB: the exponent from the
-/// float's bits, the mantissa's log from an atanh series on [√½, √2). Branch-free, so the
-/// loop vectorizes; `f32::log10` is a library call per value that cost more than the FFT.
-pub fn to_db(values: &mut [f32]) {
-    const DB_PER_LN: f32 = 20.0 / std::f32::consts::LN_10;
-    for v in values {
-        let x = v.max(1e-12);
-        let bits = x.to_bits();
-        let mut e = ((bits >> 23) & 0xff) as i32 - 127;
-        let mut m = f32::from_bits((bits & 0x007f_ffff) | 0x3f80_0000);
-        let big = m > std::f32::consts::SQRT_2;
-        m = if big { m * 0.5 } else { m };
-        e += big as i32;
-        let s = (m - 1.0) / (m + 1.0);
-        let s2 = s * s;
-        let ln_m = 2.0 * s * (1.0 + s2 * (1.0 / 3.0 + s2 * (1.0 / 5.0 + s2 * (1.0 / 7.0))));
-        *v = DB_PER_LN * (e as f32 * std::f32::consts::LN_2 + ln_m);
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -404,24 +384,5 @@ mod tests {
         let mut y = [1.0; 3];
         convolve(&[1.0, 2.0, 3.0], &[], &mut y);
         assert_eq!(y, [0.0; 3], "no taps: silence");
-    }
-
-    #[test]
-    fn to_db_matches_log10() {
-        let mut xs: Vec<f32> = (0..20_000)
-            .map(|i| 10f32.powf(-13.0 + i as f32 * 19.0 / 20_000.0))
-            .collect();
-        xs.extend([0.0, 1.0, 2.0, 0.5, std::f32::consts::SQRT_2, 1e-12, 3.0e5]);
-        let want: Vec<f64> = xs
-            .iter()
-            .map(|&x| 20.0 * (x.max(1e-12) as f64).log10())
-            .collect();
-        super::to_db(&mut xs);
-        let worst = xs
-            .iter()
-            .zip(&want)
-            .map(|(&g, &w)| (g as f64 - w).abs())
-            .fold(0.0, f64::max);
-        assert!(worst < 1e-4, "worst {worst:e} dB");
     }
 }

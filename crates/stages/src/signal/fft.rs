@@ -1,5 +1,7 @@
-//! `fft`: magnitude spectrum of the first channel with `realfft` (the plan is made once per
-//! size). Frames of `size` samples advance by `size · (1 − overlap)`, are windowed, and
+//! `fft`: magnitude spectrum of the first channel with `rustfft` (the plan is made once per
+//! size): an even size `n` runs as an `n/2`-point complex FFT of the packed real input and a
+//! vectorized real-input split straight to magnitudes ([`super::spectrum`]); an odd size as
+//! an `n`-point complex FFT. Frames of `size` samples advance by `size · (1 − overlap)`, are windowed, and
 //! their magnitudes (scaled so a sine of amplitude A reads A, or 20·log10 A in dB) are
 //! averaged over the last `averaging` spectra (exponentially). Each new spectrum goes into a
 //! packet of `size/2 + 1` bins from this stage's pool, which later stages see; packets that
@@ -9,11 +11,14 @@ use std::sync::Arc;
 
 use framebus_core::packet::PacketPool;
 use framebus_core::prelude::*;
-use realfft::num_complex::Complex;
-use realfft::{RealFftPlanner, RealToComplex};
+use rustfft::FftPlanner;
+use rustfft::num_complex::Complex;
 
-use super::dsp::{Window, to_db};
+use super::dsp::Window;
 use super::shapes::Spectrum;
+use super::spectrum::{
+    average_magnitudes, peak, split_magnitudes, split_twiddles, to_db, window_pack, window_real,
+};
 
 /// Params of `fft`.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -49,11 +54,15 @@ impl Default for FftParams {
 /// The `fft` stage.
 pub struct Fft {
     p: FftParams,
-    plan: Arc<dyn RealToComplex<f32>>,
+    /// The complex FFT: `size/2` points for an even size, `size` for an odd one.
+    fft: Arc<dyn rustfft::Fft<f32>>,
     window: Vec<f32>,
-    input: Vec<f32>,
+    /// The FFT's input and output (in place).
+    z: Vec<Complex<f32>>,
+    /// The split's scratch and twiddles (even sizes; empty otherwise).
+    rev: Vec<Complex<f32>>,
+    tw: Vec<Complex<f32>>,
     scratch: Vec<Complex<f32>>,
-    spectrum: Vec<Complex<f32>>,
     avg: Vec<f32>,
     pending: Vec<f32>,
     count: u32,
@@ -66,28 +75,24 @@ pub struct Fft {
 }
 
 impl Fft {
-    fn transform(&mut self) {
+    /// One spectrum from the `size` samples `x`, averaged in.
+    fn transform(&mut self, x: &[f32]) {
         let n = self.p.size;
-        for ((o, x), w) in self
-            .input
-            .iter_mut()
-            .zip(&self.pending[..n])
-            .zip(&self.window)
-        {
-            *o = x * w;
+        let even = n.is_multiple_of(2);
+        if even {
+            window_pack(&mut self.z, x, &self.window);
+        } else {
+            window_real(&mut self.z, x, &self.window);
         }
-        // Sizes match the plan by construction, so this cannot fail.
-        let _ =
-            self.plan
-                .process_with_scratch(&mut self.input, &mut self.spectrum, &mut self.scratch);
+        self.fft
+            .process_with_scratch(&mut self.z, &mut self.scratch);
         self.count = (self.count + 1).min(self.p.averaging.max(1));
         let a = 1.0 / self.count as f32;
-        // |c| as sqrt(re² + im²): `norm()` is `hypot`, a library call per bin that cost
-        // more than the FFT itself; magnitudes here are far from overflow.
-        for (m, c) in self.avg.iter_mut().zip(&self.spectrum) {
-            *m += ((c.re * c.re + c.im * c.im).sqrt() - *m) * a;
+        if even {
+            split_magnitudes(&mut self.avg, &self.z, &mut self.rev, &self.tw, a);
+        } else {
+            average_magnitudes(&mut self.avg, &self.z[..n / 2 + 1], a);
         }
-        self.pending.drain(..self.hop);
     }
 }
 
@@ -109,7 +114,9 @@ impl Stage for Fft {
         if !(0.0..0.96).contains(&p.overlap) {
             return Err(Error::stage("overlap must be in [0, 0.95]"));
         }
-        let plan = RealFftPlanner::<f32>::new().plan_fft_forward(p.size);
+        let even = p.size.is_multiple_of(2);
+        let len = if even { p.size / 2 } else { p.size };
+        let fft = FftPlanner::<f32>::new().plan_fft_forward(len);
         let mut w = vec![0.0f64; p.size];
         p.window.fill(&mut w);
         let sum: f64 = w.iter().sum();
@@ -117,10 +124,19 @@ impl Stage for Fft {
         let window = w.iter().map(|v| (v * 2.0 / sum) as f32).collect();
         let bins = p.size / 2 + 1;
         Ok(Self {
-            input: plan.make_input_vec(),
-            scratch: plan.make_scratch_vec(),
-            spectrum: plan.make_output_vec(),
-            plan,
+            z: vec![Complex::new(0.0, 0.0); len],
+            rev: if even {
+                vec![Complex::new(0.0, 0.0); len]
+            } else {
+                Vec::new()
+            },
+            tw: if even {
+                split_twiddles(p.size)
+            } else {
+                Vec::new()
+            },
+            scratch: vec![Complex::new(0.0, 0.0); fft.get_inplace_scratch_len()],
+            fft,
             window,
             avg: vec![0.0; bins],
             pending: Vec::with_capacity(2 * p.size),
@@ -142,6 +158,13 @@ impl Stage for Fft {
         let mut fresh = false;
         let mut rest = &input.data[..];
         while !rest.is_empty() {
+            if ch == 1 && self.pending.is_empty() && rest.len() >= self.p.size {
+                // A whole frame in the packet: transform it where it is, no copy.
+                self.transform(&rest[..self.p.size]);
+                rest = &rest[self.hop..];
+                fresh = true;
+                continue;
+            }
             // Take what completes the next frame (or all that is left), then transform.
             let want = (self.p.size - self.pending.len()) * ch;
             let (now, later) = rest.split_at(want.min(rest.len()));
@@ -152,7 +175,10 @@ impl Stage for Fft {
             }
             rest = later;
             if self.pending.len() == self.p.size {
-                self.transform();
+                let pending = std::mem::take(&mut self.pending);
+                self.transform(&pending);
+                self.pending = pending;
+                self.pending.drain(..self.hop);
                 fresh = true;
             }
         }
@@ -172,13 +198,9 @@ impl Stage for Fft {
             if db {
                 to_db(&mut out.values);
             }
-            let (mut best, mut at) = (f32::MIN, 0);
-            for (k, &m) in self.avg.iter().enumerate().skip(1) {
-                if m > best {
-                    best = m;
-                    at = k;
-                }
-            }
+            // Bin 0 (DC) is never the peak.
+            let (at, best) = peak(&self.avg[1..]);
+            let at = at + 1;
             out.peak_hz = at as f64 * df;
             out.peak = if db {
                 20.0 * (best.max(1e-12) as f64).log10()

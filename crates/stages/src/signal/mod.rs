@@ -12,5 +12,6 @@ pub mod filter;
 pub mod gain;
 pub mod iir;
 pub mod shapes;
+pub mod spectrum;
 pub mod stats;
 pub mod to_voltage;
