@@ -6,8 +6,8 @@
 //!   heatmap refinement, smoothing, angles, result), from the stage's own timings.
 //!
 //! The baseline is MediaPipe Python 0.10.14 (full model, one thread) as the issue records it
-//! (16.7 ms p50 per frame); `bench/compare.sh` measures it on this machine when MediaPipe is
-//! installed.
+//! (16.7 ms p50 per frame); `bench/pose_compare.sh` measures it on this machine beside this
+//! benchmark.
 
 use std::path::Path;
 use std::time::Instant;
