@@ -124,6 +124,12 @@ pub fn warp_rgb(
         let vf = v as f64;
         let mut xf = ((m.b * vf + m.tx) * one).round() as i64;
         let mut yf = ((m.d * vf + m.ty) * one).round() as i64;
+        // A row wholly above or below the image (the letterbox's bars): zeros.
+        let y_row = ((yf + half) >> (FIX - SUB)) >> SUB;
+        if border == Border::Zero && sy == 0 && (y_row < -1 || y_row >= hi) {
+            row.fill(lut[0]);
+            continue;
+        }
         for px in row.chunks_exact_mut(3) {
             let xq = (xf + half) >> (FIX - SUB);
             let yq = (yf + half) >> (FIX - SUB);
