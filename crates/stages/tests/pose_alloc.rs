@@ -40,3 +40,26 @@ fn tracking_frames_allocate_no_more_than_one_model_run() {
         "{worst} allocations per frame, {per_run} in the model run alone"
     );
 }
+
+#[test]
+fn empty_frames_searched_with_square_crops_allocate_only_the_detector_runs() {
+    // A 4:3 frame with nobody: the letterbox pass and the three square crops, four detector
+    // runs per frame, every frame.
+    let per_run = model_run_allocs(
+        GLOBAL,
+        "pose_detection.onnx",
+        [1, 224, 224, 3],
+        &[2254 * 12, 2254],
+    );
+    let mut h = pose_harness(json!({}));
+    let worst = worst_frame_allocs(GLOBAL, &mut h, |h| {
+        h.frame(320, 240, PixelFormat::Rgb8, |d| d.fill(128))
+    });
+    let p = h.result::<framebus_stages::Pose>("vision").unwrap();
+    assert!(!p.valid && p.detected, "searched, nobody");
+    eprintln!("allocations: {worst} per empty frame, {per_run} per bare detector run");
+    assert!(
+        worst <= 4 * per_run,
+        "{worst} allocations per frame, {per_run} in one detector run alone"
+    );
+}

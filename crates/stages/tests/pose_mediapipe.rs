@@ -70,3 +70,88 @@ fn keypoints_match_mediapipe_on_the_fixture_photos() {
         );
     }
 }
+
+/// The angle at `b` between `b→a` and `b→c` in degrees, written out here so the check does
+/// not depend on the stage's own `angle_deg`.
+fn angle_at(a: [f64; 3], b: [f64; 3], c: [f64; 3]) -> f64 {
+    let u: Vec<f64> = (0..3).map(|i| a[i] - b[i]).collect();
+    let v: Vec<f64> = (0..3).map(|i| c[i] - b[i]).collect();
+    let dot: f64 = u.iter().zip(&v).map(|(p, q)| p * q).sum();
+    let cross = [
+        u[1] * v[2] - u[2] * v[1],
+        u[2] * v[0] - u[0] * v[2],
+        u[0] * v[1] - u[1] * v[0],
+    ];
+    cross
+        .iter()
+        .map(|x| x * x)
+        .sum::<f64>()
+        .sqrt()
+        .atan2(dot)
+        .to_degrees()
+}
+
+#[test]
+fn angles_match_those_of_mediapipe_world_landmarks() {
+    let text = std::fs::read_to_string(fixtures().join("pose_mediapipe.json")).expect("fixture");
+    let mp: Value = serde_json::from_str(&text).expect("json");
+    // (name, first point, joint, last point), BlazePose names.
+    let joints = [
+        ("left_knee", "left_hip", "left_knee", "left_ankle"),
+        ("right_knee", "right_hip", "right_knee", "right_ankle"),
+        ("left_elbow", "left_shoulder", "left_elbow", "left_wrist"),
+        (
+            "right_elbow",
+            "right_shoulder",
+            "right_elbow",
+            "right_wrist",
+        ),
+        ("left_hip", "left_shoulder", "left_hip", "left_knee"),
+        ("right_hip", "right_shoulder", "right_hip", "right_knee"),
+        ("left_shoulder", "left_elbow", "left_shoulder", "left_hip"),
+        (
+            "right_shoulder",
+            "right_elbow",
+            "right_shoulder",
+            "right_hip",
+        ),
+    ];
+    let mut h = pose_harness(json!({"model": "full", "smoothing": "none"}));
+    let mut checked = 0;
+    let mut worst: (f64, String) = (0.0, String::new());
+    for (name, want) in mp["images"].as_object().expect("images") {
+        if want["valid"] != true {
+            continue;
+        }
+        h.command("pose", "reset", json!({})).expect("reset");
+        let got = run(&mut h, &photo(name));
+        assert!(got.valid, "{name}: person found");
+        let world = want["world"].as_array().expect("world landmarks");
+        assert_eq!(world.len(), 33, "{name}: 33 world landmarks");
+        let at = |id: &str| {
+            let p = world.iter().find(|p| p["id"] == id).expect("landmark");
+            ["x", "y", "z"].map(|c| p[c].as_f64().unwrap())
+        };
+        let ours = serde_json::to_value(got.angles).expect("angles");
+        let mut line = format!("{name}:");
+        for (joint, a, b, c) in joints {
+            let mp_deg = angle_at(at(a), at(b), at(c));
+            let our = ours[joint].as_f64().expect("angle");
+            let d = (our - mp_deg).abs();
+            line += &format!(" {joint} {our:.1}/{mp_deg:.1}");
+            if d > worst.0 {
+                worst = (d, format!("{name} {joint}"));
+            }
+            checked += 1;
+        }
+        eprintln!("{line}");
+    }
+    eprintln!("worst angle difference {:.2}° ({})", worst.0, worst.1);
+    assert_eq!(checked, 4 * 8, "eight angles on each of the four photos");
+    assert!(
+        worst.0 <= 2.0,
+        "{}: {:.2}° from MediaPipe's",
+        worst.1,
+        worst.0
+    );
+}

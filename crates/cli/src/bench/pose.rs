@@ -3,11 +3,14 @@
 //! - tracking (the landmark model on the region from the previous frame) and with the
 //!   detector (the stage reset before every frame), for the lite and full landmark models;
 //! - the time inside ONNX Runtime apart from our own pre/post-processing (crops, decoding,
-//!   heatmap refinement, smoothing, angles, result), from the stage's own timings.
+//!   heatmap refinement, smoothing, angles, result), from the stage's own timings;
+//! - the process's CPU time per frame (mean, from `/proc/self/stat`), which a loaded machine
+//!   inflates far less than wall time; `bench/pose_mediapipe_time.py` reports MediaPipe's the
+//!   same way.
 //!
 //! The baseline is MediaPipe Python 0.10.14 (full model, one thread) as the issue records it
-//! (16.7 ms p50 per frame); `bench/compare.sh` measures it on this machine when MediaPipe is
-//! installed.
+//! (16.7 ms p50 per frame); `bench/pose_compare.sh` measures it on this machine beside this
+//! benchmark.
 
 use std::path::Path;
 use std::time::Instant;
@@ -42,7 +45,11 @@ pub(crate) fn run(scale: Scale) -> anyhow::Result<Vec<Row>> {
                 .build()
                 .map_err(|e| anyhow::anyhow!(e))?;
             let (mut total, mut ort, mut ours) = (Vec::new(), Vec::new(), Vec::new());
+            let mut cpu0 = 0.0;
             for i in 0..n + 3 {
+                if i == 3 {
+                    cpu0 = cpu_seconds().unwrap_or(f64::NAN);
+                }
                 if detect {
                     let _ = hs.command("pose", "reset", json!({}));
                 }
@@ -59,6 +66,7 @@ pub(crate) fn run(scale: Scale) -> anyhow::Result<Vec<Row>> {
                     ours.push(dt.saturating_sub(o));
                 }
             }
+            let cpu = (cpu_seconds().unwrap_or(f64::NAN) - cpu0) / n as f64;
             let mode = if detect { "with detector" } else { "tracking" };
             rows.push(
                 Row::new(
@@ -81,9 +89,28 @@ pub(crate) fn run(scale: Scale) -> anyhow::Result<Vec<Row>> {
                 ms(quantile(&mut ours, 0.5)),
                 "ms",
             ));
+            if cpu.is_finite() {
+                rows.push(Row::new(
+                    "pose",
+                    format!("{model}, {mode}: process CPU per frame (mean)"),
+                    cpu * 1e3,
+                    "ms",
+                ));
+            }
         }
     }
     Ok(rows)
+}
+
+/// User + system CPU time of this process so far, in seconds (`/proc/self/stat` fields 14
+/// and 15, in clock ticks of 1/100 s, Linux's fixed `USER_HZ`); `None` off Linux.
+fn cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // The command name (field 2) may hold spaces; the fields after it follow its `)`.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let f: Vec<&str> = rest.split(' ').collect();
+    let ticks: f64 = f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?;
+    Some(ticks / 100.0)
 }
 
 fn ms(ns: u64) -> f64 {

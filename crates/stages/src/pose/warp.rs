@@ -44,15 +44,21 @@ impl Affine {
     /// The whole `w`×`h` image fitted into an `n`×`n` tensor, aspect kept, centred (the zero
     /// border fills the rest).
     pub fn letterbox(w: u32, h: u32, n: usize) -> Self {
-        let s = f64::from(w.max(h)) / n as f64;
+        Self::letterbox_rect(0.0, 0.0, f64::from(w), f64::from(h), n)
+    }
+
+    /// The `w`×`h` rectangle with its top-left corner at `(x0, y0)` fitted into an `n`×`n`
+    /// tensor, aspect kept, centred.
+    pub fn letterbox_rect(x0: f64, y0: f64, w: f64, h: f64, n: usize) -> Self {
+        let s = w.max(h) / n as f64;
         let n = n as f64;
         Self {
             a: s,
             b: 0.0,
             c: 0.0,
             d: s,
-            tx: -(n * s - f64::from(w)) / 2.0,
-            ty: -(n * s - f64::from(h)) / 2.0,
+            tx: x0 - (n * s - w) / 2.0,
+            ty: y0 - (n * s - h) / 2.0,
         }
     }
 
@@ -118,6 +124,12 @@ pub fn warp_rgb(
         let vf = v as f64;
         let mut xf = ((m.b * vf + m.tx) * one).round() as i64;
         let mut yf = ((m.d * vf + m.ty) * one).round() as i64;
+        // A row wholly above or below the image (the letterbox's bars): zeros.
+        let y_row = ((yf + half) >> (FIX - SUB)) >> SUB;
+        if border == Border::Zero && sy == 0 && (y_row < -1 || y_row >= hi) {
+            row.fill(lut[0]);
+            continue;
+        }
         for px in row.chunks_exact_mut(3) {
             let xq = (xf + half) >> (FIX - SUB);
             let yq = (yf + half) >> (FIX - SUB);
