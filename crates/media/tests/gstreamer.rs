@@ -418,3 +418,47 @@ fn rtsp_frames_resume_after_the_server_is_killed_and_restarted_on_the_same_port(
         }
     }
 }
+
+/// `examples/rtsp_bikefit.toml`'s source params (its URL pointed at the test's server, a short
+/// `stall_ms`) stream; a server that stops sending but keeps its connection (SIGSTOP) is a
+/// stall: reported, and frames resume once it sends again (SIGCONT), ids counting on.
+#[test]
+fn the_example_streams_and_a_stalled_stream_is_reported_and_resumes() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = RtspServer::start(0);
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/rtsp_bikefit.toml");
+    let config: toml::Value = toml::from_str(&std::fs::read_to_string(example).unwrap()).unwrap();
+    let source = &config["sources"][0];
+    assert_eq!(source["kind"].as_str(), Some("rtsp"));
+    let mut params = source["params"].clone();
+    let t = params.as_table_mut().unwrap();
+    t.insert(
+        "url".into(),
+        format!("rtsp://127.0.0.1:{}/stream", server.port).into(),
+    );
+    t.insert("stall_ms".into(), 1000.into());
+    let params: RtspParams = params.try_into().unwrap();
+    let mut s =
+        RtspSource::new(params, &init(dir.path(), Arc::new(MonotonicClock::new()))).unwrap();
+    let (mut frames, mut errors) = (Vec::new(), Vec::new());
+    pump(&mut s, &mut frames, &mut errors, |f, _| f.len() >= 10);
+    assert!(errors.is_empty(), "{errors:?}");
+
+    let pid = rustix::process::Pid::from_raw(server.child.id() as i32).unwrap();
+    rustix::process::kill_process(pid, rustix::process::Signal::STOP).unwrap();
+    pump(&mut s, &mut frames, &mut errors, |_, e| !e.is_empty());
+    assert!(errors[0].contains("no frame for"), "{errors:?}");
+    let at_stall = frames.len();
+    rustix::process::kill_process(pid, rustix::process::Signal::CONT).unwrap();
+    pump(&mut s, &mut frames, &mut errors, |f, _| {
+        f.len() >= at_stall + 10
+    });
+    eprintln!(
+        "rtsp stall: {at_stall} frames, stalled, {} more; errors: {errors:#?}",
+        frames.len() - at_stall
+    );
+    for (k, g) in frames.iter().enumerate() {
+        assert_eq!(g.id, k as u64 + 1, "ids count on across the stall");
+    }
+    drop(server);
+}
