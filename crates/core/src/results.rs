@@ -146,6 +146,14 @@ impl ResultStore {
             .and_then(|v| v.as_any().downcast_ref())
     }
 
+    /// The result stored under `namespace`, to serialize (or probe) as it is.
+    pub(crate) fn value(&self, namespace: &str) -> Option<&dyn erased_serde::Serialize> {
+        let slot = self.slots.iter().find(|s| s.namespace == namespace)?;
+        slot.value
+            .as_deref()
+            .map(|v| v as &dyn erased_serde::Serialize)
+    }
+
     /// The result of slot `index` as JSON (tests, REST).
     pub fn to_json(&self, namespace: &str) -> Option<serde_json::Value> {
         let slot = self.slots.iter().find(|s| s.namespace == namespace)?;

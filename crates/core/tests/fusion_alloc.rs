@@ -1,5 +1,6 @@
 //! Fusion costs no allocation per frame with traces `off`, nor at `minimal` while nothing
-//! fires: 20 signal rules are evaluated on every frame (counted with `stats_alloc`).
+//! fires: 20 rules of signal, point, result-field and count conditions are evaluated on
+//! every frame (counted with `stats_alloc`).
 
 mod common;
 
@@ -45,7 +46,7 @@ fn per_frame(trace: &str, dir: &std::path::Path) -> (usize, usize) {
             r#"
             [[rules]]
             id = "r{i}"
-            when = {{ all = [ {{ signal = "s{i}", below = 80.0 }}, {{ not = {{ point = "p{i}", inside = [[0,0],[1,0],[1,1]] }} }} ] }}
+            when = {{ all = [ {{ signal = "s{i}", below = 80.0 }}, {{ not = {{ point = "p{i}", inside = [[0,0],[1,0],[1,1]] }} }}, {{ field = "test_probe.level", above = 200 }}, {{ count = "test_probe.frames", above = 3 }} ] }}
             for = "0.5s"
             cooldown = "1s"
             actions = [ {{ notify = {{ title = "t", message = "{{s{i}}}" }} }} ]

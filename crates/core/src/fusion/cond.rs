@@ -1,7 +1,8 @@
 //! Conditions compiled from [`CondConfig`] and evaluated on one observation (a frame's
 //! signals, points and results, and for cross-source conditions the other sources' latest
-//! signals on the [`SignalBoard`]). Signal and point tests read the reused tables and do not
-//! allocate; `field` and `count` tests serialize the named result.
+//! signals on the [`SignalBoard`]). Signal and point tests read the reused tables, and
+//! `field` and `count` tests walk the named result with a probe serializer
+//! ([`super::probe`]); none allocates (only `equals` with an array or object compares JSON).
 
 use std::fmt::Write as _;
 
@@ -9,6 +10,7 @@ use serde_json::Value;
 
 use crate::fusion::board::SignalBoard;
 use crate::fusion::config::{CondConfig, parse_duration};
+use crate::fusion::probe::{Leaf, probe};
 use crate::results::{NamedPoint, ResultStore, Signal};
 
 /// How far another source's observation may be from the evaluated one by default.
@@ -47,6 +49,14 @@ impl FrameView<'_> {
 
     fn point(&self, name: &str) -> Option<&NamedPoint> {
         self.points.iter().rev().find(|p| p.name == name)
+    }
+
+    /// What result `ns` holds at `path`, without building its JSON.
+    fn result_leaf(&self, ns: &str, path: &[String], want_str: Option<&str>) -> Leaf {
+        match self.store.and_then(|s| s.value(ns)) {
+            Some(v) => probe(v, path, want_str),
+            None => Leaf::Missing,
+        }
     }
 
     fn result_value(&self, ns: &str, path: &[String]) -> Option<Value> {
@@ -89,6 +99,17 @@ impl Test {
                 _ => e == v,
             },
         }
+    }
+    /// On a probed leaf; `None` when the test needs the JSON (`equals` an array or object).
+    fn holds_leaf(&self, leaf: Leaf) -> Option<bool> {
+        Some(match (self, leaf) {
+            (Test::Equals(e), _) if e.is_array() || e.is_object() => return None,
+            (Test::Equals(e), Leaf::Str(eq)) => e.is_string() && eq,
+            (Test::Equals(e), Leaf::Bool(b)) => e.as_bool() == Some(b),
+            (Test::Equals(e), Leaf::Null) => e.is_null(),
+            (_, Leaf::Num(n)) => self.holds_num(n),
+            _ => false,
+        })
     }
     fn holds_num(&self, n: f64) -> bool {
         match self {
@@ -356,13 +377,29 @@ impl Cond {
                     Subject::Remote(src, name, age) => f
                         .remote(src, name, *age)
                         .is_some_and(|v| st.tests.iter().all(|t| t.holds_num(v))),
-                    Subject::Field(ns, p) => f
-                        .result_value(ns, p)
-                        .is_some_and(|v| st.tests.iter().all(|t| t.holds(&v))),
-                    Subject::Count(ns, p) => f.result_value(ns, p).is_some_and(|v| {
-                        let n = v.as_array().map_or(0, Vec::len) as f64;
-                        st.tests.iter().all(|t| t.holds_num(n))
-                    }),
+                    Subject::Field(ns, p) => {
+                        let want = st.tests.iter().find_map(|t| match t {
+                            Test::Equals(Value::String(w)) => Some(w.as_str()),
+                            _ => None,
+                        });
+                        let leaf = f.result_leaf(ns, p, want);
+                        leaf != Leaf::Missing
+                            && st.tests.iter().all(|t| {
+                                t.holds_leaf(leaf).unwrap_or_else(|| {
+                                    f.result_value(ns, p).is_some_and(|v| t.holds(&v))
+                                })
+                            })
+                    }
+                    Subject::Count(ns, p) => match f.result_leaf(ns, p, None) {
+                        Leaf::Missing => false,
+                        leaf => {
+                            let n = match leaf {
+                                Leaf::Len(n) => n as f64,
+                                _ => 0.0,
+                            };
+                            st.tests.iter().all(|t| t.holds_num(n))
+                        }
+                    },
                 };
                 (ok, if ok { 1.0 } else { 0.0 })
             }

@@ -19,6 +19,7 @@
 pub mod board;
 pub mod cond;
 pub mod config;
+pub(crate) mod probe;
 pub mod rule;
 pub mod trace;
 pub(crate) mod validate;
