@@ -15,14 +15,15 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, TryRecvError, bounded};
 use framebus_protocol::worker::{
-    FrameMeta, FrameResult, HostMessage, PROTOCOL_VERSION, ResultMessage, WireFlow, WireFormat,
-    WireLevel, WirePoint, WorkerErrorKind, WorkerMessage, WorkerStageInfo,
+    FEATURE_SPIN, FrameMeta, FrameResult, HostMessage, PROTOCOL_VERSION, ResultMessage, WireFlow,
+    WireFormat, WireLevel, WirePoint, WorkerErrorKind, WorkerMessage, WorkerStageInfo,
 };
 use framebus_protocol::{ErrorCode, NotificationLevel};
 use serde_json::{Value, json};
 
+use super::bell::Bell;
 use super::output::{Tail, with_output};
-use super::watchdog::{Link, Watchdog, watch};
+use super::watchdog::{Link, Watchdog, heartbeat, watch};
 use super::wire::{Channel, WireError, pair};
 use super::{WorkerConfig, WorkerStats, spawn};
 use crate::config::StageConfig;
@@ -207,10 +208,15 @@ fn connect(plan: &Plan, params: &Value) -> Result<Conn, Failure> {
         protocol: PROTOCOL_VERSION,
         stage: plan.stage.clone(),
     };
-    match ask(&mut conn, &ping)? {
+    let spins = match ask(&mut conn, &ping)? {
         WorkerMessage::Pong {
-            protocol, stage, ..
-        } if protocol == PROTOCOL_VERSION && stage == plan.stage => {}
+            protocol,
+            stage,
+            features,
+            ..
+        } if protocol == PROTOCOL_VERSION && stage == plan.stage => {
+            features.iter().any(|f| f == FEATURE_SPIN)
+        }
         WorkerMessage::Pong {
             protocol, stage, ..
         } => {
@@ -228,7 +234,7 @@ fn connect(plan: &Plan, params: &Value) -> Result<Conn, Failure> {
                 unexpected(&other)
             )));
         }
-    }
+    };
     match ask(&mut conn, &HostMessage::Describe)? {
         WorkerMessage::Description {
             info,
@@ -262,7 +268,56 @@ fn connect(plan: &Plan, params: &Value) -> Result<Conn, Failure> {
             )));
         }
     }
+    if spins && plan.cfg.spin_us > 0 {
+        doorbell(&mut conn, plan)?;
+    }
     Ok(conn)
+}
+
+/// Sets up the spin doorbell with a worker that offered it. A worker that cannot map it
+/// (`error`) goes on without; any other answer is a protocol error.
+fn doorbell(conn: &mut Conn, plan: &Plan) -> Result<(), Failure> {
+    let label = &plan.label;
+    let bell = match Bell::create(Duration::from_micros(plan.cfg.spin_us)) {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("{label}: no doorbell ({e}); frames wake the worker from sleep");
+            return Ok(());
+        }
+    };
+    let msg = HostMessage::Spin {
+        spin_us: plan.cfg.spin_us,
+    };
+    let mut ch = conn.chan.lock();
+    let got = ch
+        .send(&msg, Some(bell.fd()))
+        .and_then(|()| ch.recv::<WorkerMessage>(Some(STARTUP)));
+    match got {
+        Ok((WorkerMessage::Ok, _)) => {
+            ch.ring(bell);
+            Ok(())
+        }
+        Ok((WorkerMessage::Error { message, .. }, _)) => {
+            eprintln!("{label}: {message}; frames wake the worker from sleep");
+            Ok(())
+        }
+        Ok((other, _)) => {
+            drop(ch);
+            conn.end();
+            Err(Failure::Refused(format!(
+                "{label}: protocol error: expected ok to `spin`, got {}",
+                unexpected(&other)
+            )))
+        }
+        Err(e) => {
+            drop(ch);
+            let how = conn.end();
+            Err(Failure::Crashed(with_output(
+                format!("{label} failed while starting: {e} ({how})"),
+                &conn.output.quote(OUTPUT_WAIT),
+            )))
+        }
+    }
 }
 
 /// Starts the worker of `st`, takes its description (id, version, commands, params schema)
@@ -445,6 +500,8 @@ pub(crate) struct ProcessStage {
     points: Vec<WirePoint>,
     /// The frame message's source id, kept between frames.
     source: String,
+    /// The last frame's round trip (when the next answer is due).
+    hop: Duration,
 }
 
 impl ProcessStage {
@@ -482,6 +539,7 @@ impl ProcessStage {
             registered: VecDeque::new(),
             points: Vec::new(),
             source: String::new(),
+            hop: Duration::ZERO,
         })
     }
 }
@@ -697,16 +755,12 @@ impl ProcessStage {
         let Some(conn) = self.live.as_mut() else {
             return Ok(());
         };
-        let got = {
-            let mut ch = conn.chan.lock();
-            ch.send(&HostMessage::Heartbeat { n }, None)
-                .and_then(|()| ch.recv::<WorkerMessage>(Some(t)))
-        };
+        let got = heartbeat(&mut conn.chan.lock(), n, t, conn.pid);
         conn.chan.touch();
         self.last_io = Instant::now();
         match got {
-            Ok((WorkerMessage::Heartbeat { n: m }, _)) if m == n => Ok(()),
-            Ok((other, _)) => Err(self.protocol_error(format!(
+            Ok(WorkerMessage::Heartbeat { n: m }) if m == n => Ok(()),
+            Ok(other) => Err(self.protocol_error(format!(
                 "expected heartbeat {n}, got {}",
                 unexpected(&other)
             ))),
@@ -794,9 +848,15 @@ impl ProcessStage {
             state: ctx.state,
             points: std::mem::take(&mut self.points),
         };
+        let t0 = Instant::now();
+        if ch.spins() {
+            // A stage slower than the spin time: sleep until just before its usual answer.
+            ch.expect(t0 + self.hop);
+        }
         let got = sent.and_then(|()| ch.send(&msg, None)).and_then(|()| {
             ch.recv_either::<ResultMessage, WorkerMessage>(Some(self.plan.deadline))
         });
+        self.hop = t0.elapsed();
         drop(ch);
         link.touch();
         if let HostMessage::Frame { points, frame, .. } = msg {
