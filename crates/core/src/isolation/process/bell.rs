@@ -210,7 +210,7 @@ mod tests {
     #[test]
     fn a_short_memfd_is_refused() {
         let fd = memfd_create("short", MemfdFlags::CLOEXEC).unwrap();
-        let e = Bell::join(fd, Duration::ZERO).err().expect("refused");
+        let e = Bell::join(fd, Duration::ZERO).expect_err("refused");
         assert!(e.to_string().contains("doorbell of 0 bytes"), "{e}");
     }
 }

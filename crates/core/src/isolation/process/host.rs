@@ -15,14 +15,15 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, TryRecvError, bounded};
 use framebus_protocol::worker::{
-    FEATURE_SPIN, FrameMeta, FrameResult, HostMessage, PROTOCOL_VERSION, ResultMessage, WireFlow,
-    WireFormat, WireLevel, WirePoint, WorkerErrorKind, WorkerMessage, WorkerStageInfo,
+    FEATURE_SPIN, FrameMeta, FrameResult, HostMessage, PROTOCOL_VERSION, WireFlow, WireFormat,
+    WireLevel, WirePoint, WorkerErrorKind, WorkerMessage, WorkerStageInfo,
 };
 use framebus_protocol::{ErrorCode, NotificationLevel};
 use serde_json::{Value, json};
 
 use super::bell::Bell;
 use super::output::{Tail, with_output};
+use super::result_in::ResultBuf;
 use super::watchdog::{Link, Watchdog, heartbeat, watch};
 use super::wire::{Channel, WireError, pair};
 use super::{WorkerConfig, WorkerStats, spawn};
@@ -502,6 +503,10 @@ pub(crate) struct ProcessStage {
     source: String,
     /// The last frame's round trip (when the next answer is due).
     hop: Duration,
+    /// The last `result`, parsed in place.
+    result: ResultBuf,
+    /// The output buffer the next `result` is parsed into (swapped with the slot's value).
+    output: Value,
 }
 
 impl ProcessStage {
@@ -540,6 +545,8 @@ impl ProcessStage {
             points: Vec::new(),
             source: String::new(),
             hop: Duration::ZERO,
+            result: ResultBuf::default(),
+            output: Value::Null,
         })
     }
 }
@@ -853,8 +860,22 @@ impl ProcessStage {
             // A stage slower than the spin time: sleep until just before its usual answer.
             ch.expect(t0 + self.hop);
         }
+        let deadline = self.plan.deadline;
+        let (result, output) = (&mut self.result, &mut self.output);
         let got = sent.and_then(|()| ch.send(&msg, None)).and_then(|()| {
-            ch.recv_either::<ResultMessage, WorkerMessage>(Some(self.plan.deadline))
+            let (bytes, _) = ch.recv_raw(Some(deadline))?;
+            // A `result` is parsed in place (no allocation once warmed up); anything else as
+            // the general message.
+            if result.parse(bytes, output).is_ok() {
+                return Ok(None);
+            }
+            match serde_json::from_slice::<WorkerMessage>(bytes) {
+                Ok(m) => Ok(Some(m)),
+                Err(e) => {
+                    let head = String::from_utf8_lossy(&bytes[..bytes.len().min(80)]).into_owned();
+                    Err(WireError::Parse(format!("{e} in {head:?}")))
+                }
+            }
         });
         self.hop = t0.elapsed();
         drop(ch);
@@ -864,26 +885,10 @@ impl ProcessStage {
             self.source = frame.source;
         }
         self.last_io = Instant::now();
-        let r = match got {
-            Ok((Ok(r), _)) if r.seq == seq && r.frame_id == data.frame_id => FrameResult::from(r),
-            Ok((
-                Ok(ResultMessage {
-                    seq: s, frame_id, ..
-                }),
-                _,
-            ))
-            | Ok((
-                Err(WorkerMessage::Result(FrameResult {
-                    seq: s, frame_id, ..
-                })),
-                _,
-            )) => {
-                return Err(FrameFail::Worker(self.protocol_error(format!(
-                    "a result for seq {s} frame {frame_id} when frame {} (seq {seq}) was sent",
-                    data.frame_id
-                ))));
-            }
-            Ok((Err(other), _)) => {
+        let (s, frame_id) = match got {
+            Ok(None) => (self.result.seq, self.result.frame_id),
+            Ok(Some(WorkerMessage::Result(FrameResult { seq, frame_id, .. }))) => (seq, frame_id),
+            Ok(Some(other)) => {
                 return Err(FrameFail::Worker(self.protocol_error(format!(
                     "expected a result, got {}",
                     unexpected(&other)
@@ -894,29 +899,38 @@ impl ProcessStage {
                 return Err(FrameFail::Worker(self.worker_failed(e, &during)));
             }
         };
+        if (s, frame_id) != (seq, data.frame_id) || !matches!(got, Ok(None)) {
+            return Err(FrameFail::Worker(self.protocol_error(format!(
+                "a result for seq {s} frame {frame_id} when frame {} (seq {seq}) was sent",
+                data.frame_id
+            ))));
+        }
+        let r = &self.result;
         self.stats.frames.fetch_add(1, Ordering::Relaxed);
         self.stats
             .process_us
             .fetch_add(r.process_us, Ordering::Relaxed);
         self.backoff = Duration::from_millis(self.plan.cfg.backoff_ms);
-        if let Some(e) = r.error {
+        if r.has_error {
             // The stage's own error for this frame, exactly like an inline stage's `Err`.
             ctx.store.slots[ctx.slot].value = None;
-            return Err(FrameFail::Stage(e));
+            return Err(FrameFail::Stage(r.error.clone()));
         }
-        if r.output.is_null() {
+        if self.output.is_null() {
             ctx.store.slots[ctx.slot].value = None;
         } else {
-            *ctx.output::<Value>() = r.output;
+            // The slot's last value comes back for the next parse (two buffers, alternating).
+            std::mem::swap(ctx.output::<Value>(), &mut self.output);
         }
-        for s in &r.signals {
+        let r = &self.result;
+        for s in r.signals.as_slice() {
             ctx.signal(&s.name, s.value);
         }
-        for p in &r.points {
+        for p in r.points.as_slice() {
             ctx.publish_point(&p.name, p.x, p.y, p.score);
         }
         let prefix_len = ctx.stage_id.len() + 1;
-        for w in &r.widgets {
+        for w in r.widgets.as_slice() {
             let id = if w.id.starts_with(ctx.stage_id)
                 && w.id.as_bytes().get(prefix_len - 1) == Some(&b'.')
             {
@@ -927,7 +941,7 @@ impl ProcessStage {
             let range = w.min.zip(w.max);
             ctx.widget(id, &w.label, w.value, &w.unit, range);
         }
-        for n in &r.notifications {
+        for n in r.notifications.as_slice() {
             let level = match n.level {
                 WireLevel::Info | WireLevel::Success => NotificationLevel::Info,
                 WireLevel::Warning => NotificationLevel::Warning,

@@ -8,6 +8,7 @@
 //! - [`wire`]: one end of the `SOCK_SEQPACKET` socket: JSON datagrams, fd passing, timeouts.
 //! - `output`: a worker's stdout/stderr, forwarded to framebus's stderr; its last lines are
 //!   quoted when the worker dies.
+//! - `result_in`: a worker's `result` parsed in place into buffers kept between frames.
 //! - `spawn`: starts workers from one long-lived thread (so `PR_SET_PDEATHSIG` follows
 //!   framebus, not a short-lived thread) with the socket as fd 3.
 //! - `host`: [`ProcessStage`], the proxy the pipeline runs: handshake, frames, commands,
@@ -19,6 +20,7 @@
 pub mod bell;
 mod host;
 mod output;
+mod result_in;
 pub mod shm;
 mod spawn;
 mod watchdog;

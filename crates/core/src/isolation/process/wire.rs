@@ -369,7 +369,9 @@ mod tests {
             // Expect each next message 1 ms after the last: sleep, then spin around it.
             while let Ok((HostMessage::Heartbeat { n: m }, _)) = worker.recv::<HostMessage>(None) {
                 worker.expect(std::time::Instant::now() + Duration::from_millis(1));
-                worker.send(&HostMessage::Heartbeat { n: m + 1 }, None).unwrap();
+                worker
+                    .send(&HostMessage::Heartbeat { n: m + 1 }, None)
+                    .unwrap();
                 n += 1;
             }
             n
@@ -380,7 +382,9 @@ mod tests {
                 std::thread::sleep(Duration::from_millis(3));
             }
             host.send(&HostMessage::Heartbeat { n: i }, None).unwrap();
-            let (m, _) = host.recv::<HostMessage>(Some(Duration::from_secs(5))).unwrap();
+            let (m, _) = host
+                .recv::<HostMessage>(Some(Duration::from_secs(5)))
+                .unwrap();
             assert_eq!(m, HostMessage::Heartbeat { n: i + 1 });
         }
         drop(host);
@@ -394,7 +398,9 @@ mod tests {
         let (mut host, mut worker) = (Channel::new(a), Channel::new(b));
         host.ring(Bell::create(Duration::from_micros(100)).unwrap());
         worker.send(&HostMessage::Reset, None).unwrap();
-        let (m, _) = host.recv::<HostMessage>(Some(Duration::from_secs(5))).unwrap();
+        let (m, _) = host
+            .recv::<HostMessage>(Some(Duration::from_secs(5)))
+            .unwrap();
         assert_eq!(m, HostMessage::Reset);
         assert!(matches!(
             host.recv::<HostMessage>(Some(Duration::from_millis(2))),
