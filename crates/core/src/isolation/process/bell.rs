@@ -130,7 +130,8 @@ impl Bell {
         self.counter(self.in_at).load(Ordering::Acquire) > self.seen
     }
 
-    /// Busy-polls until the peer rings or `until` passes; `true` if it rang.
+    /// Polls until the peer rings or `until` passes, yielding the CPU between polls; `true`
+    /// if it rang.
     pub fn wait(&self, until: Instant) -> bool {
         let c = self.counter(self.in_at);
         let mut n: u32 = 0;
@@ -138,10 +139,13 @@ impl Bell {
             if c.load(Ordering::Acquire) > self.seen {
                 return true;
             }
-            std::hint::spin_loop();
+            // Yield rather than spin hot: the kernel tends to wake the peer on the CPU of the
+            // process that woke it (us, when we sent it a message), and a hot spin would keep
+            // it from running there until our spin time ends. `sched_yield` returns at once
+            // when nothing else waits for this CPU.
+            std::thread::yield_now();
             n = n.wrapping_add(1);
-            // Reading the clock costs ~20 ns: look at it every 64 polls.
-            if n.is_multiple_of(64) && Instant::now() >= until {
+            if n.is_multiple_of(8) && Instant::now() >= until {
                 return c.load(Ordering::Acquire) > self.seen;
             }
         }
