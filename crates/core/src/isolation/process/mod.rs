@@ -51,8 +51,8 @@ pub struct WorkerConfig {
     /// A heartbeat not answered within this is a hung worker, ms. Heartbeats go out after 1 s
     /// without a frame or command, also while no frames flow (an idle watchdog thread).
     pub heartbeat_timeout_ms: u64,
-    /// Longest busy-poll per wait for the other side's next message, µs, before sleeping on
-    /// the socket (Rust workers; Python workers always sleep). Spinning skips the wake-up of
+    /// Longest poll per wait for the other side's next message (yielding the CPU between
+    /// polls), µs, before sleeping on the socket (Rust workers; Python workers always sleep). Spinning skips the wake-up of
     /// a sleeping process (tens of µs per hop) at the cost of CPU: the host spins up to twice
     /// this per frame, and a worker fed at a steady rate sleeps until one spin time before
     /// the next frame is due and spins up to twice this around it. 0 disables.
