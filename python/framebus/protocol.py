@@ -1,4 +1,4 @@
-"""Constants and helpers of the framebus worker protocol (version 1, ``docs/worker_protocol.md``):
+"""Constants and helpers of the framebus worker protocol (version 2, ``docs/worker_protocol.md``):
 one JSON object per ``SOCK_SEQPACKET`` datagram of at most 4 MiB, file descriptors as
 ``SCM_RIGHTS`` on ``buffer`` messages. Used by the worker and by :mod:`framebus.testing`'s host.
 """
@@ -21,7 +21,7 @@ __all__ = [
 ]
 
 #: The protocol version this SDK speaks.
-PROTOCOL = 1
+PROTOCOL = 2
 #: Largest datagram either side sends or accepts.
 MAX_DATAGRAM = 4 * 1024 * 1024
 #: Environment variable naming the worker's end of the socket pair.

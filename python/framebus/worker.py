@@ -184,8 +184,9 @@ class Worker:
         if self.load_error is not None:
             self.fatal(self.load_error)
         self.greeted = True
+        # No optional features: this SDK sleeps on the socket (no `spin` doorbell).
         return {"type": "pong", "protocol": PROTOCOL, "stage": self.stage_id, "runtime": "python",
-                "pid": os.getpid()}
+                "pid": os.getpid(), "features": []}
 
     def on_describe(self, msg: Dict[str, Any], fds: List[int]) -> Dict[str, Any]:
         return self.description

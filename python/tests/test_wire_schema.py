@@ -21,11 +21,11 @@ def schema(wire):
 def test_the_schema_has_one_schema_per_direction_and_is_not_vacuous(schema):
     assert schema.split, "wire_schema.json should define the host and worker messages apart"
     assert not schema.is_valid(WORKER_TO_HOST, {"type": "no_such_message"})
-    assert not schema.is_valid(WORKER_TO_HOST, {"type": "pong", "protocol": 1})
-    assert not schema.is_valid(WORKER_TO_HOST, {"type": "ping", "protocol": 1, "stage": "x"})
-    assert not schema.is_valid(HOST_TO_WORKER, {"type": "pong", "protocol": 1, "stage": "x",
+    assert not schema.is_valid(WORKER_TO_HOST, {"type": "pong", "protocol": 2})
+    assert not schema.is_valid(WORKER_TO_HOST, {"type": "ping", "protocol": 2, "stage": "x"})
+    assert not schema.is_valid(HOST_TO_WORKER, {"type": "pong", "protocol": 2, "stage": "x",
                                                 "runtime": "python", "pid": 1})
-    assert schema.is_valid(HOST_TO_WORKER, {"type": "ping", "protocol": 1, "stage": "x"})
+    assert schema.is_valid(HOST_TO_WORKER, {"type": "ping", "protocol": 2, "stage": "x"})
 
 
 def test_every_message_the_worker_sends_fits_the_schema(schema, host):
@@ -49,7 +49,7 @@ def test_every_message_the_worker_sends_fits_the_schema(schema, host):
     w.request({"type": "shutdown"})  # ok
     assert w.wait() == 0
     f = host("test_faulty")
-    f.request({"type": "ping", "protocol": 1, "stage": "other"})  # fatal
+    f.request({"type": "ping", "protocol": 2, "stage": "other"})  # fatal
     assert f.wait() == 2
     g = host("test_faulty")
     g.handshake()

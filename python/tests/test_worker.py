@@ -25,9 +25,10 @@ def ready(host, stage="test_brightness", params=None, **kw):
 
 def test_handshake_names_the_stage_protocol_and_pid(host):
     w = host("test_brightness")
-    pong = w.request({"type": "ping", "protocol": 1, "stage": "test_brightness"})
-    assert pong == {"type": "pong", "protocol": 1, "stage": "test_brightness", "runtime": "python",
-                    "pid": w.pid}
+    pong = w.request({"type": "ping", "protocol": 2, "stage": "test_brightness"})
+    # No optional features: the Python SDK sleeps on the socket (no spin doorbell).
+    assert pong == {"type": "pong", "protocol": 2, "stage": "test_brightness", "runtime": "python",
+                    "pid": w.pid, "features": []}
 
 
 def test_describe_gives_info_schema_and_defaults(host):
@@ -330,10 +331,10 @@ def test_eof_before_the_handshake_exits_0(host):
 
 
 @pytest.mark.parametrize("ping, text", [
-    ({"type": "ping", "protocol": 2, "stage": "test_brightness"},
-     "protocol 2 is not supported: this worker speaks protocol 1"),
-    ({"type": "ping", "protocol": "1", "stage": "test_brightness"}, "protocol '1' is not supported"),
-    ({"type": "ping", "protocol": 1, "stage": "other"},
+    ({"type": "ping", "protocol": 1, "stage": "test_brightness"},
+     "protocol 1 is not supported: this worker speaks protocol 2"),
+    ({"type": "ping", "protocol": "2", "stage": "test_brightness"}, "protocol '2' is not supported"),
+    ({"type": "ping", "protocol": 2, "stage": "other"},
      "asked for stage `other`, but this worker was started for `test_brightness`"),
     ({"type": "describe"}, "protocol error: `describe` before the `ping` handshake"),
     ({"type": "launch"}, "protocol error: unknown message type `launch`"),
@@ -354,7 +355,7 @@ def test_a_bad_handshake_is_fatal_with_exit_2(host, ping, text):
 ])
 def test_a_missing_stage_or_module_is_fatal_with_exit_2(host, stage, module, text):
     w = host(stage, module=module)
-    answer = w.request({"type": "ping", "protocol": 1, "stage": stage})
+    answer = w.request({"type": "ping", "protocol": 2, "stage": stage})
     assert answer["type"] == "fatal" and text in answer["message"], answer
     assert w.wait() == 2
 

@@ -13,7 +13,11 @@ use serde_json::Value;
 use crate::snapshot::RunState;
 
 /// The protocol version this build speaks.
-pub const PROTOCOL_VERSION: u32 = 1;
+pub const PROTOCOL_VERSION: u32 = 2;
+
+/// The feature a worker lists in [`WorkerMessage::Pong`]'s `features` when it can spin on a
+/// shared doorbell ([`HostMessage::Spin`]).
+pub const FEATURE_SPIN: &str = "spin";
 
 /// The largest datagram either side sends or accepts, bytes.
 pub const MAX_DATAGRAM: usize = 4 * 1024 * 1024;
@@ -88,6 +92,16 @@ pub enum HostMessage {
     },
     /// Stops the stage; the worker answers `ok` and exits 0.
     Shutdown,
+    /// Only to a worker whose pong listed `"spin"`: the memfd of a one-page control block
+    /// travels as `SCM_RIGHTS` (map it read-write, shared). The worker answers `ok` or
+    /// `error` (no doorbell). After `ok` each side adds 1 to its u64 counter after every
+    /// datagram it sends (the host's at byte 0, the worker's at byte 128; atomic, native
+    /// endianness) and busy-polls the other's for up to `spin_us` before sleeping on the
+    /// socket. The counters are hints; every message still travels on the socket.
+    Spin {
+        /// The longest busy-poll per wait, µs.
+        spin_us: u64,
+    },
 }
 
 /// Worker → host.
@@ -104,6 +118,9 @@ pub enum WorkerMessage {
         runtime: WorkerRuntime,
         /// The worker's process id.
         pid: u32,
+        /// Optional features it supports (`"spin"`: [`HostMessage::Spin`]).
+        #[serde(default)]
+        features: Vec<String>,
     },
     /// The worker cannot serve (unknown stage, unsupported protocol); it exits with code 2.
     Fatal {
@@ -499,7 +516,8 @@ mod tests {
         assert_eq!(serde_json::to_value(&m).unwrap(), result);
         for text in [
             json!({"type":"ok"}),
-            json!({"type":"pong","protocol":1,"stage":"s","runtime":"python","pid":1234}),
+            json!({"type":"pong","protocol":2,"stage":"s","runtime":"rust","pid":1234,
+                "features":["spin"]}),
             json!({"type":"error","kind":"unknown_command","message":"m"}),
             json!({"type":"description","info":{"id":"py","version":"0.1.0","description":"d",
                 "namespace":null,"commands":[{"name":"calibrate","description":"c",
@@ -508,6 +526,16 @@ mod tests {
             let m: WorkerMessage = serde_json::from_value(text.clone()).unwrap();
             assert_eq!(serde_json::to_value(&m).unwrap(), text);
         }
+        // A pong without `features` (a worker with none) reads as an empty list.
+        let bare: WorkerMessage = serde_json::from_value(
+            json!({"type":"pong","protocol":2,"stage":"s","runtime":"python","pid":1}),
+        )
+        .unwrap();
+        assert!(matches!(bare, WorkerMessage::Pong { features, .. } if features.is_empty()));
+        let spin = json!({"type":"spin","spin_us":200});
+        let m: HostMessage = serde_json::from_value(spin.clone()).unwrap();
+        assert_eq!(m, HostMessage::Spin { spin_us: 200 });
+        assert_eq!(serde_json::to_value(&m).unwrap(), spin);
         // Unknown fields and types are refused, not ignored.
         assert!(
             serde_json::from_value::<WorkerMessage>(json!({"type":"heartbeat","n":1,"x":1}))

@@ -48,7 +48,7 @@ fn python() -> String {
     std::env::var("FRAMEBUS_TEST_PYTHON").unwrap_or_else(|_| "python3".into())
 }
 
-async fn send(
+async fn request(
     method: reqwest::Method,
     server: &TestServer,
     path: &str,
@@ -62,6 +62,30 @@ async fn send(
         .unwrap();
     let status = r.status();
     (status, r.json().await.unwrap())
+}
+
+async fn get(server: &TestServer, path: &str) -> (StatusCode, Value) {
+    request(reqwest::Method::GET, server, path, Value::Null).await
+}
+
+/// Sends `body` and checks it is refused with `bad_args` and a message holding `names`.
+async fn assert_bad_args(
+    method: reqwest::Method,
+    server: &TestServer,
+    path: &str,
+    body: Value,
+    names: &str,
+) {
+    let (s, e) = request(method, server, path, body.clone()).await;
+    assert_eq!(
+        (s, e["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("bad_args")),
+        "{body} → {e}"
+    );
+    assert!(
+        e["message"].as_str().unwrap_or_default().contains(names),
+        "{body} → {e}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -86,13 +110,7 @@ async fn plugins_lists_a_python_stage_with_its_schemas_and_commands() {
     let before = framebus_testkit::process::children();
     assert_eq!(before.len(), 1, "one worker: {before:?}");
 
-    let (s, plugins) = send(
-        reqwest::Method::GET,
-        &server,
-        "/api/v1/plugins",
-        Value::Null,
-    )
-    .await;
+    let (s, plugins) = get(&server, "/api/v1/plugins").await;
     assert_eq!(s, StatusCode::OK);
     let stages = plugins["stages"].as_array().unwrap();
     let aim = stages
@@ -137,85 +155,45 @@ async fn plugins_lists_a_python_stage_with_its_schemas_and_commands() {
         255
     );
 
-    let (s, inst) = send(
-        reqwest::Method::GET,
-        &server,
-        "/api/v1/plugins/py_aim",
-        Value::Null,
-    )
-    .await;
+    let (s, inst) = get(&server, "/api/v1/plugins/py_aim").await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(inst["manifest"]["id"], "py_aim", "{inst}");
     assert_eq!(inst["params"]["threshold"], 128);
 
     // Params and commands go through the worker; bad ones name the field and change nothing.
-    let (s, e) = send(
-        reqwest::Method::PUT,
-        &server,
-        "/api/v1/plugins/py_aim/params",
-        json!({"threshold": 300}),
-    )
-    .await;
-    assert_eq!(
-        (s, e["code"].as_str()),
-        (StatusCode::BAD_REQUEST, Some("bad_args")),
-        "{e}"
-    );
-    assert!(
-        e["message"]
-            .as_str()
-            .unwrap()
-            .contains("`threshold`: 300 is above the maximum 255"),
-        "{e}"
-    );
-    let (s, e) = send(
+    let aim_cmd = "/api/v1/plugins/py_aim/commands/aim";
+    for (method, path, body, names) in [
+        (
+            reqwest::Method::PUT,
+            "/api/v1/plugins/py_aim/params",
+            json!({"threshold": 300}),
+            "`threshold`: 300 is above the maximum 255",
+        ),
+        (
+            reqwest::Method::POST,
+            aim_cmd,
+            json!({"corners": 9}),
+            "`corners`: 9 is above the maximum 8",
+        ),
+        (
+            reqwest::Method::POST,
+            aim_cmd,
+            json!({"mode": "slow"}),
+            "`mode`",
+        ),
+    ] {
+        assert_bad_args(method, &server, path, body, names).await;
+    }
+    let (s, ack) = request(
         reqwest::Method::POST,
         &server,
-        "/api/v1/plugins/py_aim/commands/aim",
-        json!({"corners": 9}),
-    )
-    .await;
-    assert_eq!(
-        (s, e["code"].as_str()),
-        (StatusCode::BAD_REQUEST, Some("bad_args")),
-        "{e}"
-    );
-    assert!(
-        e["message"]
-            .as_str()
-            .unwrap()
-            .contains("`corners`: 9 is above the maximum 8"),
-        "{e}"
-    );
-    let (s, e) = send(
-        reqwest::Method::POST,
-        &server,
-        "/api/v1/plugins/py_aim/commands/aim",
-        json!({"mode": "slow"}),
-    )
-    .await;
-    assert_eq!(
-        (s, e["code"].as_str()),
-        (StatusCode::BAD_REQUEST, Some("bad_args")),
-        "{e}"
-    );
-    assert!(e["message"].as_str().unwrap().contains("`mode`"), "{e}");
-    let (s, ack) = send(
-        reqwest::Method::POST,
-        &server,
-        "/api/v1/plugins/py_aim/commands/aim",
+        aim_cmd,
         json!({"corners": 5, "mode": "fine"}),
     )
     .await;
     assert_eq!(s, StatusCode::OK, "{ack}");
     assert_eq!(ack["result"], json!({"corners": 5, "mode": "fine"}));
-    let (_, got) = send(
-        reqwest::Method::GET,
-        &server,
-        "/api/v1/plugins/py_aim/params",
-        Value::Null,
-    )
-    .await;
+    let (_, got) = get(&server, "/api/v1/plugins/py_aim/params").await;
     assert_eq!(
         got["result"]["threshold"], 128,
         "the refused set_params changed nothing"

@@ -107,6 +107,60 @@ impl Stage for Quiet {
 }
 framebus_core::register_stage!(Quiet);
 
+/// The result of [`Wordy`]: strings that change every frame.
+#[derive(Debug, Default, Serialize)]
+pub struct WordyOut {
+    /// `frame 17` and so on.
+    pub label: String,
+    /// Labels of the corners.
+    pub corners: Vec<String>,
+    /// The frame id.
+    pub n: u64,
+}
+
+/// A stage whose results carry strings every frame (`test_wordy`): an output with strings,
+/// two signals, a point and a widget; the host parses them into reused buffers.
+pub struct Wordy;
+
+impl Stage for Wordy {
+    type Params = NoParams;
+    const INFO: StageInfo = StageInfo {
+        id: "test_wordy",
+        version: "0.1.0",
+        description: "test stage whose results carry strings",
+        namespace: None,
+        commands: &[],
+    };
+    fn new(_: NoParams, _: &StageInit) -> Result<Self> {
+        Ok(Self)
+    }
+    fn process(&mut self, ctx: &mut FrameCtx<'_>) -> Result<Flow> {
+        use std::fmt::Write;
+        let n = ctx.frame().frame_id;
+        let out = ctx.output::<WordyOut>();
+        out.label.clear();
+        let _ = write!(out.label, "frame {n}");
+        out.corners.resize(4, String::new());
+        for (i, c) in out.corners.iter_mut().enumerate() {
+            c.clear();
+            let _ = write!(c, "corner {i} of {}", n % 10);
+        }
+        out.n = n;
+        ctx.signal("wordy_n", n as f64);
+        ctx.signal("wordy_half", n as f64 / 2.0);
+        ctx.publish_point("wordy_tip", 1.0, 2.0, 0.5);
+        ctx.widget(
+            "count",
+            "Frames seen",
+            Some(n as f64),
+            "frames",
+            Some((0.0, 1e6)),
+        );
+        Ok(Flow::Continue)
+    }
+}
+framebus_core::register_stage!(Wordy);
+
 /// Args of the `arm` command.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 pub struct ArmArgs {

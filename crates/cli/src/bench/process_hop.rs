@@ -8,6 +8,9 @@
 //! Baseline, in the same run: a thread hop with the same shape (the pooled frame's handle
 //! sent to another thread, which reads a byte and sends a small result back), paced alike.
 //! dora-rs publishes 104 µs (8 B) to 2.5 ms (40 MB) for its shared-memory hop.
+//!
+//! Each payload runs twice: with the spin doorbell (`worker.spin_us`, default 200) and
+//! without (`spin_us = 0`: both sides sleep on the socket between messages).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -46,7 +49,16 @@ impl Observer for Times {
     }
 }
 
-fn process_hops(w: u32, h: u32, format: &str, frames: u64) -> anyhow::Result<Vec<u64>> {
+/// Busy-poll time per wait of the spinning rows, µs (the default of `worker.spin_us`).
+const SPIN_US: u64 = 200;
+
+fn process_hops(
+    w: u32,
+    h: u32,
+    format: &str,
+    frames: u64,
+    spin_us: u64,
+) -> anyhow::Result<Vec<u64>> {
     let text = format!(
         r#"
         [[sources]]
@@ -57,6 +69,7 @@ fn process_hops(w: u32, h: u32, format: &str, frames: u64) -> anyhow::Result<Vec
         [[stages]]
         plugin = "bench_noop"
         isolation = "process"
+        worker = {{ spin_us = {spin_us} }}
         "#
     );
     let config = Config::parse(&text, Format::Toml, "process_hop.toml")?;
@@ -125,13 +138,29 @@ pub(crate) fn run(scale: Scale) -> anyhow::Result<Vec<Row>> {
             PixelFormat::Gray8
         };
         let mut thread = thread_hops(w, h, px, frames);
-        let mut process = process_hops(w, h, format, frames)?;
+        let mut spin = process_hops(w, h, format, frames, SPIN_US)?;
+        let mut sleep = process_hops(w, h, format, frames, 0)?;
         for (q, name) in [(0.5, "p50"), (0.99, "p99")] {
-            let p = quantile(&mut process, q) as f64 / 1000.0;
+            let p = quantile(&mut spin, q) as f64 / 1000.0;
+            let n = quantile(&mut sleep, q) as f64 / 1000.0;
             let t = quantile(&mut thread, q) as f64 / 1000.0;
             rows.push(
-                Row::new("process_hop", format!("{label} round trip {name}"), p, "µs")
-                    .vs(format!("thread hop {name}"), t),
+                Row::new(
+                    "process_hop",
+                    format!("{label} round trip {name}, spin_us={SPIN_US}"),
+                    p,
+                    "µs",
+                )
+                .vs(format!("thread hop {name}"), t),
+            );
+            rows.push(
+                Row::new(
+                    "process_hop",
+                    format!("{label} round trip {name}, spin_us=0"),
+                    n,
+                    "µs",
+                )
+                .vs(format!("spin_us={SPIN_US} {name}"), p),
             );
         }
     }

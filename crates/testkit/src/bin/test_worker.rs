@@ -54,6 +54,8 @@ fn misbehave(stage: &str) -> i32 {
                 stage: s,
                 runtime: WorkerRuntime::Rust,
                 pid: std::process::id(),
+                // No doorbell: these faults travel on the socket alone.
+                features: Vec::new(),
             },
             HostMessage::Describe => WorkerMessage::Description {
                 info: WorkerStageInfo {
@@ -97,6 +99,10 @@ fn misbehave(stage: &str) -> i32 {
             }
             HostMessage::SetParams { params } => WorkerMessage::Params { params },
             HostMessage::Command { .. } | HostMessage::Reset => WorkerMessage::Ok,
+            HostMessage::Spin { .. } => WorkerMessage::Error {
+                kind: framebus_core::protocol::worker::WorkerErrorKind::Failed,
+                message: "no doorbell in this worker".into(),
+            },
         };
         if chan.send(&answer, None).is_err() {
             return 0;

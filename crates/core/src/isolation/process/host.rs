@@ -15,14 +15,16 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, TryRecvError, bounded};
 use framebus_protocol::worker::{
-    FrameMeta, FrameResult, HostMessage, PROTOCOL_VERSION, ResultMessage, WireFlow, WireFormat,
+    FEATURE_SPIN, FrameMeta, FrameResult, HostMessage, PROTOCOL_VERSION, WireFlow, WireFormat,
     WireLevel, WirePoint, WorkerErrorKind, WorkerMessage, WorkerStageInfo,
 };
 use framebus_protocol::{ErrorCode, NotificationLevel};
 use serde_json::{Value, json};
 
+use super::bell::Bell;
 use super::output::{Tail, with_output};
-use super::watchdog::{Link, Watchdog, watch};
+use super::result_in::ResultBuf;
+use super::watchdog::{Link, Watchdog, heartbeat, watch};
 use super::wire::{Channel, WireError, pair};
 use super::{WorkerConfig, WorkerStats, spawn};
 use crate::config::StageConfig;
@@ -207,10 +209,15 @@ fn connect(plan: &Plan, params: &Value) -> Result<Conn, Failure> {
         protocol: PROTOCOL_VERSION,
         stage: plan.stage.clone(),
     };
-    match ask(&mut conn, &ping)? {
+    let spins = match ask(&mut conn, &ping)? {
         WorkerMessage::Pong {
-            protocol, stage, ..
-        } if protocol == PROTOCOL_VERSION && stage == plan.stage => {}
+            protocol,
+            stage,
+            features,
+            ..
+        } if protocol == PROTOCOL_VERSION && stage == plan.stage => {
+            features.iter().any(|f| f == FEATURE_SPIN)
+        }
         WorkerMessage::Pong {
             protocol, stage, ..
         } => {
@@ -228,7 +235,7 @@ fn connect(plan: &Plan, params: &Value) -> Result<Conn, Failure> {
                 unexpected(&other)
             )));
         }
-    }
+    };
     match ask(&mut conn, &HostMessage::Describe)? {
         WorkerMessage::Description {
             info,
@@ -262,7 +269,56 @@ fn connect(plan: &Plan, params: &Value) -> Result<Conn, Failure> {
             )));
         }
     }
+    if spins && plan.cfg.spin_us > 0 {
+        doorbell(&mut conn, plan)?;
+    }
     Ok(conn)
+}
+
+/// Sets up the spin doorbell with a worker that offered it. A worker that cannot map it
+/// (`error`) goes on without; any other answer is a protocol error.
+fn doorbell(conn: &mut Conn, plan: &Plan) -> Result<(), Failure> {
+    let label = &plan.label;
+    let bell = match Bell::create(Duration::from_micros(plan.cfg.spin_us)) {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("{label}: no doorbell ({e}); frames wake the worker from sleep");
+            return Ok(());
+        }
+    };
+    let msg = HostMessage::Spin {
+        spin_us: plan.cfg.spin_us,
+    };
+    let mut ch = conn.chan.lock();
+    let got = ch
+        .send(&msg, Some(bell.fd()))
+        .and_then(|()| ch.recv::<WorkerMessage>(Some(STARTUP)));
+    match got {
+        Ok((WorkerMessage::Ok, _)) => {
+            ch.ring(bell);
+            Ok(())
+        }
+        Ok((WorkerMessage::Error { message, .. }, _)) => {
+            eprintln!("{label}: {message}; frames wake the worker from sleep");
+            Ok(())
+        }
+        Ok((other, _)) => {
+            drop(ch);
+            conn.end();
+            Err(Failure::Refused(format!(
+                "{label}: protocol error: expected ok to `spin`, got {}",
+                unexpected(&other)
+            )))
+        }
+        Err(e) => {
+            drop(ch);
+            let how = conn.end();
+            Err(Failure::Crashed(with_output(
+                format!("{label} failed while starting: {e} ({how})"),
+                &conn.output.quote(OUTPUT_WAIT),
+            )))
+        }
+    }
 }
 
 /// Starts the worker of `st`, takes its description (id, version, commands, params schema)
@@ -445,6 +501,12 @@ pub(crate) struct ProcessStage {
     points: Vec<WirePoint>,
     /// The frame message's source id, kept between frames.
     source: String,
+    /// The last frame's round trip (when the next answer is due).
+    hop: Duration,
+    /// The last `result`, parsed in place.
+    result: ResultBuf,
+    /// The output buffer the next `result` is parsed into (swapped with the slot's value).
+    output: Value,
 }
 
 impl ProcessStage {
@@ -482,6 +544,9 @@ impl ProcessStage {
             registered: VecDeque::new(),
             points: Vec::new(),
             source: String::new(),
+            hop: Duration::ZERO,
+            result: ResultBuf::default(),
+            output: Value::Null,
         })
     }
 }
@@ -697,16 +762,12 @@ impl ProcessStage {
         let Some(conn) = self.live.as_mut() else {
             return Ok(());
         };
-        let got = {
-            let mut ch = conn.chan.lock();
-            ch.send(&HostMessage::Heartbeat { n }, None)
-                .and_then(|()| ch.recv::<WorkerMessage>(Some(t)))
-        };
+        let got = heartbeat(&mut conn.chan.lock(), n, t, conn.pid);
         conn.chan.touch();
         self.last_io = Instant::now();
         match got {
-            Ok((WorkerMessage::Heartbeat { n: m }, _)) if m == n => Ok(()),
-            Ok((other, _)) => Err(self.protocol_error(format!(
+            Ok(WorkerMessage::Heartbeat { n: m }) if m == n => Ok(()),
+            Ok(other) => Err(self.protocol_error(format!(
                 "expected heartbeat {n}, got {}",
                 unexpected(&other)
             ))),
@@ -794,9 +855,29 @@ impl ProcessStage {
             state: ctx.state,
             points: std::mem::take(&mut self.points),
         };
+        let t0 = Instant::now();
+        if ch.spins() {
+            // A stage slower than the spin time: sleep until just before its usual answer.
+            ch.expect(t0 + self.hop);
+        }
+        let deadline = self.plan.deadline;
+        let (result, output) = (&mut self.result, &mut self.output);
         let got = sent.and_then(|()| ch.send(&msg, None)).and_then(|()| {
-            ch.recv_either::<ResultMessage, WorkerMessage>(Some(self.plan.deadline))
+            let (bytes, _) = ch.recv_raw(Some(deadline))?;
+            // A `result` is parsed in place (no allocation once warmed up); anything else as
+            // the general message.
+            if result.parse(bytes, output).is_ok() {
+                return Ok(None);
+            }
+            match serde_json::from_slice::<WorkerMessage>(bytes) {
+                Ok(m) => Ok(Some(m)),
+                Err(e) => {
+                    let head = String::from_utf8_lossy(&bytes[..bytes.len().min(80)]).into_owned();
+                    Err(WireError::Parse(format!("{e} in {head:?}")))
+                }
+            }
         });
+        self.hop = t0.elapsed();
         drop(ch);
         link.touch();
         if let HostMessage::Frame { points, frame, .. } = msg {
@@ -804,26 +885,10 @@ impl ProcessStage {
             self.source = frame.source;
         }
         self.last_io = Instant::now();
-        let r = match got {
-            Ok((Ok(r), _)) if r.seq == seq && r.frame_id == data.frame_id => FrameResult::from(r),
-            Ok((
-                Ok(ResultMessage {
-                    seq: s, frame_id, ..
-                }),
-                _,
-            ))
-            | Ok((
-                Err(WorkerMessage::Result(FrameResult {
-                    seq: s, frame_id, ..
-                })),
-                _,
-            )) => {
-                return Err(FrameFail::Worker(self.protocol_error(format!(
-                    "a result for seq {s} frame {frame_id} when frame {} (seq {seq}) was sent",
-                    data.frame_id
-                ))));
-            }
-            Ok((Err(other), _)) => {
+        let (s, frame_id) = match got {
+            Ok(None) => (self.result.seq, self.result.frame_id),
+            Ok(Some(WorkerMessage::Result(FrameResult { seq, frame_id, .. }))) => (seq, frame_id),
+            Ok(Some(other)) => {
                 return Err(FrameFail::Worker(self.protocol_error(format!(
                     "expected a result, got {}",
                     unexpected(&other)
@@ -834,29 +899,38 @@ impl ProcessStage {
                 return Err(FrameFail::Worker(self.worker_failed(e, &during)));
             }
         };
+        if (s, frame_id) != (seq, data.frame_id) || !matches!(got, Ok(None)) {
+            return Err(FrameFail::Worker(self.protocol_error(format!(
+                "a result for seq {s} frame {frame_id} when frame {} (seq {seq}) was sent",
+                data.frame_id
+            ))));
+        }
+        let r = &self.result;
         self.stats.frames.fetch_add(1, Ordering::Relaxed);
         self.stats
             .process_us
             .fetch_add(r.process_us, Ordering::Relaxed);
         self.backoff = Duration::from_millis(self.plan.cfg.backoff_ms);
-        if let Some(e) = r.error {
+        if r.has_error {
             // The stage's own error for this frame, exactly like an inline stage's `Err`.
             ctx.store.slots[ctx.slot].value = None;
-            return Err(FrameFail::Stage(e));
+            return Err(FrameFail::Stage(r.error.clone()));
         }
-        if r.output.is_null() {
+        if self.output.is_null() {
             ctx.store.slots[ctx.slot].value = None;
         } else {
-            *ctx.output::<Value>() = r.output;
+            // The slot's last value comes back for the next parse (two buffers, alternating).
+            std::mem::swap(ctx.output::<Value>(), &mut self.output);
         }
-        for s in &r.signals {
+        let r = &self.result;
+        for s in r.signals.as_slice() {
             ctx.signal(&s.name, s.value);
         }
-        for p in &r.points {
+        for p in r.points.as_slice() {
             ctx.publish_point(&p.name, p.x, p.y, p.score);
         }
         let prefix_len = ctx.stage_id.len() + 1;
-        for w in &r.widgets {
+        for w in r.widgets.as_slice() {
             let id = if w.id.starts_with(ctx.stage_id)
                 && w.id.as_bytes().get(prefix_len - 1) == Some(&b'.')
             {
@@ -867,7 +941,7 @@ impl ProcessStage {
             let range = w.min.zip(w.max);
             ctx.widget(id, &w.label, w.value, &w.unit, range);
         }
-        for n in &r.notifications {
+        for n in r.notifications.as_slice() {
             let level = match n.level {
                 WireLevel::Info | WireLevel::Success => NotificationLevel::Info,
                 WireLevel::Warning => NotificationLevel::Warning,

@@ -2,10 +2,13 @@
 //! (`docs/worker_protocol.md`, types in [`framebus_protocol::worker`]).
 //!
 //! # Layout
+//! - [`bell`]: the spin doorbell (two counters in a shared page) that lets either side
+//!   busy-poll briefly for the other's next message instead of sleeping.
 //! - [`shm`]: memfd regions (host, read-write) and views (worker, read-only).
 //! - [`wire`]: one end of the `SOCK_SEQPACKET` socket: JSON datagrams, fd passing, timeouts.
 //! - `output`: a worker's stdout/stderr, forwarded to framebus's stderr; its last lines are
 //!   quoted when the worker dies.
+//! - `result_in`: a worker's `result` parsed in place into buffers kept between frames.
 //! - `spawn`: starts workers from one long-lived thread (so `PR_SET_PDEATHSIG` follows
 //!   framebus, not a short-lived thread) with the socket as fd 3.
 //! - `host`: [`ProcessStage`], the proxy the pipeline runs: handshake, frames, commands,
@@ -14,8 +17,10 @@
 //!   no frames flow and kills a worker that does not answer.
 //! - [`worker`]: the worker side for registered Rust stages (`framebus worker --stage ID`).
 
+pub mod bell;
 mod host;
 mod output;
+mod result_in;
 pub mod shm;
 mod spawn;
 mod watchdog;
@@ -46,6 +51,12 @@ pub struct WorkerConfig {
     /// A heartbeat not answered within this is a hung worker, ms. Heartbeats go out after 1 s
     /// without a frame or command, also while no frames flow (an idle watchdog thread).
     pub heartbeat_timeout_ms: u64,
+    /// Longest poll per wait for the other side's next message (yielding the CPU between
+    /// polls), µs, before sleeping on the socket (Rust workers; Python workers always sleep). Spinning skips the wake-up of
+    /// a sleeping process (tens of µs per hop) at the cost of CPU: the host spins up to twice
+    /// this per frame, and a worker fed at a steady rate sleeps until one spin time before
+    /// the next frame is due and spins up to twice this around it. 0 disables.
+    pub spin_us: u64,
     /// Program for Rust workers (default: this framebus executable), run as
     /// `<exe> worker --stage <plugin>`.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -59,7 +70,8 @@ impl Default for WorkerConfig {
             max_backoff_ms: 5000,
             breaker_failures: 5,
             breaker_window_s: 60,
-            heartbeat_timeout_ms: 1000,
+            heartbeat_timeout_ms: 3000,
+            spin_us: 200,
             exe: None,
         }
     }

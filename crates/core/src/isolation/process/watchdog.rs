@@ -6,6 +6,11 @@
 //! pipeline reports (and restarts from) at its next frame or command. Every exchange holds
 //! the channel's lock from request to answer, so the two never interleave; the watchdog only
 //! tries the lock, so it never delays a frame.
+//!
+//! A heartbeat not answered in time is not yet a hang: on a loaded machine a live worker may
+//! wait long for a CPU. While the worker is runnable or in uninterruptible I/O (`R` or `D`
+//! in `/proc/PID/stat`) the wait is extended, up to [`LATE_GRACE`] more timeouts; a worker
+//! that sleeps without answering (deadlock), is stopped (SIGSTOP) or gone is hung.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
@@ -95,19 +100,18 @@ pub(super) fn watch(
                     continue;
                 };
                 n += 1;
-                let got = ch
-                    .send(&HostMessage::Heartbeat { n }, None)
-                    .and_then(|()| ch.recv::<WorkerMessage>(Some(timeout)));
+                let got = heartbeat(&mut ch, n, timeout, pid);
                 link.touch();
                 let note = match got {
-                    Ok((WorkerMessage::Heartbeat { n: m }, _)) if m == n => continue,
+                    Ok(WorkerMessage::Heartbeat { n: m }) if m == n => continue,
                     // Died while idle: the pipeline finds the EOF and reports how it ended.
                     Err(WireError::Eof) => return,
                     Err(WireError::Timeout(t)) => format!(
-                        "{label} hung: no answer to a heartbeat within {} ms while idle; killed",
+                        "{label} hung: no answer to a heartbeat within {} ms while idle \
+                         (not running); killed",
                         t.as_millis()
                     ),
-                    Ok((other, _)) => format!(
+                    Ok(other) => format!(
                         "{label}: protocol error: expected heartbeat {n}, got {}; killed",
                         serde_json::to_string(&other)
                             .unwrap_or_default()
@@ -129,4 +133,80 @@ pub(super) fn watch(
             }
         })?;
     Ok(Watchdog { _stop: stop })
+}
+
+/// Extra timeouts a late heartbeat answer gets while the worker is running (see the module
+/// doc).
+pub(super) const LATE_GRACE: u32 = 3;
+
+/// Sends heartbeat `n` and waits for the answer: `timeout`, extended up to [`LATE_GRACE`]
+/// times while worker `pid` is running (slow, not hung). A timeout error carries the whole
+/// time waited.
+pub(super) fn heartbeat(
+    ch: &mut Channel,
+    n: u64,
+    timeout: Duration,
+    pid: u32,
+) -> Result<WorkerMessage, WireError> {
+    ch.send(&HostMessage::Heartbeat { n }, None)?;
+    let mut waited = 0;
+    loop {
+        match ch.recv::<WorkerMessage>(Some(timeout)) {
+            Ok((m, _)) => return Ok(m),
+            Err(WireError::Timeout(_)) if waited < LATE_GRACE && running(pid) => waited += 1,
+            Err(WireError::Timeout(_)) => return Err(WireError::Timeout(timeout * (waited + 1))),
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Whether process `pid` (its main thread, which answers heartbeats) is running or waiting
+/// for a CPU or disk (`R` or `D`), i.e. alive and busy rather than asleep, stopped or gone.
+pub(super) fn running(pid: u32) -> bool {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return false;
+    };
+    // `pid (comm) S ...`: the state follows the last `)` (comm may hold any byte).
+    let state = stat
+        .rfind(')')
+        .and_then(|i| stat[i + 1..].trim_start().chars().next());
+    matches!(state, Some('R' | 'D'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_process_counts_as_running_only_in_state_r_or_d() {
+        // This thread reads its own stat while on a CPU (`/proc/TID/stat` names one thread;
+        // a worker's pid names its main thread, the one that answers heartbeats).
+        let me: u32 = std::fs::read_link("/proc/thread-self")
+            .unwrap()
+            .file_name()
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(running(me));
+        let mut child = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .unwrap();
+        let pid = child.id();
+        let stopped = rustix::process::Pid::from_raw(pid as i32).unwrap();
+        // `sleep` goes from running to sleeping; it is never seen stopped before SIGSTOP.
+        rustix::process::kill_process(stopped, rustix::process::Signal::STOP).unwrap();
+        // SIGSTOP takes effect asynchronously: wait for the `T` state through waitpid.
+        let status =
+            rustix::process::waitpid(Some(stopped), rustix::process::WaitOptions::UNTRACED)
+                .unwrap()
+                .unwrap();
+        assert!(status.1.stopped());
+        assert!(!running(pid), "a stopped process is not running");
+        child.kill().unwrap();
+        child.wait().unwrap();
+        assert!(!running(pid), "a reaped process is not running");
+    }
 }

@@ -1,11 +1,16 @@
 //! One end of a worker socket (`AF_UNIX`, `SOCK_SEQPACKET`): JSON messages as datagrams, an
 //! optional fd as `SCM_RIGHTS`, receive with a timeout. Both the host and `framebus worker`
 //! use it; the buffers are made once per channel, so steady traffic does not allocate here.
+//!
+//! With a [`Bell`] installed (the `spin` feature of protocol 2) a side about to wait for a
+//! datagram busy-polls the peer's counter for up to `spin_us` before sleeping in the kernel,
+//! and [`Channel::expect`] lets a side that knows when the next datagram is due (a worker fed
+//! by a steady camera) sleep until shortly before that and spin around it.
 
 use std::io::{IoSlice, IoSliceMut};
 use std::mem::MaybeUninit;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use framebus_protocol::worker::MAX_DATAGRAM;
 use rustix::event::{PollFd, PollFlags, Timespec, poll};
@@ -16,6 +21,8 @@ use rustix::net::{
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+
+use super::bell::Bell;
 
 /// Why a receive or send failed.
 #[derive(Debug, thiserror::Error)]
@@ -54,6 +61,10 @@ pub struct Channel {
     inp: Vec<u8>,
     /// Bytes of the last datagram received (for error messages).
     last_len: usize,
+    /// The spin doorbell, once negotiated.
+    bell: Option<Bell>,
+    /// When the next datagram is due (see [`Channel::expect`]).
+    due: Option<Instant>,
 }
 
 impl Channel {
@@ -64,7 +75,29 @@ impl Channel {
             out: Vec::with_capacity(4096),
             inp: vec![0; MAX_DATAGRAM + 1],
             last_len: 0,
+            bell: None,
+            due: None,
         }
+    }
+
+    /// Installs the spin doorbell: from now on every datagram sent rings it, and every wait
+    /// spins on the peer's ring first. Both sides install it between the same two datagrams:
+    /// after the `spin` request and its `ok` (the worker once it sent `ok`, the host once it
+    /// received it), so both count the same datagrams from there on.
+    pub fn ring(&mut self, bell: Bell) {
+        self.bell = Some(bell);
+    }
+
+    /// Whether a doorbell is installed.
+    pub fn spins(&self) -> bool {
+        self.bell.as_ref().is_some_and(|b| !b.spin().is_zero())
+    }
+
+    /// Says when the next datagram is due (for the next receive only): if that is further
+    /// away than the spin time, the receive sleeps until one spin time before it and then
+    /// spins up to one spin time past it, instead of spinning right away.
+    pub fn expect(&mut self, at: Instant) {
+        self.due = Some(at);
     }
 
     /// The socket.
@@ -104,7 +137,12 @@ impl Channel {
         }
         loop {
             match sendmsg(&self.fd, &iov, &mut control, SendFlags::NOSIGNAL) {
-                Ok(_) => return Ok(()),
+                Ok(_) => {
+                    if let Some(b) = &mut self.bell {
+                        b.rang();
+                    }
+                    return Ok(());
+                }
                 Err(rustix::io::Errno::INTR) => continue,
                 Err(rustix::io::Errno::PIPE | rustix::io::Errno::CONNRESET) => {
                     return Err(WireError::Eof);
@@ -120,19 +158,14 @@ impl Channel {
         &mut self,
         timeout: Option<Duration>,
     ) -> Result<(&[u8], Option<OwnedFd>), WireError> {
-        if let Some(t) = timeout {
-            let ts = Timespec {
-                tv_sec: t.as_secs() as _,
-                tv_nsec: t.subsec_nanos() as _,
-            };
-            let mut fds = [PollFd::new(&self.fd, PollFlags::IN)];
-            loop {
-                match poll(&mut fds, Some(&ts)) {
-                    Ok(0) => return Err(WireError::Timeout(t)),
-                    Ok(_) => break,
-                    Err(rustix::io::Errno::INTR) => continue,
-                    Err(e) => return Err(WireError::Io(e.into())),
-                }
+        let start = Instant::now();
+        let deadline = timeout.map(|t| start + t);
+        let due = self.due.take();
+        let rang = self.spin_first(start, deadline, due)?;
+        if !rang && let Some(t) = timeout {
+            let left = deadline.map_or(t, |d| d.saturating_duration_since(Instant::now()));
+            if !self.readable(left)? {
+                return Err(WireError::Timeout(t));
             }
         }
         let mut space = [MaybeUninit::<u8>::uninit(); rustix::cmsg_space!(ScmRights(1))];
@@ -157,6 +190,9 @@ impl Channel {
                 }
             }
         }
+        if let Some(b) = &mut self.bell {
+            b.took();
+        }
         if got.bytes == 0 {
             return Err(WireError::Eof);
         }
@@ -165,6 +201,54 @@ impl Channel {
         }
         self.last_len = got.bytes;
         Ok((&self.inp[..got.bytes], passed))
+    }
+
+    /// Waits up to `wait` for the socket to be readable; `false` on timeout.
+    fn readable(&self, wait: Duration) -> Result<bool, WireError> {
+        let ts = Timespec {
+            tv_sec: wait.as_secs() as _,
+            tv_nsec: wait.subsec_nanos() as _,
+        };
+        let mut fds = [PollFd::new(&self.fd, PollFlags::IN)];
+        loop {
+            match poll(&mut fds, Some(&ts)) {
+                Ok(0) => return Ok(false),
+                Ok(_) => return Ok(true),
+                Err(rustix::io::Errno::INTR) => continue,
+                Err(e) => return Err(WireError::Io(e.into())),
+            }
+        }
+    }
+
+    /// The spin before a receive (doorbell installed): `Ok(true)` when the peer rang or the
+    /// socket became readable, so the receive will not block; `Ok(false)` when the caller
+    /// must wait on the socket as without a doorbell.
+    fn spin_first(
+        &self,
+        start: Instant,
+        deadline: Option<Instant>,
+        due: Option<Instant>,
+    ) -> Result<bool, WireError> {
+        let Some(b) = &self.bell else {
+            return Ok(false);
+        };
+        let spin = b.spin();
+        if spin.is_zero() {
+            return Ok(false);
+        }
+        let cap = |t: Instant| deadline.map_or(t, |d| t.min(d));
+        match due {
+            Some(at) if at > start + spin => {
+                // Sleep until one spin time before it is due (a datagram that comes earlier
+                // wakes us as usual), then spin around the due time.
+                let wake = cap(at - spin);
+                if self.readable(wake.saturating_duration_since(start))? {
+                    return Ok(true);
+                }
+                Ok(b.wait(cap(at + spin)))
+            }
+            _ => Ok(b.wait(cap(start + spin))),
+        }
     }
 
     /// Like [`Channel::recv_raw`], parsed as a `T`.
@@ -267,6 +351,66 @@ mod tests {
         assert!(matches!(
             b.send(&HostMessage::Reset, None),
             Err(WireError::Eof)
+        ));
+    }
+
+    #[test]
+    fn with_doorbells_every_message_still_crosses_in_order() {
+        use super::super::bell::Bell;
+        let (a, b) = pair().unwrap();
+        let (mut host, mut worker) = (Channel::new(a), Channel::new(b));
+        let bell = Bell::create(Duration::from_micros(200)).unwrap();
+        let fd = bell.fd().try_clone_to_owned().unwrap();
+        host.ring(bell);
+        worker.ring(Bell::join(fd, Duration::from_micros(200)).unwrap());
+        assert!(host.spins() && worker.spins());
+        let echo = std::thread::spawn(move || {
+            let mut n = 0;
+            // Expect each next message 1 ms after the last: sleep, then spin around it.
+            while let Ok((HostMessage::Heartbeat { n: m }, _)) = worker.recv::<HostMessage>(None) {
+                worker.expect(std::time::Instant::now() + Duration::from_millis(1));
+                worker
+                    .send(&HostMessage::Heartbeat { n: m + 1 }, None)
+                    .unwrap();
+                n += 1;
+            }
+            n
+        });
+        for i in 0..200u64 {
+            if i % 50 == 0 {
+                // Some requests come late: the worker's guess is wrong, the socket still wakes it.
+                std::thread::sleep(Duration::from_millis(3));
+            }
+            host.send(&HostMessage::Heartbeat { n: i }, None).unwrap();
+            let (m, _) = host
+                .recv::<HostMessage>(Some(Duration::from_secs(5)))
+                .unwrap();
+            assert_eq!(m, HostMessage::Heartbeat { n: i + 1 });
+        }
+        drop(host);
+        assert_eq!(echo.join().unwrap(), 200);
+    }
+
+    #[test]
+    fn a_peer_that_never_rings_is_still_heard_and_times_out_as_usual() {
+        use super::super::bell::Bell;
+        let (a, b) = pair().unwrap();
+        let (mut host, mut worker) = (Channel::new(a), Channel::new(b));
+        host.ring(Bell::create(Duration::from_micros(100)).unwrap());
+        worker.send(&HostMessage::Reset, None).unwrap();
+        let (m, _) = host
+            .recv::<HostMessage>(Some(Duration::from_secs(5)))
+            .unwrap();
+        assert_eq!(m, HostMessage::Reset);
+        assert!(matches!(
+            host.recv::<HostMessage>(Some(Duration::from_millis(2))),
+            Err(WireError::Timeout(_))
+        ));
+        // A due time further than the deadline: the timeout still holds.
+        host.expect(std::time::Instant::now() + Duration::from_secs(60));
+        assert!(matches!(
+            host.recv::<HostMessage>(Some(Duration::from_millis(2))),
+            Err(WireError::Timeout(_))
         ));
     }
 }

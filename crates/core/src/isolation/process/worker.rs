@@ -5,16 +5,17 @@
 use std::collections::HashMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use framebus_protocol::worker::{
-    FrameMessage, FrameMeta, FrameResult, HostMessage, PROTOCOL_VERSION, ResultRef, ResultTag,
-    WireFlow, WireFormat, WireLevel, WireNotification, WirePoint, WireSignal, WireWidget,
-    WorkerCommandSpec, WorkerErrorKind, WorkerMessage, WorkerRuntime, WorkerStageInfo,
+    FEATURE_SPIN, FrameMessage, FrameMeta, FrameResult, HostMessage, PROTOCOL_VERSION, ResultRef,
+    ResultTag, WireFlow, WireFormat, WireLevel, WireNotification, WirePoint, WireSignal,
+    WireWidget, WorkerCommandSpec, WorkerErrorKind, WorkerMessage, WorkerRuntime, WorkerStageInfo,
 };
 use framebus_protocol::{ErrorCode, NotificationLevel, RunState};
 use serde_json::Value;
 
+use super::bell::Bell;
 use super::shm::ShmView;
 use super::wire::{Channel, WireError};
 use crate::context::{CommandCtx, FrameCtx};
@@ -50,6 +51,7 @@ pub fn serve(stage: &str) -> i32 {
         store: ResultStore::new([String::new()]),
         views: Views::default(),
         frame: FrameData::default(),
+        pace: Pace::default(),
         result: FrameResult {
             seq: 0,
             frame_id: 0,
@@ -76,7 +78,34 @@ struct Worker {
     store: ResultStore,
     views: Views,
     frame: FrameData,
+    pace: Pace,
     result: FrameResult,
+}
+
+/// When frames arrive: the next one is expected one period after the last (the shorter of
+/// the last two intervals, so one late frame does not push the guess late).
+#[derive(Default)]
+struct Pace {
+    last: Option<Instant>,
+    intervals: [Duration; 2],
+}
+
+impl Pace {
+    /// Intervals longer than this are pauses, not a frame rate.
+    const MAX_PERIOD: Duration = Duration::from_secs(1);
+
+    fn arrived(&mut self, now: Instant) {
+        if let Some(last) = self.last {
+            self.intervals = [self.intervals[1], now - last];
+        }
+        self.last = Some(now);
+    }
+
+    /// When the next frame is due, if frames come at a steady rate.
+    fn next(&self) -> Option<Instant> {
+        let p = self.intervals[0].min(self.intervals[1]);
+        (!p.is_zero() && p < Self::MAX_PERIOD).then(|| self.last.map(|l| l + p))?
+    }
 }
 
 fn error(kind: WorkerErrorKind, message: impl Into<String>) -> WorkerMessage {
@@ -100,17 +129,20 @@ impl Worker {
         loop {
             // A frame is parsed straight into its struct (no per-field buffering).
             let msg = match self.chan.recv_either::<FrameMessage, HostMessage>(None) {
-                Ok((Ok(f), fd)) => (
-                    HostMessage::Frame {
-                        seq: f.seq,
-                        buffer: f.buffer,
-                        offset: f.offset,
-                        frame: f.frame,
-                        state: f.state,
-                        points: f.points,
-                    },
-                    fd,
-                ),
+                Ok((Ok(f), fd)) => {
+                    self.pace.arrived(Instant::now());
+                    (
+                        HostMessage::Frame {
+                            seq: f.seq,
+                            buffer: f.buffer,
+                            offset: f.offset,
+                            frame: f.frame,
+                            state: f.state,
+                            points: f.points,
+                        },
+                        fd,
+                    )
+                }
                 Ok((Err(m), fd)) => (m, fd),
                 Err(WireError::Eof) => {
                     self.stop();
@@ -148,6 +180,7 @@ impl Worker {
                         stage,
                         runtime: WorkerRuntime::Rust,
                         pid: std::process::id(),
+                        features: vec![FEATURE_SPIN.to_owned()],
                     }
                 }
                 (HostMessage::Describe, _) => self.describe(),
@@ -187,7 +220,33 @@ impl Worker {
                         self.stop();
                         return 0;
                     }
+                    if self.chan.spins()
+                        && let Some(at) = self.pace.next()
+                    {
+                        // Sleep until just before the next frame is due, then spin for it.
+                        self.chan.expect(at);
+                    }
                     continue;
+                }
+                (HostMessage::Spin { spin_us }, fd) => {
+                    let bell = fd
+                        .ok_or_else(|| "`spin` came without an fd".to_owned())
+                        .and_then(|fd| {
+                            Bell::join(fd, Duration::from_micros(spin_us))
+                                .map_err(|e| e.to_string())
+                        });
+                    match bell {
+                        Ok(bell) => {
+                            // `ok` first: both sides count datagrams from the next one.
+                            if self.chan.send(&WorkerMessage::Ok, None).is_err() {
+                                self.stop();
+                                return 0;
+                            }
+                            self.chan.ring(bell);
+                            continue;
+                        }
+                        Err(e) => error(WorkerErrorKind::Failed, format!("no doorbell: {e}")),
+                    }
                 }
                 (HostMessage::SetParams { params }, _) => self.set_params(&params),
                 (HostMessage::Command { name, args }, _) => self.command(&name, &args),
