@@ -3,12 +3,11 @@
 //! frame, `pocketed` within 2 frames, `balls_at_rest` within 200 ms, no spurious events — and,
 //! in the same run, the vision stages (table, ball and cue detection, tracking, game state)
 //! and the snapshot allocate nothing per frame from the first frame after the first shot's
-//! balls came to rest (counting allocator; one test per binary). The pipeline runs in
-//! process on a manual clock (exact frame times). The 100-shot run is `framebus bench
+//! balls came to rest (a per-thread counting allocator; the pipeline runs in process on this
+//! thread, on a manual clock with exact frame times). The 100-shot run is `framebus bench
 //! --only billiards_live` (a release build); this test plays the first shots of the same
 //! scene (`SyntheticTable::scored_scene`, `vision_harness`).
 
-use std::alloc::System;
 use std::sync::Arc;
 
 use framebus_billiards::TrackedBalls;
@@ -17,10 +16,10 @@ use framebus_core::source::Source;
 use framebus_media::synthetic_table::{SyntheticTable, TrackingScore};
 use framebus_stages::billiards::game_state::GameState;
 use framebus_stages::billiards::vision_harness;
-use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
+use framebus_testkit::alloc::{ThreadCounting, thread_allocations};
 
 #[global_allocator]
-static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
+static A: ThreadCounting = ThreadCounting;
 
 #[test]
 fn scripted_shots_keep_identities_follow_the_truth_and_do_not_allocate() {
@@ -33,9 +32,9 @@ fn scripted_shots_keep_identities_follow_the_truth_and_do_not_allocate() {
     let (mut warm, mut largest_snapshot) = (false, 0usize);
     while cam.truth().shots <= shots && cam.truth().frame_id < 60 * 150 {
         let f = cam.next_frame().unwrap().unwrap();
-        let region = Region::new(GLOBAL);
+        let before = thread_allocations();
         let snapshot_len = h.process_raw(&f).len();
-        let c = region.change();
+        let c = thread_allocations() - before;
         drop(f);
         largest_snapshot = largest_snapshot.max(snapshot_len);
         let tracked = h.result::<TrackedBalls>("ball_tracking").unwrap();
@@ -49,15 +48,7 @@ fn scripted_shots_keep_identities_follow_the_truth_and_do_not_allocate() {
         }
         if warm {
             counted += 1;
-            allocs += (c.allocations + c.reallocations) as u64;
-            if c.allocations + c.reallocations > 0 {
-                println!(
-                    "allocation on frame {}: {c:?}; tracked {}; events {:?}",
-                    cam.truth().frame_id,
-                    tracked.balls.len(),
-                    gs.events.iter().map(|e| e.kind).collect::<Vec<_>>()
-                );
-            }
+            allocs += c;
         }
         // Warm once the first shot's balls are at rest: every stage has seen aiming,
         // motion, collisions and rest.

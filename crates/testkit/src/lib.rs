@@ -8,8 +8,9 @@
 //! [`process`] has what process-isolation tests need: a paced tick source, stages that crash,
 //! abort or hang on command, workers that break the protocol (the `framebus-test-worker`
 //! binary), a snapshot tap and the process table of the test; [`source_init`] builds the
-//! `SourceInit` a source needs outside the runtime.
+//! `SourceInit` a source needs outside the runtime; [`alloc`] counts allocations per thread.
 
+pub mod alloc;
 pub mod counter;
 pub mod mp4;
 pub mod process;
