@@ -1,11 +1,8 @@
 //! Recording and the clip ring add no heap allocation per frame on the pipeline thread: a
-//! counting allocator keeps a per-thread count, and an observer placed after the recorder
-//! reads the pipeline thread's count at every snapshot. (The encoder threads allocate; they
-//! are not the pipeline.)
-#![allow(unsafe_code)]
+//! counting allocator (`framebus_testkit::alloc`) keeps a per-thread count, and an observer
+//! placed after the recorder reads the pipeline thread's count at every snapshot. (The
+//! encoder threads allocate; they are not the pipeline.)
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 use std::sync::{Arc, Mutex};
 
 use framebus_core::clock::ManualClock;
@@ -14,45 +11,10 @@ use framebus_core::observer::{Observer, SnapshotOut};
 use framebus_core::runtime::{Runtime, RuntimeOptions};
 use framebus_media::Recorder;
 use framebus_protocol::RunState;
-
-thread_local! {
-    static ALLOCS: Cell<u64> = const { Cell::new(0) };
-}
-
-fn bump() {
-    // `try_with`: a thread being torn down has no counter any more; that is fine.
-    let _ = ALLOCS.try_with(|c| c.set(c.get() + 1));
-}
-
-struct Counting;
-
-// SAFETY: every method forwards to `System` with the caller's arguments unchanged; the only
-// addition is bumping a const-initialised thread-local `Cell` without a destructor, which
-// neither allocates nor re-enters the allocator.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        bump();
-        // SAFETY: forwarded unchanged (the caller upholds `GlobalAlloc::alloc`'s contract).
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        bump();
-        // SAFETY: as above.
-        unsafe { System.alloc_zeroed(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: `ptr` came from `System` through this allocator with this layout.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        bump();
-        // SAFETY: as above.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
+use framebus_testkit::alloc::{ThreadCounting, thread_allocations};
 
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: ThreadCounting = ThreadCounting;
 
 const FRAMES: usize = 400;
 const WARMUP: usize = 100;
@@ -62,7 +24,7 @@ struct AtSnapshot(Mutex<Vec<u64>>);
 
 impl Observer for AtSnapshot {
     fn snapshot(&self, s: &SnapshotOut<'_>) {
-        let n = ALLOCS.with(Cell::get);
+        let n = thread_allocations();
         if s.state == RunState::Recording
             && let Ok(mut v) = self.0.lock()
             && v.len() < v.capacity()

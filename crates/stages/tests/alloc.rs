@@ -1,14 +1,14 @@
 //! Steady-state frames through capture → all four BikeFit stages allocate nothing.
 
 use std::alloc::System;
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use framebus_core::clock::ManualClock;
 use framebus_core::harness::Harness;
-use framebus_core::source::{Source, SourceInit, StopFlag};
+use framebus_core::source::Source;
 use framebus_media::{SyntheticRider, SyntheticRiderParams, rider_pose};
 use framebus_stages::{BlobDetection, CameraControl, GeometryManager, MarkerManager};
+use framebus_testkit::source_init;
 use serde_json::json;
 use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
 
@@ -21,15 +21,7 @@ fn steady_state_frames_do_not_allocate() {
         gain: 3.0,
         ..Default::default()
     };
-    let init = SourceInit {
-        id: Arc::from("camera_0"),
-        index: 0,
-        clock: Arc::new(ManualClock::new()),
-        stop: StopFlag::new(),
-        pool_frames: 4,
-        base_dir: PathBuf::from("."),
-        shared_frames: false,
-    };
+    let init = source_init("camera_0", Arc::new(ManualClock::new()));
     let mut cam = SyntheticRider::new(params.clone(), &init).unwrap();
     let pose = rider_pose(&params, 1);
     let markers: Vec<_> = pose

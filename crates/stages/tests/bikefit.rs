@@ -1,26 +1,18 @@
 //! The BikeFit chain on the synthetic rider: blob_detection → marker_manager →
 //! geometry_manager over a full pedal stroke, checked against the source's ground truth.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use framebus_core::clock::ManualClock;
 use framebus_core::harness::Harness;
-use framebus_core::source::{Source, SourceInit, StopFlag};
+use framebus_core::source::Source;
 use framebus_media::{SyntheticRider, SyntheticRiderParams, rider_pose};
 use framebus_stages::{BlobDetection, Blobs, Geometry, GeometryManager, MarkerManager, Markers};
+use framebus_testkit::source_init;
 use serde_json::json;
 
 fn rider(params: &SyntheticRiderParams) -> SyntheticRider {
-    let init = SourceInit {
-        id: Arc::from("camera_0"),
-        index: 0,
-        clock: Arc::new(ManualClock::new()),
-        stop: StopFlag::new(),
-        pool_frames: 4,
-        base_dir: PathBuf::from("."),
-        shared_frames: false,
-    };
+    let init = source_init("camera_0", Arc::new(ManualClock::new()));
     SyntheticRider::new(params.clone(), &init).unwrap()
 }
 

@@ -1,6 +1,8 @@
 //! `game_state`'s shot start on tracked balls from a fixture: a resting cue ball whose estimate
 //! jitters past `start_mm` for a frame is not a shot; one that keeps moving away is, and the
-//! event carries the frame it first left; a clear jump starts a shot at once.
+//! event carries the frame it first left; a clear jump starts a shot at once. Pocketing: a
+//! ball hidden for a few frames before it is flagged pocketed is still reported (a scratch
+//! for the cue ball), once; a ball already down when the game is first seen is not.
 
 mod common;
 
@@ -78,4 +80,41 @@ fn a_clear_jump_starts_a_shot_at_once_and_a_settled_nudge_moves_the_rest_positio
     // 12 mm in one frame (more than four times start_mm): a shot on this frame.
     let (id, starts) = step(&mut h, 0.514, false);
     assert_eq!(starts, vec![id]);
+}
+
+/// Publishes `balls`, processes a frame, returns this frame's events as (kind, first ball).
+fn events(h: &mut Harness, balls: serde_json::Value) -> Vec<(&'static str, &'static str)> {
+    h.command("ball_tracking", "set_params", balls).unwrap();
+    let f = h.frame(8, 8, PixelFormat::Gray8, |d| d.fill(0));
+    h.process_raw(&f);
+    let gs = h.result::<GameState>("game_state").unwrap();
+    gs.events
+        .iter()
+        .filter(|e| e.kind != "state_updated")
+        .map(|e| (e.kind, e.balls[0]))
+        .collect()
+}
+
+#[test]
+fn a_ball_hidden_before_it_is_flagged_pocketed_is_still_reported_and_the_cue_ball_scratches() {
+    let ball = |id: &str, x: f64, pocketed: bool| json!({"id": id, "x": x, "y": 0.5, "vx": 0.0, "vy": 0.0, "at_rest": true, "pocketed": pocketed});
+    let mut h = harness();
+    // Ball 1 is already down when the game is first seen: never reported.
+    let start = json!({"balls": [ball("cue", 0.5, false), ball("1", 1.4, true)]});
+    for _ in 0..3 {
+        assert!(events(&mut h, start.clone()).is_empty());
+    }
+    // The cue ball: hidden by the tracker for two frames (lost over the pocket mouth),
+    // then flagged pocketed: `pocketed` and `scratch` once.
+    let hidden = json!({"balls": [ball("1", 1.4, true)]});
+    assert!(events(&mut h, hidden.clone()).is_empty());
+    assert!(events(&mut h, hidden).is_empty());
+    let down = json!({"balls": [ball("cue", 1.9, true), ball("1", 1.4, true)]});
+    assert_eq!(
+        events(&mut h, down.clone()),
+        vec![("pocketed", "cue"), ("scratch", "cue")]
+    );
+    assert!(events(&mut h, down).is_empty());
+    let gs = h.result::<GameState>("game_state").unwrap();
+    assert_eq!(gs.pocketed, vec!["cue"]);
 }

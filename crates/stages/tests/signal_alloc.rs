@@ -3,14 +3,14 @@
 //! packet), and again right after a `set_params` that keeps the sizes.
 
 use std::alloc::System;
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use framebus_core::clock::ManualClock;
 use framebus_core::harness::Harness;
-use framebus_core::source::{Source, SourceInit, StopFlag};
+use framebus_core::source::Source;
 use framebus_media::signal::{SignalGenerator, SignalGeneratorParams};
 use framebus_stages::signal::{downsample, fft, filter, gain, stats, to_voltage};
+use framebus_testkit::source_init;
 use serde_json::json;
 use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
 
@@ -19,15 +19,7 @@ static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
 
 #[test]
 fn sensor_chain_allocates_nothing_per_packet() {
-    let init = SourceInit {
-        id: Arc::from("adc_0"),
-        index: 0,
-        clock: Arc::new(ManualClock::new()),
-        stop: StopFlag::new(),
-        pool_frames: 4,
-        base_dir: PathBuf::from("."),
-        shared_frames: false,
-    };
+    let init = source_init("adc_0", Arc::new(ManualClock::new()));
     let mut src = SignalGenerator::new(
         SignalGeneratorParams {
             realtime: false,

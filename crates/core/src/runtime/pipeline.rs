@@ -65,6 +65,12 @@ impl StageSlot {
     }
 }
 
+/// Bytes the snapshot buffer starts with: room for a snapshot whose results hold bounded
+/// lists (a game's last events, a frame's detections, a few widgets) — the billiards chain's
+/// at 1080p is about 16 KiB — so it does not grow by doubling during the first minutes of a
+/// run (a per-frame allocation each time). A larger snapshot still grows it.
+pub(crate) const SNAPSHOT_CAPACITY: usize = 64 * 1024;
+
 /// A pipeline of stages for one source.
 pub struct Pipeline {
     pub(crate) source_id: Arc<str>,
@@ -75,6 +81,7 @@ pub struct Pipeline {
     pub(crate) run: Arc<RunControl>,
     pub(crate) bus: Option<CommandBus>,
     pub(crate) max_failures: u32,
+    /// The last snapshot's JSON (reused; see [`SNAPSHOT_CAPACITY`]).
     pub(crate) snapshot: Vec<u8>,
     pub(crate) errors: Vec<StageError>,
     pub(crate) edges: Vec<(String, Arc<EdgeStats>)>,
@@ -207,7 +214,7 @@ impl Pipeline {
             run,
             bus: None,
             max_failures: max_failures.max(1),
-            snapshot: Vec::with_capacity(4096),
+            snapshot: Vec::with_capacity(SNAPSHOT_CAPACITY),
             errors: Vec::new(),
             edges: Vec::new(),
             sequence: Arc::new(AtomicU64::new(0)),

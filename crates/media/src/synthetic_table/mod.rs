@@ -112,6 +112,22 @@ impl Default for SyntheticTableParams {
     }
 }
 
+impl SyntheticTableParams {
+    /// The scene the tracker is scored on (`billiards_tracking` test, `framebus bench --only
+    /// billiards_live`): random shots from seed 11 at 960×540, 60 fps, short aim and pause.
+    pub fn scored_scene() -> Self {
+        Self {
+            width: 960,
+            height: 540,
+            fps: 60.0,
+            seed: 11,
+            aim_s: 0.4,
+            pause_s: 0.3,
+            ..Default::default()
+        }
+    }
+}
+
 /// The synthetic pool-table camera (kind `synthetic_table`). See the [module docs](self).
 pub struct SyntheticTable {
     params: SyntheticTableParams,
@@ -128,6 +144,21 @@ pub struct SyntheticTable {
 }
 
 impl SyntheticTable {
+    /// The scored scene ([`SyntheticTableParams::scored_scene`]) as source `camera_0` on
+    /// `clock` (a manual clock plays it as fast as it renders, with exact frame times).
+    pub fn scored_scene(clock: Arc<dyn Clock>) -> Result<Self> {
+        let init = SourceInit {
+            id: Arc::from("camera_0"),
+            index: 0,
+            clock,
+            stop: StopFlag::new(),
+            pool_frames: 4,
+            base_dir: std::env::temp_dir(),
+            shared_frames: false,
+        };
+        Self::new(SyntheticTableParams::scored_scene(), &init)
+    }
+
     /// Ground truth of the last frame produced.
     pub fn truth(&self) -> &TableTruth {
         &self.truth
@@ -292,7 +323,6 @@ impl Source for SyntheticTable {
             return Ok(None);
         };
         self.expose(id);
-        let t_ns = self.timestamp();
         let cue = self
             .truth
             .cue
@@ -300,7 +330,6 @@ impl Source for SyntheticTable {
             .then_some((self.truth.cue.tip_px, self.truth.cue.angle_deg));
         let data = frame.get_mut().expect("a freshly acquired frame is unique");
         data.frame_id = id;
-        data.t_ns = t_ns;
         let noise_offset = render_noise_offset(self.params.seed, id);
         self.renderer.draw(
             &mut data.data,
@@ -309,6 +338,9 @@ impl Source for SyntheticTable {
             self.params.noise,
             noise_offset,
         );
+        // Stamped when the frame is complete, as a camera driver stamps the end of a frame's
+        // readout: the pipeline's latency counts from when the pixels exist.
+        data.t_ns = self.timestamp();
         self.next_id += 1;
         Ok(Some(frame))
     }

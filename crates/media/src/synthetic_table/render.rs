@@ -247,12 +247,18 @@ impl Renderer {
             self.draw_cue(px, tip, angle);
         }
         if noise_sigma > 0.0 {
+            // Every table value scaled once (256 of them), then integer adds per byte: the
+            // same bytes as rounding (half up) the pixel plus the scaled value.
             let scale = noise_sigma / 32.0;
+            let mut lut = [0i16; 256];
+            for (k, v) in lut.iter_mut().enumerate() {
+                *v = (f64::from(k as u8 as i8) * scale + 0.5).floor() as i16;
+            }
             let mask = NOISE_LEN - 1;
             let off = noise_offset as usize;
             for (i, p) in px.iter_mut().enumerate() {
-                let n = f64::from(self.noise[(off.wrapping_add(i.wrapping_mul(7))) & mask]);
-                *p = (f64::from(*p) + n * scale).round().clamp(0.0, 255.0) as u8;
+                let n = self.noise[(off.wrapping_add(i.wrapping_mul(7))) & mask];
+                *p = (i16::from(*p) + lut[usize::from(n as u8)]).clamp(0, 255) as u8;
             }
         }
     }

@@ -10,6 +10,8 @@
 
 use std::fmt;
 
+use framebus_billiards::TrackedBalls;
+
 use super::truth::{EventKind, EventLog, TableTruth};
 
 /// Ball radius, metres (a tracked ball farther than this from a true one is not it).
@@ -20,6 +22,18 @@ pub const SCORED: [&str; 3] = ["shot_started", "pocketed", "balls_at_rest"];
 
 /// Tolerances: `shot_started` 1 frame, `pocketed` 2 frames, `balls_at_rest` 0.2 s.
 pub const TOLERANCE: [f64; 3] = [1.0, 2.0, 0.2];
+
+/// Identity switches described in [`TrackingReport::switch_log`], at most.
+pub const SWITCH_LOG: usize = 64;
+
+/// A ball number as the tracker names it ("cue", "7", "?" for unnamed).
+fn name(n: u8) -> String {
+    match n {
+        0 => "cue".into(),
+        16.. => "?".into(),
+        n => n.to_string(),
+    }
+}
 
 /// Ball number of a tracker name: "cue" → 0, "1".."15"; anything else → 16 (unnamed).
 fn number(id: &str) -> u8 {
@@ -37,7 +51,11 @@ pub struct TrackingScore {
     last_id: [Option<u8>; 16],
     switches: u64,
     id_errors: u64,
+    id_errors_by_ball: [u64; 16],
     checks: u64,
+    /// Identity switches as (frame id, true number, previous name, new name); the first
+    /// [`SWITCH_LOG`] kept.
+    switch_log: Vec<(u64, u8, u8, u8)>,
     /// (scored kind index, frame id, ball number).
     detected: Vec<(usize, u64, u8)>,
 }
@@ -51,7 +69,9 @@ impl TrackingScore {
             last_id: [None; 16],
             switches: 0,
             id_errors: 0,
+            id_errors_by_ball: [0; 16],
             checks: 0,
+            switch_log: Vec::new(),
             detected: Vec::new(),
         }
     }
@@ -77,13 +97,28 @@ impl TrackingScore {
             self.checks += 1;
             if n != b.number {
                 self.id_errors += 1;
+                self.id_errors_by_ball[usize::from(b.number % 16)] += 1;
             }
             let slot = &mut self.last_id[usize::from(b.number)];
-            if slot.is_some_and(|prev| prev != n) {
+            if let Some(prev) = slot.filter(|&prev| prev != n) {
                 self.switches += 1;
+                if self.switch_log.len() < SWITCH_LOG {
+                    self.switch_log.push((truth.frame_id, b.number, prev, n));
+                }
             }
             *slot = Some(n);
         }
+    }
+
+    /// One frame scored against a tracker's published [`TrackedBalls`].
+    pub fn tracked(&mut self, truth: &TableTruth, tracked: &TrackedBalls) {
+        self.frame(
+            truth,
+            tracked
+                .balls
+                .iter()
+                .map(|b| (b.id.as_str(), [b.x, b.y], b.pocketed)),
+        );
     }
 
     /// A detected event (`kind` as `game_state` names it; others are ignored) seen in frame
@@ -120,7 +155,21 @@ impl TrackingScore {
             frames: self.frames,
             switches: self.switches,
             id_errors: self.id_errors,
+            id_errors_by_ball: self.id_errors_by_ball,
             checks: self.checks,
+            switch_log: self
+                .switch_log
+                .iter()
+                .map(|&(f, b, prev, n)| {
+                    format!(
+                        "ball {} at frame {f} ({:.3}s): named {} then {}",
+                        name(b),
+                        self.t_of(f),
+                        name(prev),
+                        name(n)
+                    )
+                })
+                .collect(),
             ..Default::default()
         };
         let horizon = self.t_of(self.frames.max(1)) - 0.25;
@@ -147,11 +196,7 @@ impl TrackingScore {
             if best <= TOLERANCE[k] {
                 r.worst[k] = r.worst[k].max(best);
             } else {
-                let name = if ball == 0 {
-                    "cue".into()
-                } else {
-                    ball.to_string()
-                };
+                let name = name(ball);
                 r.missed.push(format!(
                     "{} {} at {t:.3}s (nearest {})",
                     SCORED[k],
@@ -190,6 +235,8 @@ pub struct TrackingReport {
     pub switches: u64,
     /// Ball-frames whose tracked name was not the true ball's.
     pub id_errors: u64,
+    /// Id errors per true ball number (0 = cue).
+    pub id_errors_by_ball: [u64; 16],
     /// Ball-frames checked (a tracked ball within a radius of a true one).
     pub checks: u64,
     /// True `shot_started`, `pocketed`, `balls_at_rest` events.
@@ -200,6 +247,8 @@ pub struct TrackingReport {
     pub spurious: [usize; 3],
     /// True events with no detection within tolerance, described.
     pub missed: Vec<String>,
+    /// The first [`SWITCH_LOG`] identity switches, described.
+    pub switch_log: Vec<String>,
 }
 
 impl fmt::Display for TrackingReport {

@@ -10,10 +10,16 @@
 //! Hungarian method on a cost of distance over the gate plus a penalty when the detection's
 //! colour identity disagrees with the track's; a dummy column per track lets it go
 //! unmatched, and pairs beyond the gate are forbidden. Matched tracks are updated and vote
-//! for the detection's identity (weighted by its confidence): the track's id is the winner,
-//! so ids stay stable through collisions. A track missed near a pocket is pocketed; one
-//! missed elsewhere for `max_missed` frames is dropped; an unmatched detection starts a
-//! track (replacing a pocketed track with its identity: a re-spotted or re-racked ball).
+//! for the detection's identity, weighted by its confidence and by how far the ball moved
+//! (a resting ball shows the same face every frame, so its reads count once — a stripe
+//! resting with its white cap up cannot out-vote what it showed rolling; a new track's first
+//! frames count in full): the track's id is the winner, so ids stay stable through
+//! collisions. A track missed near a pocket, or whose line when lost runs into a pocket
+//! within the frames it has been missing (a fast ball fades over the pocket mouth), is
+//! pocketed; one missed elsewhere for `max_missed` frames is dropped; an unmatched
+//! detection starts a track (replacing a pocketed track with its identity: a re-spotted or
+//! re-racked ball) unless it overlaps a ball tracked this frame (a blur smear's second
+//! peak).
 //! A ball is at rest when it moved less than `rest_mm` over the last `rest_window_s`.
 //!
 //! Result (namespace `ball_tracking`): [`TrackedBalls`] (balls on the table and pocketed ones,
@@ -31,6 +37,10 @@ use super::geometry::{LABELS, ball_radius, pockets};
 const HISTORY: usize = 64;
 /// Most tracks.
 const MAX_TRACKS: usize = 32;
+/// A track's first frames vote in full even at rest (it needs a name).
+const FRESH_FRAMES: u32 = 10;
+/// Steps below this (metres per frame) are a resting ball's jitter: its votes count nothing.
+const REST_STEP_M: f64 = 0.0005;
 
 /// Params of [`BallTracking`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -129,6 +139,8 @@ struct Track {
     hist: [(f64, [f64; 2]); HISTORY],
     hist_len: usize,
     hist_head: usize,
+    /// Position and velocity on the first frame it went unmatched.
+    lost_at: [f64; 4],
 }
 
 impl Default for Track {
@@ -146,6 +158,7 @@ impl Default for Track {
             hist: [(0.0, [0.0; 2]); HISTORY],
             hist_len: 0,
             hist_head: 0,
+            lost_at: [0.0; 4],
         }
     }
 }
@@ -167,16 +180,19 @@ impl Track {
         self.vote(number, conf);
     }
 
-    /// Adds a colour vote; the label changes only when another identity's votes exceed
-    /// the current one's by half again (hysteresis against a few misread frames).
-    fn vote(&mut self, number: u8, conf: f64) {
-        if number >= 16 {
+    /// Adds a colour vote of `weight` (the detection's confidence times how new the view
+    /// is); older votes fade by 0.5 % per unit of weight. The label changes only when
+    /// another identity's votes exceed the current one's by half again (hysteresis against a
+    /// few misread frames).
+    fn vote(&mut self, number: u8, weight: f64) {
+        if number >= 16 || weight <= 0.0 {
             return;
         }
+        let fade = 0.995f32.powf(weight as f32);
         for v in &mut self.votes {
-            *v *= 0.995;
+            *v *= fade;
         }
-        self.votes[number as usize % 16] += conf.max(0.05) as f32;
+        self.votes[number as usize % 16] += weight as f32;
         let (best, score) = self
             .votes
             .iter()
@@ -223,6 +239,18 @@ pub struct BallTracking {
     spare_cue: Option<CueLine>,
     /// Published balls no longer shown (reused when the count grows again).
     spare_balls: Vec<TrackedBall>,
+}
+
+/// Distance from point `p` to the segment `a`–`b`.
+fn segment_distance(p: [f64; 2], a: [f64; 2], b: [f64; 2]) -> f64 {
+    let (dx, dy) = (b[0] - a[0], b[1] - a[1]);
+    let len2 = dx * dx + dy * dy;
+    let u = if len2 > 0.0 {
+        (((p[0] - a[0]) * dx + (p[1] - a[1]) * dy) / len2).clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
+    (p[0] - a[0] - u * dx).hypot(p[1] - a[1] - u * dy)
 }
 
 fn predict(tr: &mut Track, dt: f64, decel: f64, q: f64) {
@@ -286,8 +314,15 @@ impl Stage for BallTracking {
     };
 
     fn new(params: BallTrackingParams, _init: &StageInit) -> Result<Self> {
+        // Every entry the published lists can hold, with its id buffer, made now: the first
+        // frame that shows more balls than before (a 17th track beside a pocketed one) must
+        // not allocate.
+        let entry = || TrackedBall {
+            id: String::with_capacity(8),
+            ..TrackedBall::default()
+        };
         let mut out = TrackedBalls::default();
-        out.balls.reserve(MAX_TRACKS);
+        out.balls.extend((0..MAX_TRACKS).map(|_| entry()));
         Ok(Self {
             params,
             tracks: vec![Track::default(); MAX_TRACKS],
@@ -304,7 +339,7 @@ impl Stage for BallTracking {
                 ball: Some(String::with_capacity(8)),
             },
             spare_cue: None,
-            spare_balls: Vec::with_capacity(MAX_TRACKS),
+            spare_balls: (0..MAX_TRACKS).map(|_| entry()).collect(),
         })
     }
 
@@ -372,19 +407,40 @@ impl Stage for BallTracking {
             if matched {
                 let d = &dets.balls[col];
                 self.det_used[col] = true;
+                let before = [tr.x[0], tr.x[1]];
                 update(tr, d.m, meas_r);
-                tr.vote(d.number, d.confidence);
+                // A resting ball shows the same face every frame: its repeated reads are one
+                // piece of evidence, not many (a stripe resting with its white cap up would
+                // otherwise out-vote what it showed while rolling). A rolling ball turns a
+                // new face every quarter radius; a new track's first frames all count.
+                let step = (tr.x[0] - before[0]).hypot(tr.x[1] - before[1]);
+                let fresh = if tr.age < FRESH_FRAMES {
+                    1.0
+                } else {
+                    ((step - REST_STEP_M) / (0.25 * radius)).clamp(0.0, 1.0)
+                };
+                tr.vote(d.number, d.confidence.max(0.05) * fresh);
                 tr.missed = 0;
             } else {
                 tr.missed += 1;
+                if tr.missed == 1 {
+                    tr.lost_at = [tr.x[0], tr.x[1], tr.x[2], tr.x[3]];
+                }
                 if tr.missed >= 2 {
                     // Lost: stop coasting (it is hidden until seen again).
                     tr.x[2] = 0.0;
                     tr.x[3] = 0.0;
                 }
-                let near_pocket = pk
-                    .iter()
-                    .any(|(c, r)| (c[0] - tr.x[0]).hypot(c[1] - tr.x[1]) < r + 2.5 * radius);
+                // At a pocket, or lost on its way into one at speed (a fast ball blurs and
+                // fades over the pocket mouth before it drops): the line it was running on
+                // reaches a pocket within the frames it has been missing and two more.
+                let reach = (f64::from(tr.missed) + 2.0) * dt;
+                let [lx, ly, lvx, lvy] = tr.lost_at;
+                let near_pocket = pk.iter().any(|(c, r)| {
+                    (c[0] - tr.x[0]).hypot(c[1] - tr.x[1]) < r + 2.5 * radius
+                        || segment_distance(*c, [lx, ly], [lx + lvx * reach, ly + lvy * reach])
+                            < r + radius
+                });
                 if near_pocket {
                     tr.pocketed = true;
                     tr.x[2] = 0.0;
@@ -398,6 +454,17 @@ impl Stage for BallTracking {
         // New tracks for unmatched detections.
         for (k, d) in dets.balls.iter().enumerate() {
             if self.det_used[k] {
+                continue;
+            }
+            // Overlapping a ball tracked this frame: a second peak of the same ball (a long
+            // motion-blur smear), not a new one — two balls are never closer than 2 R.
+            let ghost = self.tracks.iter().any(|t| {
+                t.live
+                    && !t.pocketed
+                    && t.missed == 0
+                    && (t.x[0] - d.m[0]).hypot(t.x[1] - d.m[1]) < 1.5 * radius
+            });
+            if ghost {
                 continue;
             }
             // A pocketed (or lost) ball with this identity has come back: replace it.

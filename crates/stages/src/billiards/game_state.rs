@@ -10,8 +10,9 @@
 //! `start_mm` is not a shot); `shot_started` then carries the frame the ball first left. While balls move:
 //! two balls closer than 2R + `contact_mm` with at least one moving give one
 //! `ball_collision` per contact; a moving ball within R + `contact_mm` of a rail line whose
-//! velocity turns away from it gives a `cushion`; a track flagged pocketed gives `pocketed`
-//! (and `scratch` for the cue ball). When every ball is at rest again, `balls_at_rest`.
+//! velocity turns away from it gives a `cushion`; a ball seen on the table since it was
+//! last pocketed, now flagged pocketed, gives `pocketed` (and `scratch` for the cue ball) —
+//! also when the tracker hid it for a few frames before. When every ball is at rest again, `balls_at_rest`.
 //!
 //! Result (namespace `game_state`): [`GameState`] — this frame's events, the last
 //! [`GameState::RECENT`] events, the phase, shot count, balls on the table, the balls
@@ -114,6 +115,8 @@ pub struct GameStateStage {
     pending_start: Option<(u64, u64, f64)>,
     /// Per ball number: position and velocity last frame, pocketed.
     prev: [Prev; 16],
+    /// Per ball number: seen on the table since it was last pocketed (or the game started).
+    on_table: [bool; 16],
     in_contact: [[bool; 16]; 16],
     near_rail: [[bool; 4]; 16],
     pred_active: bool,
@@ -162,6 +165,7 @@ impl Stage for GameStateStage {
             rest_pos: None,
             pending_start: None,
             prev: [None; 16],
+            on_table: [false; 16],
             in_contact: [[false; 16]; 16],
             near_rail: [[false; 4]; 16],
             pred_active: false,
@@ -230,24 +234,26 @@ impl Stage for GameStateStage {
                 _ => self.pending_start = None,
             }
         }
-        // Pocketed: a ball newly flagged.
+        // Pocketed: a ball seen on the table since it was last pocketed (or the game
+        // started), now flagged — also when the tracker hid it for a few frames first (a
+        // fast ball fades over the pocket mouth before it drops).
         let mut pocketed_now = 0u32;
         for n in 0..16 {
-            let was = self.prev[n].is_some_and(|p| p.2);
-            if let Some(c) = cur[n]
-                && c.3
-                && !was
-                && self.prev[n].is_some()
-            {
-                self.emit("pocketed", fid, t_ns, [LABELS[n], ""]);
-                pocketed_now += 1;
-                if !self.state.pocketed.contains(&LABELS[n]) {
-                    self.state.pocketed.push(LABELS[n]);
+            if let Some(c) = cur[n] {
+                if !c.3 {
+                    self.on_table[n] = true;
+                } else if self.on_table[n] {
+                    self.on_table[n] = false;
+                    self.emit("pocketed", fid, t_ns, [LABELS[n], ""]);
+                    pocketed_now += 1;
+                    if !self.state.pocketed.contains(&LABELS[n]) {
+                        self.state.pocketed.push(LABELS[n]);
+                    }
+                    if n == 0 {
+                        self.emit("scratch", fid, t_ns, ["cue", ""]);
+                    }
+                    changed = true;
                 }
-                if n == 0 {
-                    self.emit("scratch", fid, t_ns, ["cue", ""]);
-                }
-                changed = true;
             }
         }
         if self.moving {
@@ -360,6 +366,7 @@ impl Stage for GameStateStage {
         self.rest_pos = None;
         self.pending_start = None;
         self.prev = [None; 16];
+        self.on_table = [false; 16];
         self.in_contact = [[false; 16]; 16];
         self.near_rail = [[false; 4]; 16];
         self.state.shots = 0;

@@ -1,0 +1,29 @@
+//! `ThreadCounting` counts this thread's allocations and reallocations, and not another
+//! thread's.
+
+use framebus_testkit::alloc::{ThreadCounting, thread_allocations};
+
+#[global_allocator]
+static A: ThreadCounting = ThreadCounting;
+
+#[test]
+fn counts_this_threads_allocations_only() {
+    let before = thread_allocations();
+    let mut v: Vec<u64> = Vec::with_capacity(4);
+    v.extend([1, 2, 3, 4]);
+    assert_eq!(thread_allocations() - before, 1, "one allocation");
+    v.push(5);
+    assert_eq!(thread_allocations() - before, 2, "and one reallocation");
+    let before = thread_allocations();
+    std::thread::spawn(|| {
+        let s: Vec<String> = (0..100).map(|i| i.to_string()).collect();
+        assert!(thread_allocations() >= 100);
+        s.len()
+    })
+    .join()
+    .unwrap();
+    drop(v);
+    // Spawning and joining allocate on this thread too (the handle); the other thread's
+    // hundred strings are not counted here.
+    assert!(thread_allocations() - before < 20);
+}
