@@ -170,18 +170,25 @@ fn the_table_example_fires_on_true_pots_and_writes_clips() {
         .count();
     println!("true pots at frames {pots:?}; pot triggers at {triggers:?}; {saved} clips");
     // Ball tracking calls a ball missed next to a pocket pocketed at once, so a ball hidden
-    // by motion blur beside a pocket on the break can fire the rule without a pot: counted
-    // against the truth and bounded, not hidden.
+    // by motion blur beside a pocket can fire the rule a few frames before it drops (here up
+    // to 4 frames, 133 ms, at 640×360), or without a pot at all: counted against the truth
+    // and bounded, not hidden. Every pot must be inside a clip its trigger asked for.
+    const NEAR: u64 = 5;
     let false_triggers = triggers
         .iter()
-        .filter(|&&t| !pots.iter().any(|&p| t.abs_diff(p) <= 3))
+        .filter(|&&t| !pots.iter().any(|&p| t.abs_diff(p) <= NEAR))
         .count();
     println!("false pot triggers: {false_triggers} of {}", triggers.len());
     assert!(false_triggers <= 1, "{pots:?} {triggers:?}");
     for &p in &pots {
         assert!(
-            triggers.iter().any(|&t| t.abs_diff(p) <= 3),
+            triggers.iter().any(|&t| t.abs_diff(p) <= NEAR),
             "pot at {p} without a trigger: {triggers:?}"
+        );
+        // The rule's clip: 2 s (60 frames) before its trigger to 1 s (30 frames) after.
+        assert!(
+            triggers.iter().any(|&t| p + 60 >= t && p <= t + 30),
+            "pot at {p} outside every clip: {triggers:?}"
         );
     }
     // Every trigger asked for a clip; overlapping ones were merged; all are written.

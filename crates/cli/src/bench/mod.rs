@@ -46,6 +46,7 @@ mod pose;
 mod process_hop;
 mod sensor;
 mod sensor_ws;
+mod served;
 mod throughput;
 
 use std::path::PathBuf;

@@ -9,13 +9,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use framebus_core::clock::{Clock, MonotonicClock};
-use framebus_core::runtime::RuntimeOptions;
-use framebus_server::ServeOptions;
 use futures_util::StreamExt;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_util::sync::CancellationToken;
 
 use super::fixtures::config;
+use super::served::Served;
 use super::{Row, quantile};
 
 const RATE: f64 = 1_000_000.0;
@@ -50,39 +48,16 @@ params = { size = 1024, window = "hann", overlap = 0.5, averaging = 4 }
 
 /// Latencies (ns) of the snapshots a WebSocket client received during `secs`.
 fn measure(secs: f64) -> anyhow::Result<Vec<u64>> {
-    framebus_stages::link();
-    framebus_media::link();
     let cfg = config(CHAIN)?;
     let clock = Arc::new(MonotonicClock::new());
-    let stop = CancellationToken::new();
-    let (addr_tx, addr_rx) = crossbeam_channel::bounded(1);
-    let server = {
-        let (clock, stop) = (clock.clone(), stop.clone());
-        std::thread::spawn(move || {
-            let options = ServeOptions {
-                bind: Some("127.0.0.1:0".into()),
-                token: None,
-                runtime: RuntimeOptions {
-                    clock,
-                    ..Default::default()
-                },
-                shutdown: Some(stop),
-            };
-            framebus_server::serve(&cfg, options, |addr| {
-                let _ = addr_tx.send(addr);
-            })
-        })
-    };
-    let addr = addr_rx
-        .recv_timeout(Duration::from_secs(30))
-        .map_err(|_| anyhow::anyhow!("the server did not start"))?;
+    let served = Served::start(cfg, clock.clone(), ".".into())?;
+    let url = served.stream_url();
     let packet_ns = (BATCH as f64 * 1e9 / RATE) as u64;
     let client = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
     let lat = client.block_on(async {
-        let (mut ws, _) =
-            tokio_tungstenite::connect_async(format!("ws://{addr}/ws/stream")).await?;
+        let (mut ws, _) = tokio_tungstenite::connect_async(url).await?;
         let mut lat = Vec::new();
         let until = clock.now_ns() + (secs * 1e9) as u64;
         let mut skipped = 0;
@@ -106,8 +81,7 @@ fn measure(secs: f64) -> anyhow::Result<Vec<u64>> {
         }
         anyhow::Ok(lat)
     });
-    stop.cancel();
-    let _ = server.join();
+    served.stop();
     lat
 }
 
