@@ -1,5 +1,6 @@
-//! Sensor latency to a browser: `examples/sensor.toml`'s chain (a realtime 1 MS/s generator
-//! → … → 1024-point FFT) served by the real server on 127.0.0.1, and a real WebSocket client
+//! Sensor latency to a browser: `examples/sensor.toml` itself (a realtime 1 MS/s generator
+//! → … → 1024-point FFT; a snapshot per packet) served by the real server on 127.0.0.1
+//! (`[server] bind` overridden by a free port), and a real WebSocket client
 //! on `/ws/stream`. A packet of 16 384 samples ends exactly with the last sample of its last
 //! FFT frame, and the generator releases it when the clock reaches that sample, so the
 //! latency of a snapshot is `received − (t_ns + 16 384 / rate)`, both on the runtime's clock
@@ -19,36 +20,16 @@ use super::{Row, quantile};
 const RATE: f64 = 1_000_000.0;
 const BATCH: u64 = 16_384;
 
-const CHAIN: &str = r#"
-[[sources]]
-id = "adc_0"
-kind = "signal_generator"
-edge = { policy = "block", capacity = 4 }
-snapshot_hz = 1000
-params = { sample_rate = 1000000, batch_size = 16384, bits = 12, noise = 0.01, seed = 1, realtime = true, tones = [{ freq_hz = 10000, amplitude = 0.5 }, { freq_hz = 200000, amplitude = 0.25 }] }
-[[stages]]
-plugin = "to_voltage"
-params = { bits = 12, reference = 3.3 }
-[[stages]]
-plugin = "gain"
-params = { gain = 6.0, db = true }
-[[stages]]
-plugin = "filter"
-params = { response = "lowpass", taps = 64, cutoff_hz = 20000, window = "hamming" }
-[[stages]]
-plugin = "downsample"
-params = { factor = 16, taps = 64 }
-[[stages]]
-plugin = "stats"
-params = { points = 512 }
-[[stages]]
-plugin = "fft"
-params = { size = 1024, window = "hann", overlap = 0.5, averaging = 4 }
-"#;
+/// `examples/sensor.toml` as the user runs it; the bench publishes every packet's snapshot
+/// (`snapshot_hz` 1000 instead of 30), so each FFT frame's latency is seen.
+const EXAMPLE: &str = include_str!("../../../../examples/sensor.toml");
 
 /// Latencies (ns) of the snapshots a WebSocket client received during `secs`.
 fn measure(secs: f64) -> anyhow::Result<Vec<u64>> {
-    let cfg = config(CHAIN)?;
+    let mut cfg = config(EXAMPLE)?;
+    for src in &mut cfg.sources {
+        src.snapshot_hz = Some(1000.0);
+    }
     let clock = Arc::new(MonotonicClock::new());
     let served = Served::start(cfg, clock.clone(), ".".into())?;
     let url = served.stream_url();
