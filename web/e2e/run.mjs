@@ -574,6 +574,9 @@ async function main() {
     await feed.locator('[data-testid="billiards-event"][data-kind="ball_collision"], [data-testid="billiards-event"][data-kind="pocketed"]').first().waitFor({ timeout: 90_000 });
     assert(Number(await page3.getByTestId('billiards-shots').innerText()) >= 1, 'no shot counted');
     await page3.screenshot({ path: join(shots, '12-billiards-events.png') });
+    // Reset between shots: once the balls are at rest (the next strike is an aim and a pause
+    // away). A reset while balls still roll may count their motion as a new shot at once.
+    await feed.locator('[data-testid="billiards-event"][data-kind="balls_at_rest"]').first().waitFor({ timeout: 90_000 });
     const frameOf = (t) => Number(/#(\d+)/.exec(t)?.[1] ?? 0);
     const before = Math.max(...(await feed.getByTestId('billiards-event').allInnerTexts()).map(frameOf));
     // Reset game: shots back to 0 and none of the old game's events.
