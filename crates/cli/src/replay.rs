@@ -1,10 +1,14 @@
-//! `framebus replay SESSION [--config other.toml] [--jsonl out.jsonl]`: runs a recording's
-//! pipeline (the session's `config.json`, or another config) on the recorded video, and
-//! applies the recorded commands before the same frames.
+//! `framebus replay SESSION [--config other.toml] [--jsonl out.jsonl] [--speed X]`: runs a
+//! recording's pipeline (the session's `config.json`, or another config) on the recorded
+//! video, and applies the recorded commands before the same frames.
 //!
 //! - Every source of the config is replaced by `kind = "video_file"` on
-//!   `SESSION/<source>.mp4` with `realtime = false`, `looping = false` and a `block` edge, so
-//!   every recorded frame is processed, as fast as the stages go. A source without a video
+//!   `SESSION/<source>.mp4` with `looping = false` and a `block` edge, so every recorded
+//!   frame is processed: as fast as the stages go, or with `--speed X` paced at X times the
+//!   recorded rate (`realtime = true, speed = X`). Pacing changes no frame time (`t_ns` is
+//!   the file's), so fusion rules, which run on frame time, fire at the same frames at any
+//!   speed; triggers are printed on stderr as `framebus run` prints them. Rules keep every
+//!   action except `save_clip` (the replay keeps no clip ring and writes no clips). A source without a video
 //!   in the session is an error. `[server]` is dropped, the run state is `running` (nothing
 //!   is recorded again), and the run ends when every video has ended.
 //! - Frame ids: `video_file` numbers frames from 1, so the replayed frame id is the MP4
@@ -13,7 +17,8 @@
 //!   the runtime, not timing), so it takes effect on the frame it did when recorded.
 //! - Only the commands that were accepted when recorded (`ok: true`) are applied; refused
 //!   ones (e.g. `set_params` under the recording lock) changed nothing then and are skipped.
-//!   `save_clip` is skipped too (it cuts files, it does not change results). A recorded
+//!   `save_clip` is skipped too (it cuts files, it does not change results), and so is a
+//!   command applied after the recording's last frame (no `index`). A recorded
 //!   command that the replay refuses (e.g. with `--config` naming other stages) is reported
 //!   on stderr.
 //! - `--jsonl` writes one snapshot per frame. Its only wall-clock field is
@@ -33,6 +38,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use framebus_core::config::Config;
 use framebus_core::edge::EdgePolicy;
+use framebus_core::fusion::config::ActionConfig;
 use framebus_core::observer::{CommandApplied, Observer};
 use framebus_core::protocol::{Command, CommandPayload, RunState};
 use framebus_core::runtime::{Runtime, RuntimeOptions, ScheduledCommand};
@@ -56,6 +62,10 @@ pub(crate) struct Args {
     /// Write one snapshot per replayed frame, one JSON object per line.
     #[arg(long)]
     jsonl: Option<PathBuf>,
+    /// Pace the replay at this multiple of the recorded rate (1 = as recorded, 4 = four
+    /// times as fast); without it, frames go as fast as the stages take them.
+    #[arg(long)]
+    speed: Option<f64>,
 }
 
 /// One line of `commands.jsonl` (other fields, e.g. `after_frame_id`, are ignored).
@@ -67,8 +77,10 @@ struct RecordedCommand {
     #[serde(default)]
     args: Value,
     ok: bool,
-    /// Position in the source's MP4 of the frame the command was applied before.
-    index: u64,
+    /// Position in the source's MP4 of the frame the command was applied before; absent
+    /// for a command applied after the source's last frame (e.g. a clip cut as it ended).
+    #[serde(default)]
+    index: Option<u64>,
 }
 
 /// Reads `commands.jsonl`; a line that is not a recorded command is an error naming it.
@@ -89,7 +101,11 @@ fn read_commands(path: &Path) -> anyhow::Result<Vec<RecordedCommand>> {
 }
 
 /// Replaces every source of `config` by the session's video of it.
-fn use_recorded_video(config: &mut Config, session: &Path) -> anyhow::Result<()> {
+fn use_recorded_video(
+    config: &mut Config,
+    session: &Path,
+    speed: Option<f64>,
+) -> anyhow::Result<()> {
     for sc in &mut config.sources {
         let file = format!("{}.mp4", framebus_media::record::names::file_safe(&sc.id));
         let path = session.join(&file);
@@ -101,11 +117,22 @@ fn use_recorded_video(config: &mut Config, session: &Path) -> anyhow::Result<()>
             );
         }
         sc.kind = "video_file".into();
-        sc.params = json!({ "path": path, "realtime": false, "looping": false });
+        sc.params = json!({
+            "path": path,
+            "realtime": speed.is_some(),
+            "speed": speed.unwrap_or(1.0),
+            "looping": false,
+        });
         sc.edge = EdgePolicy::Block {
             capacity: EDGE_CAPACITY,
         };
         sc.clips = false;
+    }
+    // Rules fire as recorded, but cut no clips: like a recorded `save_clip`, a clip changes
+    // files, not results, and the replay keeps no clip ring.
+    for rule in &mut config.rules {
+        rule.actions
+            .retain(|a| !matches!(a, ActionConfig::SaveClip(_)));
     }
     config.server = None;
     config.runtime.initial_state = RunState::Running;
@@ -132,13 +159,15 @@ fn schedule(
             other += 1;
             continue;
         };
-        if c.cmd == "save_clip" {
+        let Some(at) = c.index.filter(|_| c.cmd != "save_clip") else {
+            // A clip cut (it changes files, not results), or a command applied after the
+            // recording's last frame, which no replayed frame can come before.
             other += 1;
             continue;
-        }
+        };
         out.push(ScheduledCommand {
             source_index: index as u32,
-            before_frame_id: c.index + 1,
+            before_frame_id: at + 1,
             command: Command {
                 id: None,
                 target: c.target,
@@ -168,6 +197,11 @@ impl Observer for Replies {
 
 pub(crate) fn main(args: Args) -> anyhow::Result<ExitCode> {
     let session = &args.session;
+    if let Some(s) = args.speed
+        && !(s.is_finite() && s > 0.0)
+    {
+        bail!("--speed must be a number above 0, not {s}");
+    }
     if !session.is_dir() {
         bail!("no such session directory: {}", session.display());
     }
@@ -189,7 +223,7 @@ pub(crate) fn main(args: Args) -> anyhow::Result<ExitCode> {
     };
     let loaded = Config::load(&config_path).map_err(|e| anyhow::anyhow!("{e}"))?;
     let mut config = loaded.config;
-    use_recorded_video(&mut config, &session)?;
+    use_recorded_video(&mut config, &session, args.speed)?;
     let recorded = read_commands(&session.join("commands.jsonl"))?;
     let (schedule, refused, other) = schedule(&config, recorded);
     let scheduled = schedule.len();
@@ -200,6 +234,7 @@ pub(crate) fn main(args: Args) -> anyhow::Result<ExitCode> {
         ..Default::default()
     };
     options.observers.push(replies.clone());
+    options.observers.push(Arc::new(crate::run::Highlights));
     let writer = JsonlWriter::attach(args.jsonl.as_deref(), &mut options)?;
     let stop = Arc::new(AtomicBool::new(false));
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {

@@ -93,8 +93,8 @@ impl Observer for JsonlWriter {
     }
 }
 
-/// Prints triggers and saved clips on stderr.
-struct Highlights;
+/// Prints triggers and saved clips on stderr (`run` and `replay`).
+pub(crate) struct Highlights;
 
 impl Observer for Highlights {
     fn event(&self, msg: &ServerMessage) {

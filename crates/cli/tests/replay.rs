@@ -1,8 +1,10 @@
 //! `framebus replay` end to end with real child processes: `framebus run` records a session
 //! while a real HTTP client sends `disable_stage` mid-run; two replays of the session write
 //! snapshots identical except the wall-clock field (`performance_ms`), and the command takes
-//! effect at the recorded frame. Bad input (missing folder, no `config.json`, a corrupt
-//! `commands.jsonl` line) gives a clear error.
+//! effect at the recorded frame. A session recorded with highlight rules replays with the
+//! same triggers at the same frames, as fast as possible and paced at another speed. Bad
+//! input (missing folder, no `config.json`, a corrupt `commands.jsonl` line, a bad
+//! `--speed`) gives a clear error.
 
 mod common;
 
@@ -87,6 +89,10 @@ params = {{ threshold = 200, min_area = 10, max_area = 5000 }}
 }
 
 fn replay(session: &Path, out: &Path) -> Output {
+    replay_with(session, out, &[])
+}
+
+fn replay_with(session: &Path, out: &Path, extra: &[&str]) -> Output {
     framebus()
         .args([
             "replay",
@@ -94,8 +100,57 @@ fn replay(session: &Path, out: &Path) -> Output {
             "--jsonl",
             out.to_str().unwrap(),
         ])
+        .args(extra)
         .output()
         .unwrap()
+}
+
+/// Records `examples/highlights_rider.toml` (its rules fire on the rider's knee angle) for
+/// `frames` frames with no server; returns the session folder.
+fn record_highlights(dir: &Path, frames: u64) -> PathBuf {
+    let example = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/highlights_rider.toml"),
+    )
+    .unwrap();
+    let rec = dir.join("recordings");
+    let text = example.replace(
+        r#"recordings_dir = "./recordings""#,
+        &format!(
+            "initial_state = \"recording\"\nrecordings_dir = \"{}\"",
+            rec.display()
+        ),
+    );
+    assert_ne!(text, example, "the example names its recordings_dir");
+    let config = dir.join("highlights_rider.toml");
+    std::fs::write(&config, text).unwrap();
+    let out = framebus()
+        .current_dir(dir)
+        .args(["run", config.to_str().unwrap(), "--frames"])
+        .arg(frames.to_string())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let sessions: Vec<PathBuf> = std::fs::read_dir(&rec)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_dir() && p.file_name().unwrap() != "clips")
+        .collect();
+    assert_eq!(sessions.len(), 1, "{sessions:?}");
+    sessions.into_iter().next().unwrap()
+}
+
+/// The `trigger …` lines a run printed on stderr.
+fn triggers(out: &Output) -> Vec<String> {
+    String::from_utf8_lossy(&out.stderr)
+        .lines()
+        .filter(|l| l.starts_with("trigger "))
+        .map(str::to_owned)
+        .collect()
 }
 
 /// Snapshot lines with the wall-clock fields (stage times) removed.
@@ -167,6 +222,54 @@ fn replays_are_identical_and_apply_commands_at_the_recorded_frame() {
             assert!(s["results"]["blob_detection"]["count"].as_u64().unwrap() > 0);
         }
     }
+}
+
+#[test]
+fn triggers_replay_at_the_same_frames_at_any_speed() {
+    let dir = tempfile::tempdir().unwrap();
+    let session = record_highlights(dir.path(), 150);
+    let (a, b, c) = (
+        dir.path().join("a.jsonl"),
+        dir.path().join("b.jsonl"),
+        dir.path().join("c.jsonl"),
+    );
+    // As fast as the stages go, twice; then paced at 3× the recorded rate (sleeping
+    // between frames, so anything that read the wall clock would fire elsewhere).
+    let runs = [
+        replay_with(&session, &a, &[]),
+        replay_with(&session, &b, &[]),
+        replay_with(&session, &c, &["--speed", "3"]),
+    ];
+    for r in &runs {
+        assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    }
+    let fired = triggers(&runs[0]);
+    assert!(
+        fired
+            .iter()
+            .any(|t| t.starts_with("trigger deep_knee (Rise) at frame ")),
+        "the knee rule fires in replay: {fired:?}"
+    );
+    assert!(fired.len() >= 3, "{fired:?}");
+    assert_eq!(triggers(&runs[1]), fired, "two replays, same triggers");
+    assert_eq!(triggers(&runs[2]), fired, "at 3× speed, same triggers");
+    let sa = snapshots(&a);
+    assert!(sa.len() >= 140, "{} snapshots", sa.len());
+    assert_eq!(
+        snapshots(&b),
+        sa,
+        "two replays differ beyond wall-clock fields"
+    );
+    assert_eq!(
+        snapshots(&c),
+        sa,
+        "a paced replay differs beyond wall-clock fields"
+    );
+
+    let bad = replay_with(&session, &a, &["--speed", "0"]);
+    assert!(!bad.status.success());
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(err.contains("--speed must be a number above 0"), "{err}");
 }
 
 #[test]

@@ -80,6 +80,7 @@ fn video_file_allocates_nothing_per_frame_once_warm() {
         path: "v.mp4".into(),
         realtime: true,
         looping: false,
+        ..Default::default()
     };
     let mut source = VideoFile::new(params, &init).unwrap();
     for _ in 0..10 {

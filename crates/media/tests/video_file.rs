@@ -70,6 +70,7 @@ fn params(path: &str, realtime: bool, looping: bool) -> VideoFileParams {
         path: path.into(),
         realtime,
         looping,
+        speed: 1.0,
     }
 }
 
@@ -126,29 +127,59 @@ fn every_frame_in_order_with_file_timestamps_high_baseline_and_b_frames() {
     }
 }
 
-#[test]
-fn realtime_paces_on_the_clock_by_file_time() {
-    let dir = tempfile::tempdir().unwrap();
-    encode_counter_video(dir.path(), "v.mp4", &spec(BFRAMES));
+/// Plays `v.mp4` in realtime at `speed` on a manual clock started at 5 s; returns what was
+/// seen and checks that the clock read `start + t_ns / speed` at each frame.
+fn play_paced(dir: &Path, speed: f64) -> Vec<(u64, u32, u64)> {
     let clock = Arc::new(ManualClock::new());
     clock.advance(5_000_000_000);
     let mut s = VideoFile::new(
-        params("v.mp4", true, false),
-        &init(dir.path(), clock.clone()),
+        VideoFileParams {
+            speed,
+            ..params("v.mp4", true, false)
+        },
+        &init(dir, clock.clone()),
     )
     .unwrap();
-    let mut n = 0;
+    let mut out = Vec::new();
     while let Some(f) = s.next_frame().unwrap() {
-        // The manual clock jumps to each deadline, so it reads exactly start + t_ns.
+        // The manual clock jumps to each deadline, so it reads exactly start + t_ns / speed.
         assert_eq!(
             clock.now_ns(),
-            5_000_000_000 + f.t_ns,
-            "frame {}",
+            5_000_000_000 + (f.t_ns as f64 / speed) as u64,
+            "frame {} at speed {speed}",
             f.frame_id
         );
-        n += 1;
+        out.push(seen(&f));
     }
-    assert_eq!(n, N);
+    out
+}
+
+#[test]
+fn realtime_paces_on_the_clock_by_file_time_at_any_speed() {
+    let dir = tempfile::tempdir().unwrap();
+    encode_counter_video(dir.path(), "v.mp4", &spec(BFRAMES));
+    let normal = play_paced(dir.path(), 1.0);
+    assert_eq!(normal, expected(1..=u64::from(N)));
+    for speed in [2.5, 0.5] {
+        assert_eq!(
+            play_paced(dir.path(), speed),
+            normal,
+            "speed changes the pacing only, never the frames or their t_ns"
+        );
+    }
+    for bad in [0.0, -1.0, f64::NAN, f64::INFINITY] {
+        let err = VideoFile::new(
+            VideoFileParams {
+                speed: bad,
+                ..params("v.mp4", true, false)
+            },
+            &init(dir.path(), Arc::new(ManualClock::new())),
+        )
+        .err()
+        .unwrap()
+        .to_string();
+        assert!(err.contains("`speed` must be a number above 0"), "{err}");
+    }
 }
 
 #[test]

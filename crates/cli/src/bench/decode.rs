@@ -100,6 +100,7 @@ pub(crate) fn run(scale: Scale) -> anyhow::Result<Vec<Row>> {
             path: path.display().to_string(),
             realtime: false,
             looping: false,
+            ..Default::default()
         };
         // Best of three passes (the machine is shared).
         let mut best = 0f64;

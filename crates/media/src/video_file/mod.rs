@@ -12,8 +12,10 @@
 //! time + `ctts` offset), less the first; `t_ns` is that time in nanoseconds. With `looping`
 //! each pass adds the track's length, so `t_ns` and `frame_id` keep increasing.
 //!
-//! `realtime = true` sleeps on the injected clock until `start + t_ns`; `false` returns frames
-//! as fast as the pipeline takes them (a `block` edge then loses none).
+//! `realtime = true` sleeps on the injected clock until `start + t_ns / speed` (`speed = 1`
+//! plays at the recorded rate, `2` twice as fast); `false` returns frames as fast as the
+//! pipeline takes them (a `block` edge then loses none). Pacing never changes `t_ns`: a file
+//! played at any speed gives the same frames with the same timestamps.
 //!
 //! A sample that cannot be read (truncated file) or decoded is an error naming the file and
 //! the frame; the pictures the decoder still holds are then delivered and the stream ends.
@@ -48,6 +50,9 @@ pub struct VideoFileParams {
     pub realtime: bool,
     /// Start over after the last frame instead of ending the stream.
     pub looping: bool,
+    /// Playback rate when `realtime` (1 = as recorded, 2 = twice as fast); must be > 0.
+    /// Only the pacing changes, never the frames' `t_ns`.
+    pub speed: f64,
 }
 
 impl Default for VideoFileParams {
@@ -56,6 +61,7 @@ impl Default for VideoFileParams {
             path: "video.mp4".into(),
             realtime: true,
             looping: false,
+            speed: 1.0,
         }
     }
 }
@@ -140,6 +146,8 @@ impl VideoFile {
 /// Timestamps and pacing of the pictures given out.
 struct Pacer {
     realtime: bool,
+    /// Playback rate (> 0).
+    speed: f64,
     clock: Arc<dyn Clock>,
     /// Clock time of the first picture (realtime).
     start_ns: Option<u64>,
@@ -164,7 +172,8 @@ impl Pacer {
         let t_ns = self.pass_offset_ns + ticks_to_ns(ticks, mp4.timescale);
         if self.realtime {
             let start = *self.start_ns.get_or_insert_with(|| self.clock.now_ns());
-            self.clock.sleep_until(start + t_ns);
+            self.clock
+                .sleep_until(start + (t_ns as f64 / self.speed) as u64);
         }
         t_ns
     }
@@ -204,12 +213,19 @@ impl Source for VideoFile {
     const DESCRIPTION: &'static str = "An H.264 MP4 file decoded in-process (OpenH264), paced by its timestamps or as fast as taken";
 
     fn new(params: VideoFileParams, init: &SourceInit) -> Result<Self> {
+        if !(params.speed.is_finite() && params.speed > 0.0) {
+            return Err(Error::source(format!(
+                "{}: `speed` must be a number above 0, not {}",
+                params.path, params.speed
+            )));
+        }
         let path: PathBuf = init.base_dir.join(&params.path);
         let mp4 = Mp4H264::open(&path).map_err(Error::source)?;
         let decoder = H264Decoder::new().map_err(Error::source)?;
         Ok(Self {
             pacer: Pacer {
                 realtime: params.realtime,
+                speed: params.speed,
                 clock: init.clock.clone(),
                 start_ns: None,
                 out_in_pass: 0,
