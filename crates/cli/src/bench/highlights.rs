@@ -14,15 +14,13 @@
 //!   ≤ 500 ms p95.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use framebus_core::clock::{Clock, MonotonicClock};
+use framebus_core::clock::MonotonicClock;
 use framebus_core::fusion::{Effects, FusionPlan};
 use framebus_core::observer::Observers;
 use framebus_core::protocol::ServerMessage;
 use framebus_core::results::ResultStore;
-use futures_util::StreamExt;
-use tokio_tungstenite::tungstenite::Message;
 
 use super::fixtures::config;
 use super::served::Served;
@@ -236,36 +234,21 @@ actions = [ {{ save_clip = {{ pre_s = 0.5, post_s = {post_s} }} }} ]
     );
     let cfg = config(&text)?;
     let clock = Arc::new(MonotonicClock::new());
-    let served = Served::start(cfg, clock.clone(), dir.to_owned())?;
-    let url = served.stream_url();
+    let served = Served::start(cfg, clock.clone(), dir.to_owned(), Vec::new())?;
     let post_ns = (post_s * 1e9) as u64;
     let secs = scale.pick(8, 30);
-    let client = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    let times = client.block_on(async {
-        let (mut ws, _) = tokio_tungstenite::connect_async(url).await?;
-        let mut t = Times::default();
-        let until = clock.now_ns() + secs * 1_000_000_000;
-        while clock.now_ns() < until {
-            let Ok(Some(msg)) = tokio::time::timeout(Duration::from_secs(5), ws.next()).await
-            else {
-                break;
-            };
-            let Message::Text(text) = msg? else { continue };
-            let now = clock.now_ns();
-            // Snapshots are most of the traffic; only events are parsed.
-            if text.contains("\"type\":\"snapshot\"") {
-                continue;
-            }
-            if let Ok(m) = serde_json::from_str::<ServerMessage>(&text) {
-                t.record(&m, now, post_ns);
-            }
+    let mut t = Times::default();
+    let got = served.receive(&*clock, secs as f64, |text, now| {
+        // Snapshots are most of the traffic; only events are parsed.
+        if !text.contains("\"type\":\"snapshot\"")
+            && let Ok(m) = serde_json::from_str::<ServerMessage>(text)
+        {
+            t.record(&m, now, post_ns);
         }
-        anyhow::Ok(t)
+        Ok(())
     });
     served.stop();
-    let t = times?;
+    got?;
     let mut trig: Vec<u64> = t
         .triggers
         .iter()

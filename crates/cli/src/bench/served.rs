@@ -1,6 +1,7 @@
 //! A config served in-process by the real server on 127.0.0.1 (a free port), for benchmarks
 //! that measure what a browser sees through a real WebSocket client. The runtime runs on the
-//! given clock, which the client reads too, so latencies are on one clock.
+//! given clock, which the client reads too, so latencies are on one clock;
+//! [`Served::receive`] is that client.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -10,9 +11,15 @@ use std::time::Duration;
 
 use framebus_core::clock::Clock;
 use framebus_core::config::Config;
+use framebus_core::observer::Observer;
 use framebus_core::runtime::RuntimeOptions;
 use framebus_server::ServeOptions;
+use futures_util::StreamExt;
+use tokio_tungstenite::tungstenite::Message;
 use tokio_util::sync::CancellationToken;
+
+/// Longest wait for the next message before the client gives up on a stalled server.
+const STALL: Duration = Duration::from_secs(5);
 
 /// A running in-process server; [`Served::stop`] ends it.
 pub(crate) struct Served {
@@ -23,11 +30,13 @@ pub(crate) struct Served {
 }
 
 impl Served {
-    /// Serves `cfg` (paths relative to `base_dir`) on `clock`.
+    /// Serves `cfg` (paths relative to `base_dir`) on `clock`; `observers` see the runtime
+    /// beside the server's own.
     pub(crate) fn start(
         cfg: Config,
         clock: Arc<dyn Clock>,
         base_dir: PathBuf,
+        observers: Vec<Arc<dyn Observer>>,
     ) -> anyhow::Result<Self> {
         framebus_stages::link();
         framebus_media::link();
@@ -42,6 +51,7 @@ impl Served {
                     runtime: RuntimeOptions {
                         clock,
                         base_dir,
+                        observers,
                         ..Default::default()
                     },
                     shutdown: Some(stop),
@@ -57,9 +67,33 @@ impl Served {
         Ok(Self { addr, stop, server })
     }
 
-    /// The `/ws/stream` URL.
-    pub(crate) fn stream_url(&self) -> String {
-        format!("ws://{}/ws/stream", self.addr)
+    /// A real WebSocket client on `/ws/stream` for `secs` of `clock`: each text message goes
+    /// to `on_text` with the clock read as it arrived. A server that sends nothing for 5 s
+    /// is an error (every bench here streams snapshots many times a second).
+    pub(crate) fn receive(
+        &self,
+        clock: &dyn Clock,
+        secs: f64,
+        mut on_text: impl FnMut(&str, u64) -> anyhow::Result<()>,
+    ) -> anyhow::Result<()> {
+        let url = format!("ws://{}/ws/stream", self.addr);
+        let client = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        client.block_on(async {
+            let (mut ws, _) = tokio_tungstenite::connect_async(url).await?;
+            let until = clock.now_ns() + (secs * 1e9) as u64;
+            while clock.now_ns() < until {
+                let next = tokio::time::timeout(STALL, ws.next()).await;
+                let msg = next
+                    .map_err(|_| anyhow::anyhow!("no message from the server for {STALL:?}"))?
+                    .ok_or_else(|| anyhow::anyhow!("the server closed the stream"))??;
+                if let Message::Text(text) = msg {
+                    on_text(&text, clock.now_ns())?;
+                }
+            }
+            Ok(())
+        })
     }
 
     /// Stops serving and waits for the server thread.
