@@ -139,16 +139,28 @@ impl<'a> Probe<'a> {
 
     /// An externally tagged variant `{variant: …}`: at the target an object; on the path
     /// only when the path names the variant (then the rest of the path goes inside).
-    fn variant(self, variant: &str) -> Option<Probe<'a>> {
+    /// Otherwise the leaf is handed back, for a compound that looks at nothing.
+    fn variant(self, variant: &str) -> Result<Probe<'a>, &'a mut Leaf> {
         if self.at_target() {
             *self.leaf = Leaf::Object;
-            return None;
+            return Err(self.leaf);
         }
-        (self.path[0] == variant).then(|| Probe {
+        if self.path[0] != variant {
+            return Err(self.leaf);
+        }
+        Ok(Probe {
             path: &self.path[1..],
             want_str: self.want_str,
             leaf: self.leaf,
         })
+    }
+
+    /// The compound inside a tuple or struct variant.
+    fn variant_compound(self, variant: &str, len: Option<usize>, seq: bool) -> Compound<'a> {
+        match self.variant(variant) {
+            Ok(inner) => inner.compound(len, seq),
+            Err(leaf) => Compound::off_path(leaf),
+        }
     }
 }
 
@@ -167,7 +179,21 @@ struct Compound<'a> {
     len: Option<usize>,
 }
 
-impl Compound<'_> {
+impl<'a> Compound<'a> {
+    /// A compound off the path: no field, index or key can match an empty path.
+    fn off_path(leaf: &'a mut Leaf) -> Self {
+        Compound {
+            path: &[],
+            want_str: None,
+            leaf,
+            index: 0,
+            counting: false,
+            want_index: None,
+            key_hit: false,
+            len: None,
+        }
+    }
+
     fn item<T: ?Sized + Serialize>(&mut self, value: &T) -> Result<(), Never> {
         if Some(self.index) == self.want_index {
             value.serialize(Probe {
@@ -199,79 +225,50 @@ impl Compound<'_> {
     }
 }
 
-impl ser::SerializeSeq for Compound<'_> {
-    type Ok = ();
-    type Error = Never;
-    fn serialize_element<T: ?Sized + Serialize>(&mut self, value: &T) -> Result<(), Never> {
-        self.item(value)
-    }
-    fn end(self) -> Result<(), Never> {
-        Compound::end(self)
-    }
+/// Sequence-like compounds (sequences, tuples, tuple structs and variants): items by index.
+macro_rules! seq_like {
+    ($($trait:ident :: $method:ident),*) => {$(
+        impl ser::$trait for Compound<'_> {
+            type Ok = ();
+            type Error = Never;
+            fn $method<T: ?Sized + Serialize>(&mut self, value: &T) -> Result<(), Never> {
+                self.item(value)
+            }
+            fn end(self) -> Result<(), Never> {
+                Compound::end(self)
+            }
+        }
+    )*};
 }
 
-impl ser::SerializeTuple for Compound<'_> {
-    type Ok = ();
-    type Error = Never;
-    fn serialize_element<T: ?Sized + Serialize>(&mut self, value: &T) -> Result<(), Never> {
-        self.item(value)
-    }
-    fn end(self) -> Result<(), Never> {
-        Compound::end(self)
-    }
+seq_like!(
+    SerializeSeq::serialize_element,
+    SerializeTuple::serialize_element,
+    SerializeTupleStruct::serialize_field,
+    SerializeTupleVariant::serialize_field
+);
+
+/// Struct-like compounds (structs and struct variants): fields by name.
+macro_rules! struct_like {
+    ($($trait:ident),*) => {$(
+        impl ser::$trait for Compound<'_> {
+            type Ok = ();
+            type Error = Never;
+            fn serialize_field<T: ?Sized + Serialize>(
+                &mut self,
+                key: &'static str,
+                value: &T,
+            ) -> Result<(), Never> {
+                self.field(key, value)
+            }
+            fn end(self) -> Result<(), Never> {
+                Compound::end(self)
+            }
+        }
+    )*};
 }
 
-impl ser::SerializeTupleStruct for Compound<'_> {
-    type Ok = ();
-    type Error = Never;
-    fn serialize_field<T: ?Sized + Serialize>(&mut self, value: &T) -> Result<(), Never> {
-        self.item(value)
-    }
-    fn end(self) -> Result<(), Never> {
-        Compound::end(self)
-    }
-}
-
-impl ser::SerializeTupleVariant for Compound<'_> {
-    type Ok = ();
-    type Error = Never;
-    fn serialize_field<T: ?Sized + Serialize>(&mut self, value: &T) -> Result<(), Never> {
-        self.item(value)
-    }
-    fn end(self) -> Result<(), Never> {
-        Compound::end(self)
-    }
-}
-
-impl ser::SerializeStruct for Compound<'_> {
-    type Ok = ();
-    type Error = Never;
-    fn serialize_field<T: ?Sized + Serialize>(
-        &mut self,
-        key: &'static str,
-        value: &T,
-    ) -> Result<(), Never> {
-        self.field(key, value)
-    }
-    fn end(self) -> Result<(), Never> {
-        Ok(())
-    }
-}
-
-impl ser::SerializeStructVariant for Compound<'_> {
-    type Ok = ();
-    type Error = Never;
-    fn serialize_field<T: ?Sized + Serialize>(
-        &mut self,
-        key: &'static str,
-        value: &T,
-    ) -> Result<(), Never> {
-        self.field(key, value)
-    }
-    fn end(self) -> Result<(), Never> {
-        Ok(())
-    }
-}
+struct_like!(SerializeStruct, SerializeStructVariant);
 
 impl ser::SerializeMap for Compound<'_> {
     type Ok = ();
@@ -419,8 +416,8 @@ impl<'a> Serializer for Probe<'a> {
         value: &T,
     ) -> Result<(), Never> {
         match self.variant(variant) {
-            Some(inner) => value.serialize(inner),
-            None => Ok(()),
+            Ok(inner) => value.serialize(inner),
+            Err(_) => Ok(()),
         }
     }
     fn serialize_seq(self, len: Option<usize>) -> Result<Compound<'a>, Never> {
@@ -439,7 +436,7 @@ impl<'a> Serializer for Probe<'a> {
         variant: &'static str,
         len: usize,
     ) -> Result<Compound<'a>, Never> {
-        Ok(variant_compound(self, variant, Some(len), true))
+        Ok(self.variant_compound(variant, Some(len), true))
     }
     fn serialize_map(self, len: Option<usize>) -> Result<Compound<'a>, Never> {
         Ok(self.compound(len, false))
@@ -454,45 +451,7 @@ impl<'a> Serializer for Probe<'a> {
         variant: &'static str,
         len: usize,
     ) -> Result<Compound<'a>, Never> {
-        Ok(variant_compound(self, variant, Some(len), false))
-    }
-}
-
-/// The compound inside `{variant: …}`: followed when the path names the variant, otherwise
-/// one that looks at nothing.
-fn variant_compound<'a>(
-    p: Probe<'a>,
-    variant: &str,
-    len: Option<usize>,
-    seq: bool,
-) -> Compound<'a> {
-    let want_str = p.want_str;
-    let path = p.path;
-    let at_target = path.is_empty();
-    let named = !at_target && path[0] == variant;
-    let leaf = p.leaf;
-    if at_target {
-        *leaf = Leaf::Object;
-    }
-    let inner = Probe {
-        // Off the path: a path that no field or index can match.
-        path: if named { &path[1..] } else { &[] },
-        want_str,
-        leaf,
-    };
-    if named {
-        inner.compound(len, seq)
-    } else {
-        Compound {
-            path: &[],
-            want_str,
-            leaf: inner.leaf,
-            index: 0,
-            counting: false,
-            want_index: None,
-            key_hit: false,
-            len: None,
-        }
+        Ok(self.variant_compound(variant, Some(len), false))
     }
 }
 
