@@ -6,7 +6,7 @@ mod common;
 
 use base64::Engine;
 use common::*;
-use futures_util::{SinkExt, StreamExt};
+use futures_util::SinkExt;
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 
@@ -29,21 +29,6 @@ fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(path).unwrap()
 }
 
-/// The reply to the frame just sent.
-async fn answer(ws: &mut Ws) -> Value {
-    tokio::time::timeout(WAIT, async {
-        loop {
-            match ws.next().await.expect("open").expect("message") {
-                Message::Text(t) => return serde_json::from_str::<Value>(&t).unwrap(),
-                Message::Close(c) => panic!("closed: {c:?}"),
-                _ => {}
-            }
-        }
-    })
-    .await
-    .expect("an answer in time")
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn jpeg_frames_reach_the_pipeline_and_garbage_is_refused() {
     let server = start(BROWSER).await;
@@ -56,7 +41,7 @@ async fn jpeg_frames_reach_the_pipeline_and_garbage_is_refused() {
     cam.send(Message::binary(fixture("rider_1.jpg")))
         .await
         .unwrap();
-    let ack = answer(&mut cam).await;
+    let ack = next_json(&mut cam).await;
     assert_eq!(ack["type"], "ack", "{ack}");
     assert_eq!(ack["target"], "webcam");
     let snap = next_of(&mut stream, "snapshot").await;
@@ -76,7 +61,7 @@ async fn jpeg_frames_reach_the_pipeline_and_garbage_is_refused() {
     let b64 = base64::engine::general_purpose::STANDARD.encode(fixture("rider_40.jpg"));
     let msg = json!({"image": format!("data:image/jpeg;base64,{b64}"), "sequence": 41, "timestamp": 1234.5});
     cam.send(Message::text(msg.to_string())).await.unwrap();
-    let ack = answer(&mut cam).await;
+    let ack = next_json(&mut cam).await;
     assert_eq!(
         (ack["type"].as_str(), ack["id"].as_u64()),
         (Some("ack"), Some(41)),
@@ -116,7 +101,7 @@ async fn jpeg_frames_reach_the_pipeline_and_garbage_is_refused() {
     let refused = cases.len() as u64;
     for (i, (msg, code, id)) in cases.into_iter().enumerate() {
         cam.send(msg).await.unwrap();
-        let e = answer(&mut cam).await;
+        let e = next_json(&mut cam).await;
         assert_eq!(e["type"], "error", "case {i}: {e}");
         assert_eq!(e["code"], code, "case {i}: {e}");
         assert_eq!(e["id"], id, "case {i}: {e}");
@@ -126,7 +111,7 @@ async fn jpeg_frames_reach_the_pipeline_and_garbage_is_refused() {
     cam.send(Message::binary(fixture("rider_40.jpg")))
         .await
         .unwrap();
-    assert_eq!(answer(&mut cam).await["type"], "ack");
+    assert_eq!(next_json(&mut cam).await["type"], "ack");
     until(&mut stream, |v| {
         v["type"] == "snapshot" && v["frame_id"] == 3
     })

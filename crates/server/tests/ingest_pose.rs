@@ -8,7 +8,7 @@ mod common;
 use std::path::PathBuf;
 
 use common::*;
-use futures_util::{SinkExt, StreamExt};
+use futures_util::SinkExt;
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 
@@ -24,21 +24,6 @@ fn photo(name: &str) -> Vec<u8> {
         .find(|p| p.is_file())
         .unwrap_or_else(|| panic!("no fixture {name}"));
     std::fs::read(path).unwrap()
-}
-
-/// The reply to the frame just sent.
-async fn answer(ws: &mut Ws) -> Value {
-    tokio::time::timeout(WAIT, async {
-        loop {
-            match ws.next().await.expect("open").expect("message") {
-                Message::Text(t) => return serde_json::from_str::<Value>(&t).unwrap(),
-                Message::Close(c) => panic!("closed: {c:?}"),
-                _ => {}
-            }
-        }
-    })
-    .await
-    .expect("an answer in time")
 }
 
 /// The snapshot of frame `id`, which must carry no stage error.
@@ -60,7 +45,7 @@ async fn garbage_frames_are_refused_and_pose_goes_on() {
     // A real photo of people: a body with 33 keypoints, world points and angles.
     let person = photo("basketball1.png");
     cam.send(Message::binary(person.clone())).await.unwrap();
-    assert_eq!(answer(&mut cam).await["type"], "ack");
+    assert_eq!(next_json(&mut cam).await["type"], "ack");
     let snap = snapshot(&mut stream, 1).await;
     let vision = &snap["results"]["vision"];
     assert_eq!(vision["valid"], true, "{vision}");
@@ -89,7 +74,7 @@ async fn garbage_frames_are_refused_and_pose_goes_on() {
     ];
     for (i, (msg, code, says)) in cases.into_iter().enumerate() {
         cam.send(msg).await.unwrap();
-        let e = answer(&mut cam).await;
+        let e = next_json(&mut cam).await;
         assert_eq!(
             (e["type"].as_str(), e["code"].as_str()),
             (Some("error"), Some(code)),
@@ -106,7 +91,7 @@ async fn garbage_frames_are_refused_and_pose_goes_on() {
     cam.send(Message::binary(photo("empty_gray.png")))
         .await
         .unwrap();
-    assert_eq!(answer(&mut cam).await["type"], "ack");
+    assert_eq!(next_json(&mut cam).await["type"], "ack");
     let snap = snapshot(&mut stream, 2).await;
     let vision = &snap["results"]["vision"];
     assert_eq!(vision["valid"], false, "{vision}");
@@ -114,7 +99,7 @@ async fn garbage_frames_are_refused_and_pose_goes_on() {
     cam.send(Message::binary(photo("basketball2.png")))
         .await
         .unwrap();
-    assert_eq!(answer(&mut cam).await["type"], "ack");
+    assert_eq!(next_json(&mut cam).await["type"], "ack");
     let snap = snapshot(&mut stream, 3).await;
     assert_eq!(snap["results"]["vision"]["valid"], true);
 

@@ -144,6 +144,11 @@ pub async fn until(ws: &mut Ws, mut pred: impl FnMut(&Value) -> bool) -> Value {
     .expect("expected message in time")
 }
 
+/// The next JSON text message (e.g. the ingest socket's answer to the frame just sent).
+pub async fn next_json(ws: &mut Ws) -> Value {
+    until(ws, |_| true).await
+}
+
 /// The next message of `type` `kind`.
 pub async fn next_of(ws: &mut Ws, kind: &str) -> Value {
     until(ws, |v| v["type"] == kind).await
