@@ -77,9 +77,10 @@ fn the_table_example_fires_on_true_pots_and_writes_clips() {
     use framebus_core::observer::Observer;
     use framebus_core::protocol::{ServerMessage, TriggerEdge};
     use framebus_core::runtime::{Runtime, RuntimeOptions};
-    use framebus_core::source::{Source, SourceInit, StopFlag};
+    use framebus_core::source::{Source, SourceInit};
     use framebus_media::record::Recorder;
     use framebus_media::synthetic_table::{SyntheticTable, SyntheticTableParams};
+    use framebus_testkit::source_init;
     use std::sync::{Arc, Mutex};
 
     #[derive(Default)]
@@ -107,13 +108,8 @@ fn the_table_example_fires_on_true_pots_and_writes_clips() {
     let table: toml::Table = toml::from_str(&text).unwrap();
     let params: SyntheticTableParams = table["sources"][0]["params"].clone().try_into().unwrap();
     let init = SourceInit {
-        id: Arc::from("camera_0"),
-        index: 0,
-        clock: Arc::new(ManualClock::new()),
-        stop: StopFlag::new(),
-        pool_frames: 4,
         base_dir: dir.path().to_owned(),
-        shared_frames: false,
+        ..source_init("camera_0", Arc::new(ManualClock::new()))
     };
     let mut cam = SyntheticTable::new(params, &init).unwrap();
     let mut was = [false; 16];

@@ -5,8 +5,9 @@ use std::alloc::System;
 use std::sync::Arc;
 
 use framebus_core::clock::ManualClock;
-use framebus_core::source::{Source, SourceInit, StopFlag};
+use framebus_core::source::{Source, SourceInit};
 use framebus_media::{SyntheticRider, SyntheticRiderParams};
+use framebus_testkit::source_init;
 use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
 
 #[global_allocator]
@@ -23,13 +24,8 @@ fn capture_allocates_nothing_per_frame() {
 
 fn synthetic_rider_allocates_nothing_per_frame() {
     let init = SourceInit {
-        id: Arc::from("camera_0"),
-        index: 0,
-        clock: Arc::new(ManualClock::new()),
-        stop: StopFlag::new(),
         pool_frames: 3,
-        base_dir: std::env::temp_dir(),
-        shared_frames: false,
+        ..source_init("camera_0", Arc::new(ManualClock::new()))
     };
     // Gain and auto-exposure on: the noise and the control loop must not allocate either.
     let params = SyntheticRiderParams {
@@ -68,13 +64,9 @@ fn video_file_allocates_nothing_per_frame_once_warm() {
     };
     encode_counter_video(dir.path(), "v.mp4", &spec);
     let init = SourceInit {
-        id: Arc::from("camera_0"),
-        index: 0,
-        clock: Arc::new(ManualClock::new()),
-        stop: StopFlag::new(),
         pool_frames: 3,
         base_dir: dir.path().to_path_buf(),
-        shared_frames: false,
+        ..source_init("camera_0", Arc::new(ManualClock::new()))
     };
     let params = VideoFileParams {
         path: "v.mp4".into(),

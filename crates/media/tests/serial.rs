@@ -11,10 +11,11 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 
 use framebus_core::clock::{Clock, ManualClock};
-use framebus_core::source::{Source, SourceInit, StopFlag};
+use framebus_core::source::{Source, SourceInit};
 use framebus_media::signal::{
     Checksum, RawFormat, SerialCounters, SerialFormat, SerialParams, SerialSource,
 };
+use framebus_testkit::source_init;
 use rustix::pty::{OpenptFlags, grantpt, openpt, ptsname, unlockpt};
 
 /// A pty pair: the master (written by the test) and the slave's path (opened by the source).
@@ -28,13 +29,8 @@ fn pty() -> (File, PathBuf) {
 
 fn init(clock: Arc<dyn Clock>) -> SourceInit {
     SourceInit {
-        id: Arc::from("adc_0"),
-        index: 0,
-        clock,
-        stop: StopFlag::new(),
-        pool_frames: 4,
         base_dir: ".".into(),
-        shared_frames: false,
+        ..source_init("adc_0", clock)
     }
 }
 

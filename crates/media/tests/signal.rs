@@ -5,20 +5,16 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use framebus_core::clock::{Clock, ManualClock};
-use framebus_core::source::{Source, SourceInit, StopFlag};
+use framebus_core::source::{Source, SourceInit};
 use framebus_media::signal::{
     SignalGenerator, SignalGeneratorParams, Steps, WavFile, WavFileParams,
 };
+use framebus_testkit::source_init;
 
 fn init(clock: Arc<dyn Clock>, dir: PathBuf) -> SourceInit {
     SourceInit {
-        id: Arc::from("adc_0"),
-        index: 0,
-        clock,
-        stop: StopFlag::new(),
-        pool_frames: 4,
         base_dir: dir,
-        shared_frames: false,
+        ..source_init("adc_0", clock)
     }
 }
 

@@ -12,9 +12,10 @@ use framebus_core::frame::{Frame, PixelFormat};
 use framebus_core::observer::{Observer, SnapshotOut};
 use framebus_core::protocol::ServerMessage;
 use framebus_core::runtime::{Runtime, RuntimeOptions};
-use framebus_core::source::{Source, SourceInit, StopFlag};
+use framebus_core::source::{Source, SourceInit};
 use framebus_media::{VideoFile, VideoFileParams};
 use framebus_testkit::counter;
+use framebus_testkit::source_init;
 use framebus_testkit::video::{VideoSpec, encode_counter_video, picture_types};
 
 const W: u32 = 320;
@@ -55,13 +56,8 @@ const FASTSTART: &[&str] = &[
 
 fn init(dir: &Path, clock: Arc<dyn Clock>) -> SourceInit {
     SourceInit {
-        id: Arc::from("camera_0"),
-        index: 0,
-        clock,
-        stop: StopFlag::new(),
-        pool_frames: 4,
         base_dir: dir.to_path_buf(),
-        shared_frames: false,
+        ..source_init("camera_0", clock)
     }
 }
 
