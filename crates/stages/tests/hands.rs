@@ -100,6 +100,30 @@ fn hands_found_on_the_people_photos_and_none_on_an_empty_image() {
     assert!(hands.hands.is_empty() && hands.detected);
 }
 
+/// With a pose on the frame, hands come from its wrists (MediaPipe Holistic) and the palm
+/// detector does not run, even with fewer hands than `max_hands`; `palm_with_pose` runs it.
+#[test]
+fn with_a_pose_the_palm_detector_runs_only_when_asked() {
+    // basketball1.png: one hand is found (the other is hidden), so one slot stays free.
+    let img = photo("basketball1.png");
+    for palm_with_pose in [false, true] {
+        let mut h = harness(true, json!({ "palm_with_pose": palm_with_pose }));
+        let mut last = None;
+        for _ in 0..3 {
+            last = Some(run(&mut h, &img));
+        }
+        let last = last.unwrap();
+        assert!(!last.hands.is_empty(), "a hand from the pose's wrist");
+        assert!(last.hands.len() < 2, "{last:?}");
+        assert_eq!(
+            last.detector_runs > 0,
+            palm_with_pose,
+            "palm_with_pose = {palm_with_pose}: {} detector runs",
+            last.detector_runs
+        );
+    }
+}
+
 #[test]
 fn palm_detector_alone_finds_hands_then_tracking_skips_it() {
     let mut h = harness(false, json!({"max_hands": 1}));

@@ -4,7 +4,10 @@
 //! - **Seed**: when a `pose` stage ran before this one on the frame (its result under
 //!   `vision`) and fewer hands than `max_hands` are tracked, each wrist the pose sees
 //!   (visibility > 0.5) gives a region from wrist, index and pinky, as MediaPipe Holistic does.
-//! - **Detect** (only when fewer hands than `max_hands` are tracked after seeding): the frame
+//! - **Detect** (only when fewer hands than `max_hands` are tracked after seeding, and, by
+//!   default, only on frames where no pose was found: with a pose, hands come from its
+//!   wrists alone, as in MediaPipe Holistic; `palm_with_pose = true` runs the palm detector
+//!   beside the pose too, as MediaPipe Hands next to Pose does): the frame
 //!   is letterboxed to 192×192 (RGB in [0, 1], sampled as MediaPipe does, see
 //!   [`super::warp`]); the palm detector scores 2016 SSD anchors, detections above
 //!   `min_detection_score` are merged by weighted non-max suppression. Each palm gives a
@@ -30,7 +33,7 @@
 //! - `model`: `"lite"` (default) or `"full"` landmark model; `palm`: `"lite"` (default) or
 //!   `"full"` palm detector.
 //! - `max_hands` (2), `min_detection_score` (0.5), `min_tracking_score` (0.5), `threads` (1),
-//!   `models_dir` (as the `pose` stage).
+//!   `models_dir` (as the `pose` stage), `palm_with_pose` (false).
 
 use std::f64::consts::PI;
 use std::time::Instant;
@@ -112,6 +115,9 @@ pub struct HandsParams {
     pub threads: u32,
     /// Folder with the model files (default: found beside the binary or in the source tree).
     pub models_dir: Option<String>,
+    /// Also run the palm detector on frames where a pose was found (false: hands come from
+    /// the pose's wrists only, as MediaPipe Holistic; the detector runs without a pose).
+    pub palm_with_pose: bool,
 }
 
 impl Default for HandsParams {
@@ -124,6 +130,7 @@ impl Default for HandsParams {
             min_tracking_score: 0.5,
             threads: 1,
             models_dir: None,
+            palm_with_pose: false,
         }
     }
 }
@@ -459,16 +466,18 @@ impl Stage for HandsStage {
         self.todo.clear();
         self.todo.extend_from_slice(&self.tracked);
         // The seeds' and palms' regions (at most 2 + `MAX_HANDS`) follow the tracked ones.
-        if self.todo.len() < self.max_hands()
-            && let Some(pose) = ctx.get::<Pose>("vision")
-        {
-            self.seed_from_pose(pose);
+        let mut posed = false;
+        if let Some(pose) = ctx.get::<Pose>("vision") {
+            posed = pose.valid;
+            if self.todo.len() < self.max_hands() {
+                self.seed_from_pose(pose);
+            }
         }
         let rgb = ctx.rgb();
         let (w, h) = (rgb.width, rgb.height);
         let data = rgb.data;
         let mut detected = false;
-        if self.todo.len() < self.max_hands() {
+        if self.todo.len() < self.max_hands() && (!posed || self.params.palm_with_pose) {
             detected = true;
             self.detect(data, w, h, &mut t)?;
         }
