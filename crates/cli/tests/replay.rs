@@ -105,9 +105,9 @@ fn replay_with(session: &Path, out: &Path, extra: &[&str]) -> Output {
         .unwrap()
 }
 
-/// Records `examples/highlights_rider.toml` (its rules fire on the rider's knee angle) for
-/// `frames` frames with no server; returns the session folder.
-fn record_highlights(dir: &Path, frames: u64) -> PathBuf {
+/// Records `examples/highlights_rider.toml` (its rules fire on the rider's knee angle),
+/// changed by `edit`, for `frames` frames with no server; returns the session folder.
+fn record_highlights(dir: &Path, frames: u64, edit: impl Fn(&str) -> String) -> PathBuf {
     let example = std::fs::read_to_string(
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/highlights_rider.toml"),
     )
@@ -121,6 +121,7 @@ fn record_highlights(dir: &Path, frames: u64) -> PathBuf {
         ),
     );
     assert_ne!(text, example, "the example names its recordings_dir");
+    let text = edit(&text);
     let config = dir.join("highlights_rider.toml");
     std::fs::write(&config, text).unwrap();
     let out = framebus()
@@ -227,7 +228,7 @@ fn replays_are_identical_and_apply_commands_at_the_recorded_frame() {
 #[test]
 fn triggers_replay_at_the_same_frames_at_any_speed() {
     let dir = tempfile::tempdir().unwrap();
-    let session = record_highlights(dir.path(), 150);
+    let session = record_highlights(dir.path(), 150, str::to_owned);
     let (a, b, c) = (
         dir.path().join("a.jsonl"),
         dir.path().join("b.jsonl"),
@@ -270,6 +271,87 @@ fn triggers_replay_at_the_same_frames_at_any_speed() {
     assert!(!bad.status.success());
     let err = String::from_utf8_lossy(&bad.stderr);
     assert!(err.contains("--speed must be a number above 0"), "{err}");
+}
+
+/// Two riders at different cadences and a rule on `camera_0` that reads `camera_1`'s knee:
+/// replays release the two videos' frames in one order, so the cross-source rule fires at
+/// the same frames, and the snapshots come in the same order, in every replay at any speed.
+#[test]
+fn cross_source_triggers_replay_at_the_same_frames() {
+    let dir = tempfile::tempdir().unwrap();
+    let session = record_highlights(dir.path(), 120, |text| {
+        let source = r#"[[sources]]
+id = "camera_1"
+kind = "synthetic_rider"
+edge = { policy = "block", capacity = 4 }
+params = { width = 640, height = 480, fps = 30, cadence_rpm = 65, seed = 2 }
+
+"#;
+        // The example's stages again, on camera_1 (stages default to the first source).
+        let (head, rest) = text.split_at(text.find("[[stages]]").unwrap());
+        let (stages, rules) = rest.split_at(rest.find("[[rules]]").unwrap());
+        let mut second = stages.to_owned();
+        // Their own ids; blob_detection's results under its usual namespace (without a
+        // plugin namespace, it would be the instance id), where marker_manager reads them.
+        for (p, extra) in [
+            ("blob_detection", "namespace = \"blob_detection\"\n"),
+            ("marker_manager", ""),
+            ("geometry_manager", ""),
+        ] {
+            second = second.replace(
+                &format!("[[stages]]\nplugin = \"{p}\""),
+                &format!(
+                    "[[stages]]\nid = \"{p}_1\"\nsource = \"camera_1\"\n{extra}plugin = \"{p}\""
+                ),
+            );
+        }
+        assert_eq!(second.matches("camera_1").count(), 3, "{second}");
+        let rule = r#"
+[[rules]]
+id = "knees_apart"
+source = "camera_0"
+when = { all = [
+  { signal = "knee_angle", below = 100.0 },
+  { source = "camera_1", signal = "knee_angle", above = 110.0, max_age = "0.1s" },
+] }
+cooldown = "0.3s"
+"#;
+        format!("{head}{source}{stages}{second}{rules}{rule}")
+    });
+    for f in ["camera_0.mp4", "camera_1.mp4"] {
+        assert!(session.join(f).is_file(), "{f} recorded");
+    }
+    let (a, b, c) = (
+        dir.path().join("a.jsonl"),
+        dir.path().join("b.jsonl"),
+        dir.path().join("c.jsonl"),
+    );
+    let runs = [
+        replay_with(&session, &a, &[]),
+        replay_with(&session, &b, &[]),
+        replay_with(&session, &c, &["--speed", "4"]),
+    ];
+    for r in &runs {
+        assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    }
+    let fired = triggers(&runs[0]);
+    let cross: Vec<&String> = fired
+        .iter()
+        .filter(|t| t.starts_with("trigger knees_apart "))
+        .collect();
+    assert!(!cross.is_empty(), "the cross-source rule fires: {fired:?}");
+    assert_eq!(triggers(&runs[1]), fired, "two replays, same triggers");
+    assert_eq!(triggers(&runs[2]), fired, "at 4× speed, same triggers");
+    let sa = snapshots(&a);
+    let sources: std::collections::BTreeSet<String> =
+        sa.iter().map(|s| s["source"].to_string()).collect();
+    assert_eq!(sources.len(), 2, "snapshots of both sources: {sources:?}");
+    assert_eq!(snapshots(&b), sa, "same snapshots in the same order");
+    assert_eq!(
+        snapshots(&c),
+        sa,
+        "same snapshots in the same order at 4× speed"
+    );
 }
 
 #[test]

@@ -15,6 +15,9 @@
 //!   position (`index` in `commands.jsonl`) + 1. A recorded command with `index` i is
 //!   applied on the pipeline thread just before replayed frame i + 1 (a schedule handed to
 //!   the runtime, not timing), so it takes effect on the frame it did when recorded.
+//! - Several sources: each becomes `kind = "replay_video"` instead, and a [`merge::Merge`]
+//!   releases their frames one at a time in `(t_ns, source index)` order, so rules across
+//!   sources and the order of the snapshots are the same in every replay.
 //! - Only the commands that were accepted when recorded (`ok: true`) are applied; refused
 //!   ones (e.g. `set_params` under the recording lock) changed nothing then and are skipped.
 //!   `save_clip` is skipped too (it cuts files, it does not change results), and so is a
@@ -46,6 +49,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::run::JsonlWriter;
+
+mod merge;
 
 /// Queue length of the replayed sources' `block` edges.
 const EDGE_CAPACITY: usize = 4;
@@ -106,6 +111,12 @@ fn use_recorded_video(
     session: &Path,
     speed: Option<f64>,
 ) -> anyhow::Result<()> {
+    use framebus_core::source::Source;
+    let video_kind = if config.sources.len() > 1 {
+        merge::ReplayVideo::KIND
+    } else {
+        "video_file"
+    };
     for sc in &mut config.sources {
         let file = format!("{}.mp4", framebus_media::record::names::file_safe(&sc.id));
         let path = session.join(&file);
@@ -116,7 +127,7 @@ fn use_recorded_video(
                 path.display()
             );
         }
-        sc.kind = "video_file".into();
+        sc.kind = video_kind.into();
         sc.params = json!({
             "path": path,
             "realtime": speed.is_some(),
@@ -236,6 +247,12 @@ pub(crate) fn main(args: Args) -> anyhow::Result<ExitCode> {
     options.observers.push(replies.clone());
     options.observers.push(Arc::new(crate::run::Highlights));
     let writer = JsonlWriter::attach(args.jsonl.as_deref(), &mut options)?;
+    if config.sources.len() > 1 {
+        // Last, so a frame counts as processed once every other observer has seen it.
+        options
+            .observers
+            .push(merge::Merge::install(config.sources.len()));
+    }
     let stop = Arc::new(AtomicBool::new(false));
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         signal_hook::flag::register(sig, stop.clone())?;
