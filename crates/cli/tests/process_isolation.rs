@@ -107,7 +107,10 @@ fn a_rust_stage_in_a_worker_gives_the_same_results_as_inline() {
         blobs += a["blobs"].as_array().map_or(0, Vec::len);
     }
     assert!(blobs > 0, "the frames had blobs to find");
-    assert!(big_results > 0, "some results were larger than proc_small's slots");
+    assert!(
+        big_results > 0,
+        "some results were larger than proc_small's slots"
+    );
     let st = worker_status(&rt, "proc");
     assert!(st["frames"].as_u64() >= Some(60), "{st}");
     assert_eq!(st["copied_frames"], 0, "zero-copy: {st}");

@@ -48,6 +48,11 @@ const SIDE: usize = 128;
 const SLOT_HEADER: usize = 16;
 /// Smallest and largest slot accepted.
 pub const SLOT_RANGE: std::ops::RangeInclusive<u64> = 64..=(4 << 20);
+/// A yield longer than this (on average over 4) means the CPU is contended (see
+/// [`Bell::wait`]).
+const CONTENDED: Duration = Duration::from_micros(50);
+/// How long spinning pauses after a contended spin.
+const COOL_DOWN: Duration = Duration::from_millis(100);
 /// The wake datagram: one byte that is no JSON message (those start with `{`).
 pub const WAKE: &[u8] = b"~";
 
@@ -78,6 +83,8 @@ pub struct Bell {
     /// Number of the last message written into the out slot (0: none yet).
     in_flight: u64,
     spin: Duration,
+    /// Waits do not spin before this (see [`Bell::wait`]).
+    calm_at: Option<Instant>,
 }
 
 impl Bell {
@@ -134,6 +141,7 @@ impl Bell {
             seen: 0,
             in_flight: 0,
             spin,
+            calm_at: None,
         })
     }
 
@@ -261,7 +269,16 @@ impl Bell {
 
     /// Polls until the peer sends or `until` passes, yielding the CPU between polls; `true`
     /// if it sent.
-    pub fn wait(&self, until: Instant) -> bool {
+    ///
+    /// A yield that took longer than [`CONTENDED`] means other processes wanted this CPU: a
+    /// spinner then only sees a message when its turn comes again (milliseconds on a loaded
+    /// machine), while a sleeper is woken at once. So the spin ends there, and the waits of
+    /// the next [`COOL_DOWN`] do not spin (they sleep, and a message wakes them).
+    pub fn wait(&mut self, until: Instant) -> bool {
+        let mut last = Instant::now();
+        if self.calm_at.is_some_and(|t| last < t) {
+            return self.pending();
+        }
         let mut n: u32 = 0;
         loop {
             if self.pending() {
@@ -273,10 +290,23 @@ impl Bell {
             // when nothing else waits for this CPU.
             std::thread::yield_now();
             n = n.wrapping_add(1);
-            if n.is_multiple_of(8) && Instant::now() >= until {
-                return self.pending();
+            if n.is_multiple_of(4) {
+                let now = Instant::now();
+                if now - last > CONTENDED * 4 {
+                    self.calm_at = Some(now + COOL_DOWN);
+                    return self.pending();
+                }
+                if now >= until {
+                    return self.pending();
+                }
+                last = now;
             }
         }
+    }
+
+    /// Whether the last spin ended because the CPU was contended and spinning is paused.
+    pub fn cooling(&self) -> bool {
+        self.calm_at.is_some_and(|t| Instant::now() < t)
     }
 }
 
@@ -321,6 +351,7 @@ mod tests {
     fn each_side_sees_the_others_messages_and_not_its_own() {
         let (mut host, mut worker) = pair(0);
         assert!(!host.pending() && !worker.pending());
+        assert!(!host.cooling());
         host.rang();
         assert!(worker.pending());
         assert!(!host.pending(), "a side does not see its own message");
