@@ -71,6 +71,14 @@ fn a_rust_stage_in_a_worker_gives_the_same_results_as_inline() {
             isolation = "process"
             worker = {{ exe = "{EXE}" }}
             {blob}
+            [[stages]]
+            id = "proc_small"
+            plugin = "blob_detection"
+            isolation = "process"
+            # Slots of 256 bytes: a frame message fits, a result with blobs does not (it
+            # goes on the socket and must still arrive, in order).
+            worker = {{ exe = "{EXE}", slot_bytes = 256 }}
+            {blob}
             "#
         ),
         true,
@@ -86,6 +94,7 @@ fn a_rust_stage_in_a_worker_gives_the_same_results_as_inline() {
     let pid = pid.expect("the worker is our child");
     let mut frames = 0;
     let mut blobs = 0;
+    let mut big_results = 0;
     while frames < 60 {
         let s = rx.recv_timeout(T).expect("60 snapshots");
         frames += 1;
@@ -93,9 +102,15 @@ fn a_rust_stage_in_a_worker_gives_the_same_results_as_inline() {
         let (a, b) = (&s["results"]["inline"], &s["results"]["proc"]);
         assert!(!a.is_null(), "inline result on frame {}", s["frame_id"]);
         assert_eq!(a, b, "frame {}", s["frame_id"]);
+        assert_eq!(a, &s["results"]["proc_small"], "frame {}", s["frame_id"]);
+        big_results += usize::from(a.to_string().len() > 256);
         blobs += a["blobs"].as_array().map_or(0, Vec::len);
     }
     assert!(blobs > 0, "the frames had blobs to find");
+    assert!(
+        big_results > 0,
+        "some results were larger than proc_small's slots"
+    );
     let st = worker_status(&rt, "proc");
     assert!(st["frames"].as_u64() >= Some(60), "{st}");
     assert_eq!(st["copied_frames"], 0, "zero-copy: {st}");

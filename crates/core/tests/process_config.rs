@@ -46,6 +46,14 @@ fn bad_isolation_config_is_refused_with_its_location() {
     assert!(e.contains("deadline_ms"), "{e}");
     let e = parse("plugin = \"test_probe\"\nworker = { backof_ms = 1 }").unwrap_err();
     assert!(e.contains("backof_ms"), "{e}");
+    let e = parse("plugin = \"test_probe\"\nisolation = \"process\"\nworker = { slot_bytes = 8 }")
+        .unwrap_err();
+    assert!(
+        e.contains("stages[0].worker.slot_bytes") && e.contains("slots of 8 bytes"),
+        "{e}"
+    );
+    let c = parse("plugin = \"test_probe\"\nisolation = \"process\"\nworker = { slot_bytes = 0 }");
+    assert_eq!(c.unwrap().stages[0].worker.slot_bytes, 0);
 }
 
 #[test]

@@ -19,6 +19,10 @@ pub const PROTOCOL_VERSION: u32 = 2;
 /// shared doorbell ([`HostMessage::Spin`]).
 pub const FEATURE_SPIN: &str = "spin";
 
+/// The feature a worker lists beside [`FEATURE_SPIN`] when it can also take and give
+/// messages through the doorbell's slots ([`HostMessage::Spin`]'s `slot_bytes`).
+pub const FEATURE_SLOTS: &str = "slots";
+
 /// The largest datagram either side sends or accepts, bytes.
 pub const MAX_DATAGRAM: usize = 4 * 1024 * 1024;
 
@@ -92,16 +96,25 @@ pub enum HostMessage {
     },
     /// Stops the stage; the worker answers `ok` and exits 0.
     Shutdown,
-    /// Only to a worker whose pong listed `"spin"`: the memfd of a one-page control block
-    /// travels as `SCM_RIGHTS` (map it read-write, shared). The worker answers `ok` or
-    /// `error` (no doorbell). After `ok` each side adds 1 to its u64 counter after every
-    /// datagram it sends (the host's at byte 0, the worker's at byte 128; atomic, native
-    /// endianness) and busy-polls the other's for up to `spin_us` before sleeping on the
-    /// socket. The counters are hints; every message still travels on the socket.
+    /// Only to a worker whose pong listed `"spin"`: the memfd of the control block travels
+    /// as `SCM_RIGHTS` (map it read-write, shared). The worker answers `ok` or `error` (no
+    /// doorbell). After `ok` each side adds 1 to its u64 message counter for every message
+    /// it sends (the host's at byte 0, the worker's at byte 128; atomic, native endianness)
+    /// and busy-polls the other's for up to `spin_us` before sleeping on the socket. With
+    /// `slot_bytes` (only to a worker that also listed `"slots"`), messages may travel in
+    /// the block's slots instead of the socket: see `docs/worker_protocol.md`.
     Spin {
         /// The longest busy-poll per wait, µs.
         spin_us: u64,
+        /// Bytes of each of the two message slots after the first page (0 or absent: no
+        /// slots; every message travels on the socket).
+        #[serde(default, skip_serializing_if = "is_zero")]
+        slot_bytes: u64,
     },
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// Worker → host.
@@ -118,7 +131,8 @@ pub enum WorkerMessage {
         runtime: WorkerRuntime,
         /// The worker's process id.
         pid: u32,
-        /// Optional features it supports (`"spin"`: [`HostMessage::Spin`]).
+        /// Optional features it supports (`"spin"`: [`HostMessage::Spin`]; `"slots"`: its
+        /// `slot_bytes`).
         #[serde(default)]
         features: Vec<String>,
     },
@@ -534,8 +548,24 @@ mod tests {
         assert!(matches!(bare, WorkerMessage::Pong { features, .. } if features.is_empty()));
         let spin = json!({"type":"spin","spin_us":200});
         let m: HostMessage = serde_json::from_value(spin.clone()).unwrap();
-        assert_eq!(m, HostMessage::Spin { spin_us: 200 });
+        assert_eq!(
+            m,
+            HostMessage::Spin {
+                spin_us: 200,
+                slot_bytes: 0
+            }
+        );
         assert_eq!(serde_json::to_value(&m).unwrap(), spin);
+        let slots = json!({"type":"spin","spin_us":200,"slot_bytes":65536});
+        let m: HostMessage = serde_json::from_value(slots.clone()).unwrap();
+        assert_eq!(
+            m,
+            HostMessage::Spin {
+                spin_us: 200,
+                slot_bytes: 65536
+            }
+        );
+        assert_eq!(serde_json::to_value(&m).unwrap(), slots);
         // Unknown fields and types are refused, not ignored.
         assert!(
             serde_json::from_value::<WorkerMessage>(json!({"type":"heartbeat","n":1,"x":1}))

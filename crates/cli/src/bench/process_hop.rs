@@ -9,8 +9,11 @@
 //! sent to another thread, which reads a byte and sends a small result back), paced alike.
 //! dora-rs publishes 104 µs (8 B) to 2.5 ms (40 MB) for its shared-memory hop.
 //!
-//! Each payload runs twice: with the spin doorbell (`worker.spin_us`, default 200) and
-//! without (`spin_us = 0`: both sides sleep on the socket between messages).
+//! Each payload runs three times: with the spin doorbell (`worker.spin_us`, default 200) and
+//! its message slots (`worker.slot_bytes`, default 64 KiB: frame and result messages in
+//! shared memory, no syscall while the other side spins), with the doorbell but no slots
+//! (every message on the socket), and without either (`spin_us = 0`: both sides sleep on the
+//! socket between messages).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -52,12 +55,16 @@ impl Observer for Times {
 /// Busy-poll time per wait of the spinning rows, µs (the default of `worker.spin_us`).
 const SPIN_US: u64 = 200;
 
+/// Bytes of each message slot of the slotted rows (the default of `worker.slot_bytes`).
+const SLOT_BYTES: u64 = 64 * 1024;
+
 fn process_hops(
     w: u32,
     h: u32,
     format: &str,
     frames: u64,
     spin_us: u64,
+    slot_bytes: u64,
 ) -> anyhow::Result<Vec<u64>> {
     let text = format!(
         r#"
@@ -69,7 +76,7 @@ fn process_hops(
         [[stages]]
         plugin = "bench_noop"
         isolation = "process"
-        worker = {{ spin_us = {spin_us} }}
+        worker = {{ spin_us = {spin_us}, slot_bytes = {slot_bytes} }}
         "#
     );
     let config = Config::parse(&text, Format::Toml, "process_hop.toml")?;
@@ -138,20 +145,31 @@ pub(crate) fn run(scale: Scale) -> anyhow::Result<Vec<Row>> {
             PixelFormat::Gray8
         };
         let mut thread = thread_hops(w, h, px, frames);
-        let mut spin = process_hops(w, h, format, frames, SPIN_US)?;
-        let mut sleep = process_hops(w, h, format, frames, 0)?;
+        let mut slots = process_hops(w, h, format, frames, SPIN_US, SLOT_BYTES)?;
+        let mut spin = process_hops(w, h, format, frames, SPIN_US, 0)?;
+        let mut sleep = process_hops(w, h, format, frames, 0, 0)?;
         for (q, name) in [(0.5, "p50"), (0.99, "p99")] {
+            let s = quantile(&mut slots, q) as f64 / 1000.0;
             let p = quantile(&mut spin, q) as f64 / 1000.0;
             let n = quantile(&mut sleep, q) as f64 / 1000.0;
             let t = quantile(&mut thread, q) as f64 / 1000.0;
             rows.push(
                 Row::new(
                     "process_hop",
-                    format!("{label} round trip {name}, spin_us={SPIN_US}"),
-                    p,
+                    format!("{label} round trip {name}, spin_us={SPIN_US}, slots"),
+                    s,
                     "µs",
                 )
                 .vs(format!("thread hop {name}"), t),
+            );
+            rows.push(
+                Row::new(
+                    "process_hop",
+                    format!("{label} round trip {name}, spin_us={SPIN_US}, no slots"),
+                    p,
+                    "µs",
+                )
+                .vs(format!("slots {name}"), s),
             );
             rows.push(
                 Row::new(
@@ -160,7 +178,7 @@ pub(crate) fn run(scale: Scale) -> anyhow::Result<Vec<Row>> {
                     n,
                     "µs",
                 )
-                .vs(format!("spin_us={SPIN_US} {name}"), p),
+                .vs(format!("slots {name}"), s),
             );
         }
     }

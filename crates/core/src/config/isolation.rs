@@ -121,6 +121,19 @@ pub(super) fn validate(config: &Config) -> Result<(), Problem> {
                 ));
             }
         }
+        let slots = s.worker.slot_bytes;
+        let range = crate::isolation::process::bell::SLOT_RANGE;
+        if slots != 0 && !range.contains(&slots) {
+            return Err((
+                at("worker.slot_bytes"),
+                format!(
+                    "slots of {slots} bytes: 0 (no slots) or {} to {} bytes",
+                    range.start(),
+                    range.end()
+                ),
+                None,
+            ));
+        }
         if (s.python.is_some() || s.module.is_some()) && s.isolation != Isolation::Process {
             let field = if s.python.is_some() {
                 "python"

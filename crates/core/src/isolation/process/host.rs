@@ -15,8 +15,8 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, TryRecvError, bounded};
 use framebus_protocol::worker::{
-    FEATURE_SPIN, FrameMeta, FrameResult, HostMessage, PROTOCOL_VERSION, WireFlow, WireFormat,
-    WireLevel, WirePoint, WorkerErrorKind, WorkerMessage, WorkerStageInfo,
+    FEATURE_SLOTS, FEATURE_SPIN, FrameMeta, FrameResult, HostMessage, PROTOCOL_VERSION, WireFlow,
+    WireFormat, WireLevel, WirePoint, WorkerErrorKind, WorkerMessage, WorkerStageInfo,
 };
 use framebus_protocol::{ErrorCode, NotificationLevel};
 use serde_json::{Value, json};
@@ -209,15 +209,16 @@ fn connect(plan: &Plan, params: &Value) -> Result<Conn, Failure> {
         protocol: PROTOCOL_VERSION,
         stage: plan.stage.clone(),
     };
-    let spins = match ask(&mut conn, &ping)? {
+    let (spins, slots) = match ask(&mut conn, &ping)? {
         WorkerMessage::Pong {
             protocol,
             stage,
             features,
             ..
-        } if protocol == PROTOCOL_VERSION && stage == plan.stage => {
-            features.iter().any(|f| f == FEATURE_SPIN)
-        }
+        } if protocol == PROTOCOL_VERSION && stage == plan.stage => (
+            features.iter().any(|f| f == FEATURE_SPIN),
+            features.iter().any(|f| f == FEATURE_SLOTS),
+        ),
         WorkerMessage::Pong {
             protocol, stage, ..
         } => {
@@ -270,16 +271,17 @@ fn connect(plan: &Plan, params: &Value) -> Result<Conn, Failure> {
         }
     }
     if spins && plan.cfg.spin_us > 0 {
-        doorbell(&mut conn, plan)?;
+        doorbell(&mut conn, plan, if slots { plan.cfg.slot_bytes } else { 0 })?;
     }
     Ok(conn)
 }
 
-/// Sets up the spin doorbell with a worker that offered it. A worker that cannot map it
-/// (`error`) goes on without; any other answer is a protocol error.
-fn doorbell(conn: &mut Conn, plan: &Plan) -> Result<(), Failure> {
+/// Sets up the spin doorbell (with message slots of `slot_bytes`, 0: none) with a worker
+/// that offered it. A worker that cannot map it (`error`) goes on without; any other answer
+/// is a protocol error.
+fn doorbell(conn: &mut Conn, plan: &Plan, slot_bytes: u64) -> Result<(), Failure> {
     let label = &plan.label;
-    let bell = match Bell::create(Duration::from_micros(plan.cfg.spin_us)) {
+    let bell = match Bell::create(Duration::from_micros(plan.cfg.spin_us), slot_bytes) {
         Ok(b) => b,
         Err(e) => {
             eprintln!("{label}: no doorbell ({e}); frames wake the worker from sleep");
@@ -288,6 +290,7 @@ fn doorbell(conn: &mut Conn, plan: &Plan) -> Result<(), Failure> {
     };
     let msg = HostMessage::Spin {
         spin_us: plan.cfg.spin_us,
+        slot_bytes: bell.slot_bytes(),
     };
     let mut ch = conn.chan.lock();
     let got = ch
@@ -419,6 +422,14 @@ impl From<String> for FrameFail {
 /// How to start the worker of `st` (Python with `module`, else `framebus worker`).
 fn plan(st: &StageConfig, init: &StageInit, base_dir: &Path) -> Result<Plan, String> {
     let cfg = st.worker.clone();
+    if cfg.slot_bytes != 0 && !super::bell::SLOT_RANGE.contains(&cfg.slot_bytes) {
+        return Err(format!(
+            "worker.slot_bytes = {}: 0 (no slots) or {} to {} bytes",
+            cfg.slot_bytes,
+            super::bell::SLOT_RANGE.start(),
+            super::bell::SLOT_RANGE.end()
+        ));
+    }
     let (program, args, cwd, env) = match &st.module {
         Some(module) => {
             // Absolute: the worker starts in the config's directory.

@@ -2,8 +2,9 @@
 //! (`docs/worker_protocol.md`, types in [`framebus_protocol::worker`]).
 //!
 //! # Layout
-//! - [`bell`]: the spin doorbell (two counters in a shared page) that lets either side
-//!   busy-poll briefly for the other's next message instead of sleeping.
+//! - [`bell`]: the spin doorbell (counters in a shared page) that lets either side
+//!   busy-poll briefly for the other's next message instead of sleeping, and the two
+//!   message slots after it that carry frames and results without a syscall.
 //! - [`shm`]: memfd regions (host, read-write) and views (worker, read-only).
 //! - [`wire`]: one end of the `SOCK_SEQPACKET` socket: JSON datagrams, fd passing, timeouts.
 //! - `output`: a worker's stdout/stderr, forwarded to framebus's stderr; its last lines are
@@ -57,6 +58,12 @@ pub struct WorkerConfig {
     /// this per frame, and a worker fed at a steady rate sleeps until one spin time before
     /// the next frame is due and spins up to twice this around it. 0 disables.
     pub spin_us: u64,
+    /// Bytes of each of the two message slots beside the doorbell (Rust workers, with
+    /// `spin_us` > 0): a frame message or result that fits travels through shared memory,
+    /// announced by the doorbell's counter alone, so a hop while the other side spins makes
+    /// no syscall; larger messages, and messages that carry an fd, go on the socket. 0
+    /// disables the slots; otherwise 64 B to 4 MiB.
+    pub slot_bytes: u64,
     /// Program for Rust workers (default: this framebus executable), run as
     /// `<exe> worker --stage <plugin>`.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -72,6 +79,7 @@ impl Default for WorkerConfig {
             breaker_window_s: 60,
             heartbeat_timeout_ms: 3000,
             spin_us: 200,
+            slot_bytes: 64 * 1024,
             exe: None,
         }
     }

@@ -22,7 +22,7 @@ use rustix::net::{
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::bell::Bell;
+use super::bell::{Bell, WAKE};
 
 /// Why a receive or send failed.
 #[derive(Debug, thiserror::Error)]
@@ -65,6 +65,8 @@ pub struct Channel {
     bell: Option<Bell>,
     /// When the next datagram is due (see [`Channel::expect`]).
     due: Option<Instant>,
+    /// The fd that came with the last datagram received.
+    passed: Option<OwnedFd>,
 }
 
 impl Channel {
@@ -77,6 +79,7 @@ impl Channel {
             last_len: 0,
             bell: None,
             due: None,
+            passed: None,
         }
     }
 
@@ -127,7 +130,28 @@ impl Channel {
         if self.out.len() > MAX_DATAGRAM {
             return Err(WireError::TooBig);
         }
-        let iov = [IoSlice::new(&self.out)];
+        if fd.is_none()
+            && let Some(b) = &mut self.bell
+            && let Some(asleep) = b.put(&self.out)
+        {
+            // In the slot; a peer asleep in the kernel needs a datagram to wake it.
+            if asleep {
+                self.sendmsg(WAKE, None)?;
+            }
+            return Ok(());
+        }
+        let out = std::mem::take(&mut self.out);
+        let sent = self.sendmsg(&out, fd);
+        self.out = out;
+        sent?;
+        if let Some(b) = &mut self.bell {
+            b.rang();
+        }
+        Ok(())
+    }
+
+    fn sendmsg(&self, bytes: &[u8], fd: Option<BorrowedFd<'_>>) -> Result<(), WireError> {
+        let iov = [IoSlice::new(bytes)];
         let fds;
         let mut space = [MaybeUninit::<u8>::uninit(); rustix::cmsg_space!(ScmRights(1))];
         let mut control = SendAncillaryBuffer::new(&mut space);
@@ -137,12 +161,7 @@ impl Channel {
         }
         loop {
             match sendmsg(&self.fd, &iov, &mut control, SendFlags::NOSIGNAL) {
-                Ok(_) => {
-                    if let Some(b) = &mut self.bell {
-                        b.rang();
-                    }
-                    return Ok(());
-                }
+                Ok(_) => return Ok(()),
                 Err(rustix::io::Errno::INTR) => continue,
                 Err(rustix::io::Errno::PIPE | rustix::io::Errno::CONNRESET) => {
                     return Err(WireError::Eof);
@@ -152,7 +171,7 @@ impl Channel {
         }
     }
 
-    /// Waits up to `timeout` (`None`: forever) for one datagram; returns its bytes and the
+    /// Waits up to `timeout` (`None`: forever) for one message; returns its bytes and the
     /// fd that came with it, if any.
     pub fn recv_raw(
         &mut self,
@@ -161,13 +180,24 @@ impl Channel {
         let start = Instant::now();
         let deadline = timeout.map(|t| start + t);
         let due = self.due.take();
-        let rang = self.spin_first(start, deadline, due)?;
-        if !rang && let Some(t) = timeout {
-            let left = deadline.map_or(t, |d| d.saturating_duration_since(Instant::now()));
-            if !self.readable(left)? {
-                return Err(WireError::Timeout(t));
+        let len = match self.bell.as_ref().is_some_and(|b| !b.spin().is_zero()) {
+            true => self.recv_rung(timeout, start, deadline, due)?,
+            false => {
+                if let Some(t) = timeout
+                    && !self.readable(t)?
+                {
+                    return Err(WireError::Timeout(t));
+                }
+                self.recvmsg()?
             }
-        }
+        };
+        let passed = self.passed.take();
+        Ok((&self.inp[..len], passed))
+    }
+
+    /// One datagram into `inp` (its fd, if any, into `passed`); blocks. A receive with a
+    /// doorbell counts it unless it is a [`WAKE`].
+    fn recvmsg(&mut self) -> Result<usize, WireError> {
         let mut space = [MaybeUninit::<u8>::uninit(); rustix::cmsg_space!(ScmRights(1))];
         let mut control = RecvAncillaryBuffer::new(&mut space);
         let got = loop {
@@ -179,28 +209,120 @@ impl Channel {
                 Err(e) => return Err(WireError::Io(e.into())),
             }
         };
-        let mut passed = None;
+        self.passed = None;
         for msg in control.drain() {
             if let RecvAncillaryMessage::ScmRights(fds) = msg {
                 for fd in fds {
                     // Keep the first; extra fds are closed when dropped.
-                    if passed.is_none() {
-                        passed = Some(fd);
+                    if self.passed.is_none() {
+                        self.passed = Some(fd);
                     }
                 }
             }
         }
-        if let Some(b) = &mut self.bell {
-            b.took();
-        }
         if got.bytes == 0 {
             return Err(WireError::Eof);
+        }
+        if let Some(b) = &mut self.bell
+            && &self.inp[..got.bytes] != WAKE
+        {
+            b.took();
         }
         if got.flags.contains(ReturnFlags::TRUNC) || got.bytes > MAX_DATAGRAM {
             return Err(WireError::TooBig);
         }
         self.last_len = got.bytes;
-        Ok((&self.inp[..got.bytes], passed))
+        Ok(got.bytes)
+    }
+
+    /// A receive with the doorbell installed: the next message from the slot or the socket,
+    /// whichever holds it; spins on the peer's counter first, and sleeps on the socket (with
+    /// the asleep flag set, so a sender into the slot wakes us) after that or until shortly
+    /// before the message is `due`.
+    fn recv_rung(
+        &mut self,
+        timeout: Option<Duration>,
+        start: Instant,
+        deadline: Option<Instant>,
+        due: Option<Instant>,
+    ) -> Result<usize, WireError> {
+        let spin = self.bell.as_ref().map_or(Duration::ZERO, Bell::spin);
+        let cap = |t: Instant| deadline.map_or(t, |d| t.min(d));
+        let left = |now: Instant| deadline.map(|d| d.saturating_duration_since(now));
+        // The phases: sleep until one spin time before `due` (if it is further), spin, then
+        // sleep until the deadline.
+        let nap = due.filter(|&at| at > start + spin).map(|at| cap(at - spin));
+        let mut spin_until = Some(cap(due.map_or(start, |at| at.max(start)) + spin));
+        loop {
+            let bell = self.bell.as_mut().expect("recv_rung has a bell");
+            if bell.pending() {
+                match bell.take(&mut self.inp) {
+                    Ok(Some(len)) => {
+                        self.passed = None;
+                        self.last_len = len;
+                        return Ok(len);
+                    }
+                    Ok(None) => {}
+                    Err(len) => {
+                        return Err(WireError::Parse(format!(
+                            "a slot message of {len} bytes, longer than its slot"
+                        )));
+                    }
+                }
+                // On the socket (sent before it was counted): skip wakes until it comes.
+                loop {
+                    if let Some(t) = left(Instant::now())
+                        && !self.readable(t)?
+                    {
+                        return Err(WireError::Timeout(timeout.unwrap_or_default()));
+                    }
+                    let len = self.recvmsg()?;
+                    if &self.inp[..len] != WAKE {
+                        return Ok(len);
+                    }
+                }
+            }
+            let now = Instant::now();
+            let sleep_for = match nap {
+                // (A stale wake may end a nap early: it goes on.)
+                Some(until) if now < until => Some(until - now),
+                _ => {
+                    if let Some(until) = spin_until.take() {
+                        bell.wait(until);
+                        continue;
+                    }
+                    match left(now) {
+                        Some(t) if t.is_zero() => {
+                            return Err(WireError::Timeout(timeout.unwrap_or_default()));
+                        }
+                        t => t,
+                    }
+                }
+            };
+            bell.sleep(true);
+            if bell.pending() {
+                bell.sleep(false);
+                continue;
+            }
+            let readable = match sleep_for {
+                Some(t) => self.readable(t),
+                None => self.readable_forever(),
+            };
+            if let Some(b) = &self.bell {
+                b.sleep(false);
+            }
+            if !readable? {
+                continue;
+            }
+            if self.bell.as_ref().is_some_and(Bell::pending) {
+                continue;
+            }
+            // Not announced yet: the next message itself (or a wake for one already taken).
+            let len = self.recvmsg()?;
+            if &self.inp[..len] != WAKE {
+                return Ok(len);
+            }
+        }
     }
 
     /// Waits up to `wait` for the socket to be readable; `false` on timeout.
@@ -209,45 +331,23 @@ impl Channel {
             tv_sec: wait.as_secs() as _,
             tv_nsec: wait.subsec_nanos() as _,
         };
+        self.poll(Some(&ts))
+    }
+
+    /// Waits for the socket to be readable.
+    fn readable_forever(&self) -> Result<bool, WireError> {
+        self.poll(None)
+    }
+
+    fn poll(&self, ts: Option<&Timespec>) -> Result<bool, WireError> {
         let mut fds = [PollFd::new(&self.fd, PollFlags::IN)];
         loop {
-            match poll(&mut fds, Some(&ts)) {
+            match poll(&mut fds, ts) {
                 Ok(0) => return Ok(false),
                 Ok(_) => return Ok(true),
                 Err(rustix::io::Errno::INTR) => continue,
                 Err(e) => return Err(WireError::Io(e.into())),
             }
-        }
-    }
-
-    /// The spin before a receive (doorbell installed): `Ok(true)` when the peer rang or the
-    /// socket became readable, so the receive will not block; `Ok(false)` when the caller
-    /// must wait on the socket as without a doorbell.
-    fn spin_first(
-        &self,
-        start: Instant,
-        deadline: Option<Instant>,
-        due: Option<Instant>,
-    ) -> Result<bool, WireError> {
-        let Some(b) = &self.bell else {
-            return Ok(false);
-        };
-        let spin = b.spin();
-        if spin.is_zero() {
-            return Ok(false);
-        }
-        let cap = |t: Instant| deadline.map_or(t, |d| t.min(d));
-        match due {
-            Some(at) if at > start + spin => {
-                // Sleep until one spin time before it is due (a datagram that comes earlier
-                // wakes us as usual), then spin around the due time.
-                let wake = cap(at - spin);
-                if self.readable(wake.saturating_duration_since(start))? {
-                    return Ok(true);
-                }
-                Ok(b.wait(cap(at + spin)))
-            }
-            _ => Ok(b.wait(cap(start + spin))),
         }
     }
 
@@ -359,10 +459,10 @@ mod tests {
         use super::super::bell::Bell;
         let (a, b) = pair().unwrap();
         let (mut host, mut worker) = (Channel::new(a), Channel::new(b));
-        let bell = Bell::create(Duration::from_micros(200)).unwrap();
+        let bell = Bell::create(Duration::from_micros(200), 0).unwrap();
         let fd = bell.fd().try_clone_to_owned().unwrap();
         host.ring(bell);
-        worker.ring(Bell::join(fd, Duration::from_micros(200)).unwrap());
+        worker.ring(Bell::join(fd, Duration::from_micros(200), 0).unwrap());
         assert!(host.spins() && worker.spins());
         let echo = std::thread::spawn(move || {
             let mut n = 0;
@@ -396,7 +496,7 @@ mod tests {
         use super::super::bell::Bell;
         let (a, b) = pair().unwrap();
         let (mut host, mut worker) = (Channel::new(a), Channel::new(b));
-        host.ring(Bell::create(Duration::from_micros(100)).unwrap());
+        host.ring(Bell::create(Duration::from_micros(100), 4096).unwrap());
         worker.send(&HostMessage::Reset, None).unwrap();
         let (m, _) = host
             .recv::<HostMessage>(Some(Duration::from_secs(5)))
@@ -410,6 +510,129 @@ mod tests {
         host.expect(std::time::Instant::now() + Duration::from_secs(60));
         assert!(matches!(
             host.recv::<HostMessage>(Some(Duration::from_millis(2))),
+            Err(WireError::Timeout(_))
+        ));
+    }
+
+    /// A host and worker channel sharing a doorbell with slots of `slot` bytes.
+    fn slotted(spin: Duration, slot: u64) -> (Channel, Channel) {
+        use super::super::bell::Bell;
+        let (a, b) = pair().unwrap();
+        let (mut host, mut worker) = (Channel::new(a), Channel::new(b));
+        let bell = Bell::create(spin, slot).unwrap();
+        let fd = bell.fd().try_clone_to_owned().unwrap();
+        host.ring(bell);
+        worker.ring(Bell::join(fd, spin, slot).unwrap());
+        (host, worker)
+    }
+
+    #[test]
+    fn through_slots_small_big_and_fd_carrying_messages_arrive_in_order() {
+        // A 1 ms spin: most small messages cross in the slots, the rest on the socket.
+        let (mut host, mut worker) = slotted(Duration::from_millis(1), 256);
+        let region = super::super::shm::ShmRegion::new(64).unwrap();
+        let echo = std::thread::spawn(move || {
+            let mut got = Vec::new();
+            loop {
+                match worker.recv::<HostMessage>(None) {
+                    Ok((HostMessage::Shutdown, _)) | Err(_) => break,
+                    Ok((m, fd)) => {
+                        // Answer each heartbeat with a result bigger than a slot.
+                        if let HostMessage::Heartbeat { n } = m {
+                            let big = HostMessage::Command {
+                                name: "x".repeat(1000),
+                                args: serde_json::json!(n),
+                            };
+                            worker.send(&big, None).unwrap();
+                        }
+                        got.push((m, fd.is_some()));
+                    }
+                }
+            }
+            got
+        });
+        let mut want = Vec::new();
+        for i in 0..300u64 {
+            if i % 7 == 0 {
+                // Sent back to back: the second cannot use the busy slot.
+                host.send(&HostMessage::DropBuffer { buffer: i }, None)
+                    .unwrap();
+                want.push((HostMessage::DropBuffer { buffer: i }, false));
+            }
+            if i % 50 == 0 {
+                let m = HostMessage::Buffer { buffer: i, len: 64 };
+                host.send(&m, Some(region.fd())).unwrap();
+                want.push((m, true));
+            }
+            if i % 60 == 0 {
+                // The worker sleeps on the socket meanwhile: the slot's message wakes it.
+                std::thread::sleep(Duration::from_millis(3));
+            }
+            host.send(&HostMessage::Heartbeat { n: i }, None).unwrap();
+            want.push((HostMessage::Heartbeat { n: i }, false));
+            let (m, _) = host
+                .recv::<HostMessage>(Some(Duration::from_secs(5)))
+                .unwrap();
+            let HostMessage::Command { name, args } = m else {
+                panic!("expected the big answer, got {m:?}");
+            };
+            assert_eq!((name.len(), args), (1000, serde_json::json!(i)));
+        }
+        host.send(&HostMessage::Shutdown, None).unwrap();
+        assert_eq!(echo.join().unwrap(), want);
+        let bell = host.bell.as_ref().unwrap();
+        assert!(!bell.pending());
+    }
+
+    #[test]
+    fn a_peer_that_dies_while_writing_its_slot_is_a_closed_socket() {
+        let (mut host, worker) = slotted(Duration::from_micros(200), 256);
+        // The worker's side of the block, mapped again, as a worker that wrote half a
+        // message into its slot and was killed before announcing it.
+        let fd = host
+            .bell
+            .as_ref()
+            .unwrap()
+            .fd()
+            .try_clone_to_owned()
+            .unwrap();
+        let mut half = super::super::bell::Bell::join(fd, Duration::ZERO, 256).unwrap();
+        half.scribble(br#"{"type":"result","seq":1,"#);
+        drop(worker);
+        assert!(matches!(
+            host.recv::<HostMessage>(Some(Duration::from_secs(5))),
+            Err(WireError::Eof)
+        ));
+        // Also when a message was announced on the socket but never sent.
+        let (mut host, worker) = slotted(Duration::from_micros(200), 256);
+        let fd = host
+            .bell
+            .as_ref()
+            .unwrap()
+            .fd()
+            .try_clone_to_owned()
+            .unwrap();
+        let mut liar = super::super::bell::Bell::join(fd, Duration::ZERO, 256).unwrap();
+        liar.rang();
+        drop(worker);
+        assert!(matches!(
+            host.recv::<HostMessage>(Some(Duration::from_secs(5))),
+            Err(WireError::Eof)
+        ));
+    }
+
+    #[test]
+    fn a_slot_message_that_is_garbage_is_a_parse_error_and_a_wake_alone_times_out() {
+        let (mut host, mut worker) = slotted(Duration::from_micros(100), 256);
+        worker.send_raw(b"not json").unwrap();
+        assert!(matches!(
+            host.recv::<HostMessage>(Some(Duration::from_secs(5))),
+            Err(WireError::Parse(_))
+        ));
+        // A stray wake datagram is skipped, not taken for a message.
+        worker.sendmsg(WAKE, None).unwrap();
+        assert!(matches!(
+            host.recv::<HostMessage>(Some(Duration::from_millis(5))),
             Err(WireError::Timeout(_))
         ));
     }

@@ -8,9 +8,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use framebus_protocol::worker::{
-    FEATURE_SPIN, FrameMessage, FrameMeta, FrameResult, HostMessage, PROTOCOL_VERSION, ResultRef,
-    ResultTag, WireFlow, WireFormat, WireLevel, WireNotification, WirePoint, WireSignal,
-    WireWidget, WorkerCommandSpec, WorkerErrorKind, WorkerMessage, WorkerRuntime, WorkerStageInfo,
+    FEATURE_SLOTS, FEATURE_SPIN, FrameMessage, FrameMeta, FrameResult, HostMessage,
+    PROTOCOL_VERSION, ResultRef, ResultTag, WireFlow, WireFormat, WireLevel, WireNotification,
+    WirePoint, WireSignal, WireWidget, WorkerCommandSpec, WorkerErrorKind, WorkerMessage,
+    WorkerRuntime, WorkerStageInfo,
 };
 use framebus_protocol::{ErrorCode, NotificationLevel, RunState};
 use serde_json::Value;
@@ -180,7 +181,7 @@ impl Worker {
                         stage,
                         runtime: WorkerRuntime::Rust,
                         pid: std::process::id(),
-                        features: vec![FEATURE_SPIN.to_owned()],
+                        features: vec![FEATURE_SPIN.to_owned(), FEATURE_SLOTS.to_owned()],
                     }
                 }
                 (HostMessage::Describe, _) => self.describe(),
@@ -228,11 +229,17 @@ impl Worker {
                     }
                     continue;
                 }
-                (HostMessage::Spin { spin_us }, fd) => {
+                (
+                    HostMessage::Spin {
+                        spin_us,
+                        slot_bytes,
+                    },
+                    fd,
+                ) => {
                     let bell = fd
                         .ok_or_else(|| "`spin` came without an fd".to_owned())
                         .and_then(|fd| {
-                            Bell::join(fd, Duration::from_micros(spin_us))
+                            Bell::join(fd, Duration::from_micros(spin_us), slot_bytes)
                                 .map_err(|e| e.to_string())
                         });
                     match bell {
