@@ -20,6 +20,7 @@
 
 pub mod bell;
 mod host;
+mod launch;
 mod output;
 mod result_in;
 pub mod shm;
@@ -34,7 +35,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 pub(crate) use host::ProcessStage;
-pub use host::describe_worker;
+pub use launch::describe_worker;
 
 /// `[stages.worker]`: restarts and the circuit breaker of a process stage.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
