@@ -220,6 +220,12 @@ impl TrackingScore {
                 .any(|&(_, t, _)| self.offset(k, fid, t) <= TOLERANCE[k]);
             if !near {
                 r.spurious[k] += 1;
+                r.spurious_log.push(format!(
+                    "{} {} at frame {fid} ({:.3}s)",
+                    SCORED[k],
+                    if k == 1 { name(ball) } else { String::new() },
+                    self.t_of(fid)
+                ));
             }
         }
         r
@@ -249,6 +255,8 @@ pub struct TrackingReport {
     pub missed: Vec<String>,
     /// The first [`SWITCH_LOG`] identity switches, described.
     pub switch_log: Vec<String>,
+    /// Detected events with no true event within tolerance, described.
+    pub spurious_log: Vec<String>,
 }
 
 impl fmt::Display for TrackingReport {

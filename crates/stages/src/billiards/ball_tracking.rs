@@ -14,9 +14,11 @@
 //! (a resting ball shows the same face every frame, so its reads count once — a stripe
 //! resting with its white cap up cannot out-vote what it showed rolling; a new track's first
 //! frames count in full): the track's id is the winner, so ids stay stable through
-//! collisions. A track missed near a pocket, or whose line when lost runs into a pocket
-//! within the frames it has been missing (a fast ball fades over the pocket mouth), is
-//! pocketed; one missed elsewhere for `max_missed` frames is dropped; an unmatched
+//! collisions. A lost track is pocketed when its centre, run on from where it was lost
+//! along its velocity with rolling friction, is inside a pocket circle (the physics' rule;
+//! a fast ball fades over the pocket mouth, a slow one merges with the hole in the jaws),
+//! or after it has been missed near a pocket for a few frames more (stopped short of the
+//! circle by the estimate); one missed elsewhere for `max_missed` frames is dropped; an unmatched
 //! detection starts a track (replacing a pocketed track with its identity: a re-spotted or
 //! re-racked ball) unless it overlaps a ball tracked this frame (a blur smear's second
 //! peak).
@@ -41,6 +43,9 @@ const MAX_TRACKS: usize = 32;
 const FRESH_FRAMES: u32 = 10;
 /// Steps below this (metres per frame) are a resting ball's jitter: its votes count nothing.
 const REST_STEP_M: f64 = 0.0005;
+/// A ball lost near a pocket whose line does not reach a pocket circle is called pocketed
+/// after this many frames unseen (it cannot have gone anywhere else).
+const LATE_POCKET_FRAMES: u32 = 8;
 
 /// Params of [`BallTracking`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -431,17 +436,30 @@ impl Stage for BallTracking {
                     tr.x[2] = 0.0;
                     tr.x[3] = 0.0;
                 }
-                // At a pocket, or lost on its way into one at speed (a fast ball blurs and
-                // fades over the pocket mouth before it drops): the line it was running on
-                // reaches a pocket within the frames it has been missing and two more.
-                let reach = (f64::from(tr.missed) + 2.0) * dt;
+                // Pocketed when its centre is inside a pocket circle — the physics' rule —
+                // on the line it was running on when lost, slowed by rolling friction (a
+                // fast ball blurs and fades over the pocket mouth; a slow one is lost in
+                // the jaws, merged with the hole, before it drops), at the middle of this
+                // frame's exposure. Never earlier: a ball missed by the jaws that stops short
+                // is called pocketed only after `LATE_POCKET_FRAMES` more frames unseen.
+                let tau = f64::from(tr.missed - 1) * dt + 0.25 * dt;
                 let [lx, ly, lvx, lvy] = tr.lost_at;
+                let speed = lvx.hypot(lvy);
+                let end = if speed > 1e-9 {
+                    let tt = tau.min(speed / p.rolling_decel.max(1e-9));
+                    let s = speed * tt - 0.5 * p.rolling_decel * tt * tt;
+                    [lx + lvx / speed * s, ly + lvy / speed * s]
+                } else {
+                    [lx, ly]
+                };
+                let into_pocket = pk
+                    .iter()
+                    .any(|(c, r)| segment_distance(*c, [lx, ly], end) < *r);
                 let near_pocket = pk.iter().any(|(c, r)| {
-                    (c[0] - tr.x[0]).hypot(c[1] - tr.x[1]) < r + 2.5 * radius
-                        || segment_distance(*c, [lx, ly], [lx + lvx * reach, ly + lvy * reach])
-                            < r + radius
+                    (c[0] - end[0]).hypot(c[1] - end[1]) < r + 2.5 * radius
+                        || (c[0] - tr.x[0]).hypot(c[1] - tr.x[1]) < r + 2.5 * radius
                 });
-                if near_pocket {
+                if into_pocket || (near_pocket && tr.missed > LATE_POCKET_FRAMES) {
                     tr.pocketed = true;
                     tr.x[2] = 0.0;
                     tr.x[3] = 0.0;
