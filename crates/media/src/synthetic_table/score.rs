@@ -209,9 +209,15 @@ impl TrackingScore {
                 ));
             }
         }
-        // Detections with no true event within tolerance (spurious), up to the horizon.
+        // Detections with no true event within tolerance (spurious), up to the horizon plus
+        // their tolerance (a later one may be of a true event past the horizon).
         for &(k, fid, ball) in &self.detected {
-            if self.t_of(fid) > horizon + 0.25 {
+            let tol_s = if k == 2 {
+                TOLERANCE[2]
+            } else {
+                TOLERANCE[k] / self.fps
+            };
+            if self.t_of(fid) > horizon + tol_s {
                 continue;
             }
             let near = truths
