@@ -2,7 +2,8 @@
 //! jitters past `start_mm` for a frame is not a shot; one that keeps moving away is, and the
 //! event carries the frame it first left; a clear jump starts a shot at once. Pocketing: a
 //! ball hidden for a few frames before it is flagged pocketed is still reported (a scratch
-//! for the cue ball), once; a ball already down when the game is first seen is not.
+//! for the cue ball), once; a ball already down when the game is first seen is not; a cue
+//! ball shown pocketed beside itself back on the table (re-spotted at once) is a scratch, once.
 
 mod common;
 
@@ -115,6 +116,30 @@ fn a_ball_hidden_before_it_is_flagged_pocketed_is_still_reported_and_the_cue_bal
         vec![("pocketed", "cue"), ("scratch", "cue")]
     );
     assert!(events(&mut h, down).is_empty());
+    let gs = h.result::<GameState>("game_state").unwrap();
+    assert_eq!(gs.pocketed, vec!["cue"]);
+}
+
+#[test]
+fn a_cue_ball_pocketed_and_re_spotted_in_the_same_frame_is_a_scratch_once() {
+    let ball = |id: &str, x: f64, pocketed: bool| json!({"id": id, "x": x, "y": 0.5, "vx": 0.0, "vy": 0.0, "at_rest": true, "pocketed": pocketed});
+    let mut h = harness();
+    let start = json!({"balls": [ball("cue", 0.5, false), ball("1", 1.4, false)]});
+    for _ in 0..3 {
+        assert!(events(&mut h, start.clone()).is_empty());
+    }
+    // The tracker shows the dropped cue ball pocketed beside the cue ball back on the head
+    // spot (the scene re-spots it as soon as the balls rest).
+    let both =
+        json!({"balls": [ball("cue", 0.5, false), ball("cue", 1.95, true), ball("1", 1.4, false)]});
+    let ev = events(&mut h, both);
+    assert!(
+        ev.contains(&("pocketed", "cue")) && ev.contains(&("scratch", "cue")),
+        "{ev:?}"
+    );
+    // Then only the re-spotted ball: nothing more.
+    assert!(events(&mut h, start.clone()).is_empty());
+    assert!(events(&mut h, start).is_empty());
     let gs = h.result::<GameState>("game_state").unwrap();
     assert_eq!(gs.pocketed, vec!["cue"]);
 }

@@ -25,6 +25,7 @@
 //! # Parameters
 //! See [`SyntheticTableParams`].
 
+pub mod lens;
 mod motion;
 mod render;
 mod scene;
@@ -43,6 +44,7 @@ use framebus_core::{Error, Result};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+pub use lens::{Distortion, Lens};
 pub use scene::ShotSpec;
 pub use score::{TrackingReport, TrackingScore};
 pub use table::View;
@@ -91,6 +93,9 @@ pub struct SyntheticTableParams {
     /// Seconds between balls at rest and the next aim.
     #[schemars(range(min = 0, max = 10))]
     pub pause_s: f64,
+    /// Radial lens distortion (`{ k1, k2 }`, radii in half image diagonals; `k1 < 0` is
+    /// barrel). Zero: an ideal lens. The truth's pixel positions are the distorted ones.
+    pub distortion: Distortion,
 }
 
 impl Default for SyntheticTableParams {
@@ -108,6 +113,7 @@ impl Default for SyntheticTableParams {
             cue: true,
             aim_s: 0.8,
             pause_s: 0.4,
+            distortion: Distortion::default(),
         }
     }
 }
@@ -132,6 +138,7 @@ impl SyntheticTableParams {
 pub struct SyntheticTable {
     params: SyntheticTableParams,
     renderer: Renderer,
+    lens: Option<Lens>,
     scene: Scene,
     subs: Vec<[SubBall; BALLS]>,
     truth: TableTruth,
@@ -169,9 +176,20 @@ impl SyntheticTable {
         &self.scene.log
     }
 
-    /// The pixel ↔ metre mapping of this camera.
+    /// The pixel ↔ metre mapping of this camera's ideal (undistorted) image.
     pub fn view(&self) -> &View {
         self.renderer.view()
+    }
+
+    /// The lens distortion, if the `distortion` param sets one.
+    pub fn lens(&self) -> Option<&Lens> {
+        self.lens.as_ref()
+    }
+
+    /// Where a point in table metres appears in the image (through the lens, if any).
+    pub fn to_image(&self, m: [f64; 2]) -> [f64; 2] {
+        let p = self.view().to_px(m);
+        self.lens.map_or(p, |l| l.distort(p))
     }
 
     /// Scene frame rate (the `fps` param, or 60 when unpaced).
@@ -202,8 +220,9 @@ impl SyntheticTable {
                 self.subs[s][i] = sb;
                 if sb.visible {
                     seen[i] += 1;
+                    let px = self.lens.map_or(sb.px, |l| l.distort(sb.px));
                     for c in 0..2 {
-                        sum_px[i][c] += sb.px[c];
+                        sum_px[i][c] += px[c];
                         sum_m[i][c] += b.pos[c];
                         sum_v[i][c] += b.vel[c];
                     }
@@ -229,10 +248,12 @@ impl SyntheticTable {
                 let tip = view.to_px(pose.tip);
                 let (s, c) = pose.angle_deg.to_radians().sin_cos();
                 let len = scene::CUE_LENGTH * view.scale;
+                let butt = [tip[0] - c * len, tip[1] - s * len];
+                let through = |p: [f64; 2]| self.lens.map_or(p, |l| l.distort(p));
                 CueTruth {
                     visible: true,
-                    tip_px: tip,
-                    butt_px: [tip[0] - c * len, tip[1] - s * len],
+                    tip_px: through(tip),
+                    butt_px: through(butt),
                     angle_deg: pose.angle_deg,
                 }
             }
@@ -278,7 +299,12 @@ impl Source for SyntheticTable {
                 "synthetic_table: shot {bad:?} is out of range (V0 0.1..=6 m/s, a² + b² ≤ 0.25, theta 0..=80°)"
             )));
         }
-        let renderer = Renderer::new(params.width, params.height, params.seed);
+        if let Some(problem) = params.distortion.problem() {
+            return Err(Error::source(format!("synthetic_table: {problem}")));
+        }
+        let lens = (!params.distortion.is_none())
+            .then(|| Lens::new(params.distortion, params.width, params.height));
+        let renderer = Renderer::new(params.width, params.height, params.seed, lens.as_ref());
         let scene = Scene::new(
             params.seed,
             params.shots.clone(),
@@ -291,6 +317,7 @@ impl Source for SyntheticTable {
         pool.prefill(params.width, params.height, PixelFormat::Rgb8);
         Ok(Self {
             renderer,
+            lens,
             scene,
             subs: vec![[SubBall::default(); BALLS]; params.blur_subframes as usize],
             truth: TableTruth::default(),

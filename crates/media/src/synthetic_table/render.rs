@@ -3,6 +3,7 @@
 //! spheres (Lambert + Phong highlight, stripes and number spots that turn with the ball),
 //! motion-blurred by averaging sub-frames, the cue stick, and sensor noise.
 
+use super::lens::{Lens, RemapTable};
 use super::motion::BallState;
 use super::scene::CUE_LENGTH;
 use super::table::{
@@ -44,6 +45,8 @@ pub(crate) struct Renderer {
     radius: f64,
     background: Vec<u8>,
     noise: Vec<i8>,
+    /// Lens distortion: the remap from the ideal image, and the ideal image's buffer.
+    lens: Option<(RemapTable, Vec<u8>)>,
 }
 
 fn region_color(view: &View, x: f64, y: f64) -> [f64; 3] {
@@ -112,7 +115,9 @@ fn hash(mut x: u64) -> u64 {
 }
 
 impl Renderer {
-    pub(crate) fn new(width: u32, height: u32, seed: u64) -> Self {
+    /// A renderer for a `width` × `height` camera; `lens` distorts the drawn image (the
+    /// remap table is made here, once).
+    pub(crate) fn new(width: u32, height: u32, seed: u64, lens: Option<&Lens>) -> Self {
         let (w, h) = (width as usize, height as usize);
         let view = View::new(width, height);
         let mut background = vec![0u8; w * h * 3];
@@ -159,6 +164,7 @@ impl Renderer {
             view,
             background,
             noise,
+            lens: lens.map(|l| (RemapTable::new(l, width, height), vec![0u8; w * h * 3])),
         }
     }
 
@@ -167,15 +173,29 @@ impl Renderer {
     }
 
     /// Draws a frame: background, balls averaged over `subs` (one row of `BALLS` per
-    /// sub-frame), the cue (tip px, angle) and noise of standard deviation `noise_sigma`.
+    /// sub-frame), the cue (tip px, angle), all in the ideal image — then through the lens,
+    /// if any — and noise of standard deviation `noise_sigma`.
     pub(crate) fn draw(
-        &self,
+        &mut self,
         px: &mut [u8],
         subs: &[[SubBall; BALLS]],
         cue: Option<([f64; 2], f64)>,
         noise_sigma: f64,
         noise_offset: u64,
     ) {
+        match self.lens.take() {
+            Some((remap, mut ideal)) => {
+                self.draw_ideal(&mut ideal, subs, cue);
+                remap.apply(&ideal, px, [20, 19, 22]);
+                self.lens = Some((remap, ideal));
+            }
+            None => self.draw_ideal(px, subs, cue),
+        }
+        self.add_noise(px, noise_sigma, noise_offset);
+    }
+
+    /// The ideal (undistorted) image: background, balls, cue.
+    fn draw_ideal(&self, px: &mut [u8], subs: &[[SubBall; BALLS]], cue: Option<([f64; 2], f64)>) {
         px.copy_from_slice(&self.background);
         let r = self.radius;
         let mut rects = [[0usize; 4]; BALLS];
@@ -246,6 +266,10 @@ impl Renderer {
         if let Some((tip, angle)) = cue {
             self.draw_cue(px, tip, angle);
         }
+    }
+
+    /// Sensor noise of standard deviation `noise_sigma` from the precomputed table.
+    fn add_noise(&self, px: &mut [u8], noise_sigma: f64, noise_offset: u64) {
         if noise_sigma > 0.0 {
             // Every table value scaled once (256 of them), then integer adds per byte: the
             // same bytes as rounding (half up) the pixel plus the scaled value.

@@ -209,9 +209,15 @@ impl TrackingScore {
                 ));
             }
         }
-        // Detections with no true event within tolerance (spurious), up to the horizon.
+        // Detections with no true event within tolerance (spurious), up to the horizon plus
+        // their tolerance (a later one may be of a true event past the horizon).
         for &(k, fid, ball) in &self.detected {
-            if self.t_of(fid) > horizon + 0.25 {
+            let tol_s = if k == 2 {
+                TOLERANCE[2]
+            } else {
+                TOLERANCE[k] / self.fps
+            };
+            if self.t_of(fid) > horizon + tol_s {
                 continue;
             }
             let near = truths
@@ -220,6 +226,12 @@ impl TrackingScore {
                 .any(|&(_, t, _)| self.offset(k, fid, t) <= TOLERANCE[k]);
             if !near {
                 r.spurious[k] += 1;
+                r.spurious_log.push(format!(
+                    "{} {} at frame {fid} ({:.3}s)",
+                    SCORED[k],
+                    if k == 1 { name(ball) } else { String::new() },
+                    self.t_of(fid)
+                ));
             }
         }
         r
@@ -249,6 +261,8 @@ pub struct TrackingReport {
     pub missed: Vec<String>,
     /// The first [`SWITCH_LOG`] identity switches, described.
     pub switch_log: Vec<String>,
+    /// Detected events with no true event within tolerance, described.
+    pub spurious_log: Vec<String>,
 }
 
 impl fmt::Display for TrackingReport {

@@ -30,7 +30,7 @@
 use framebus_core::prelude::*;
 
 use super::assign::Hungarian;
-use super::geometry::{LABELS, inside_quad};
+use super::geometry::{LABELS, RadialLens};
 use super::table_detection::TableGeometry;
 
 /// `DetectedBall::number` of a ball whose identity is unknown.
@@ -162,6 +162,9 @@ struct Img<'a> {
     rgb: &'a [u8],
     w: usize,
     h: usize,
+    /// The camera's lens: [`Img::sample`] takes ideal-image coordinates (balls are circles
+    /// there), [`Img::at`] image pixels.
+    lens: RadialLens,
 }
 
 impl Img<'_> {
@@ -174,8 +177,9 @@ impl Img<'_> {
         ]
     }
 
-    /// Bilinear sample; `None` outside.
+    /// Bilinear sample at a point of the ideal (undistorted) image; `None` outside.
     fn sample(&self, x: f64, y: f64) -> Option<[f64; 3]> {
+        let [x, y] = self.lens.distort([x, y]);
         if x < 0.0 || y < 0.0 || x >= (self.w - 1) as f64 || y >= (self.h - 1) as f64 {
             return None;
         }
@@ -599,16 +603,16 @@ impl Stage for BallDetection {
             rgb: view.data,
             w: view.width as usize,
             h: view.height as usize,
+            lens: table.lens,
         };
         let r = table.ball_radius_px;
         let (felt_c, felt_s) = chroma_of(table.felt);
         // Region of interest: the playing area's bounding box.
-        let xs = table.corners.iter().map(|c| c[0]);
-        let ys = table.corners.iter().map(|c| c[1]);
-        let x0 = xs.clone().fold(f64::MAX, f64::min).floor().max(1.0) as usize;
-        let x1 = (xs.fold(f64::MIN, f64::max).ceil() as usize).min(img.w - 2);
-        let y0 = ys.clone().fold(f64::MAX, f64::min).floor().max(1.0) as usize;
-        let y1 = (ys.fold(f64::MIN, f64::max).ceil() as usize).min(img.h - 2);
+        let [bx0, by0, bx1, by1] = table.bounds;
+        let x0 = bx0.floor().max(1.0) as usize;
+        let x1 = (bx1.ceil().max(0.0) as usize).min(img.w - 2);
+        let y0 = by0.floor().max(1.0) as usize;
+        let y1 = (by1.ceil().max(0.0) as usize).min(img.h - 2);
         if x1 <= x0 + 4 || y1 <= y0 + 4 {
             return Ok(Flow::Continue);
         }
@@ -683,9 +687,14 @@ impl Stage for BallDetection {
             {
                 continue;
             }
-            let Some((x, y, fr, support)) = self.refine(&img, (px, py, r), (felt_c, felt_s)) else {
+            // Refined in the ideal image (a ball is a circle of radius `r` there).
+            let [ux, uy] = table.lens.undistort([px, py]);
+            let Some((ux, uy, fr, support)) = self.refine(&img, (ux, uy, r), (felt_c, felt_s))
+            else {
                 continue;
             };
+            let ideal = [ux, uy];
+            let [x, y] = table.lens.distort(ideal);
             if self
                 .found
                 .iter()
@@ -693,7 +702,7 @@ impl Stage for BallDetection {
             {
                 continue;
             }
-            if !inside_quad(&table.corners, [x, y]) {
+            if table.inside_by_px([x, y]) < 0.0 {
                 continue;
             }
             let near_pocket = table
@@ -709,7 +718,7 @@ impl Stage for BallDetection {
                 x,
                 y,
                 r: fr,
-                m: table.to_table.apply([x, y]),
+                m: table.to_table.apply(ideal),
                 confidence: 0.0,
                 edge_support: support,
             });

@@ -14,9 +14,11 @@
 //! (a resting ball shows the same face every frame, so its reads count once — a stripe
 //! resting with its white cap up cannot out-vote what it showed rolling; a new track's first
 //! frames count in full): the track's id is the winner, so ids stay stable through
-//! collisions. A track missed near a pocket, or whose line when lost runs into a pocket
-//! within the frames it has been missing (a fast ball fades over the pocket mouth), is
-//! pocketed; one missed elsewhere for `max_missed` frames is dropped; an unmatched
+//! collisions. A lost track is pocketed when its centre, run on from where it was lost
+//! along its velocity with rolling friction, is inside a pocket circle (the physics' rule;
+//! a fast ball fades over the pocket mouth, a slow one merges with the hole in the jaws),
+//! or after it has been missed near a pocket for a few frames more (stopped short of the
+//! circle by the estimate); one missed elsewhere for `max_missed` frames is dropped; an unmatched
 //! detection starts a track (replacing a pocketed track with its identity: a re-spotted or
 //! re-racked ball) unless it overlaps a ball tracked this frame (a blur smear's second
 //! peak).
@@ -41,6 +43,10 @@ const MAX_TRACKS: usize = 32;
 const FRESH_FRAMES: u32 = 10;
 /// Steps below this (metres per frame) are a resting ball's jitter: its votes count nothing.
 const REST_STEP_M: f64 = 0.0005;
+/// A ball lost near a pocket whose run-on stops short of a pocket circle is called pocketed
+/// once it would have stopped and has been unseen this many frames (it cannot have gone
+/// anywhere else).
+const LATE_POCKET_FRAMES: u32 = 8;
 
 /// Params of [`BallTracking`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -141,6 +147,11 @@ struct Track {
     hist_head: usize,
     /// Position and velocity on the first frame it went unmatched.
     lost_at: [f64; 4],
+    /// Lost near a pocket, not yet called pocketed: still shown, not at rest (the game
+    /// must not call the balls at rest while one may still be dropping).
+    pending_pocket: bool,
+    /// Published as pocketed at least once.
+    shown_pocketed: bool,
 }
 
 impl Default for Track {
@@ -159,6 +170,8 @@ impl Default for Track {
             hist_len: 0,
             hist_head: 0,
             lost_at: [0.0; 4],
+            pending_pocket: false,
+            shown_pocketed: false,
         }
     }
 }
@@ -401,14 +414,41 @@ impl Stage for BallTracking {
         self.det_used.clear();
         self.det_used.resize(nd, false);
         for (ri, &col) in self.assignment.iter().enumerate() {
+            if col < nd && self.cost[ri * nc + col] < FORBID {
+                self.det_used[col] = true;
+            }
+        }
+        // Second chance: a track left unmatched takes the nearest detection left over within
+        // its gate whatever its colour — a fast ball's blurred colour is often misread, and
+        // the penalty must not make it a new, misnamed track (pairs left over are not
+        // ambiguous).
+        for ri in 0..nr {
+            let col = self.assignment[ri];
+            if col < nd && self.cost[ri * nc + col] < FORBID {
+                continue;
+            }
+            let tr = &self.tracks[self.rows[ri]];
+            let best = (0..nd)
+                .filter(|&k| !self.det_used[k] && self.cost[ri * nc + k] < FORBID)
+                .map(|k| {
+                    let d = &dets.balls[k];
+                    (k, (d.m[0] - tr.x[0]).hypot(d.m[1] - tr.x[1]))
+                })
+                .min_by(|a, b| a.1.total_cmp(&b.1));
+            if let Some((k, _)) = best {
+                self.assignment[ri] = k;
+                self.det_used[k] = true;
+            }
+        }
+        for (ri, &col) in self.assignment.iter().enumerate() {
             let ti = self.rows[ri];
             let matched = col < nd && self.cost[ri * nc + col] < FORBID;
             let tr = &mut self.tracks[ti];
             if matched {
                 let d = &dets.balls[col];
-                self.det_used[col] = true;
                 let before = [tr.x[0], tr.x[1]];
                 update(tr, d.m, meas_r);
+                tr.pending_pocket = false;
                 // A resting ball shows the same face every frame: its repeated reads are one
                 // piece of evidence, not many (a stripe resting with its white cap up would
                 // otherwise out-vote what it showed while rolling). A rolling ball turns a
@@ -431,18 +471,40 @@ impl Stage for BallTracking {
                     tr.x[2] = 0.0;
                     tr.x[3] = 0.0;
                 }
-                // At a pocket, or lost on its way into one at speed (a fast ball blurs and
-                // fades over the pocket mouth before it drops): the line it was running on
-                // reaches a pocket within the frames it has been missing and two more.
-                let reach = (f64::from(tr.missed) + 2.0) * dt;
+                // Pocketed when its centre is inside a pocket circle — the physics' rule —
+                // on the line it was running on when lost, slowed by rolling friction (a
+                // fast ball blurs and fades over the pocket mouth; a slow one is lost in
+                // the jaws, merged with the hole, before it drops), at the middle of this
+                // frame's exposure. Never earlier: a ball missed by the jaws that stops short
+                // is called pocketed only after `LATE_POCKET_FRAMES` more frames unseen.
+                let tau = f64::from(tr.missed - 1) * dt + 0.25 * dt;
                 let [lx, ly, lvx, lvy] = tr.lost_at;
-                let near_pocket = pk.iter().any(|(c, r)| {
-                    (c[0] - tr.x[0]).hypot(c[1] - tr.x[1]) < r + 2.5 * radius
-                        || segment_distance(*c, [lx, ly], [lx + lvx * reach, ly + lvy * reach])
-                            < r + radius
+                let speed = lvx.hypot(lvy);
+                let t_stop = speed / p.rolling_decel.max(1e-9);
+                let end = if speed > 1e-9 {
+                    let tt = tau.min(t_stop);
+                    let s = speed * tt - 0.5 * p.rolling_decel * tt * tt;
+                    [lx + lvx / speed * s, ly + lvy / speed * s]
+                } else {
+                    [lx, ly]
+                };
+                // The run-on must reach a quarter of a ball inside the circle (the estimate of
+                // a ball lost in the jaws runs a little fast: it rubs the jaw, and an early
+                // call is worse than a frame late); a ball that vanishes at a circle's edge
+                // has dropped (its tracked centre lags the true one by a frame's travel).
+                let into_pocket = pk.iter().any(|(c, r)| {
+                    segment_distance(*c, [lx, ly], end) < r - 0.25 * radius
+                        || (c[0] - lx).hypot(c[1] - ly) < r + 0.15 * radius
                 });
-                if near_pocket {
+                let near_pocket = pk.iter().any(|(c, r)| {
+                    (c[0] - end[0]).hypot(c[1] - end[1]) < r + 2.5 * radius
+                        || (c[0] - tr.x[0]).hypot(c[1] - tr.x[1]) < r + 2.5 * radius
+                });
+                let stopped = tau >= t_stop;
+                tr.pending_pocket = near_pocket;
+                if into_pocket || (near_pocket && stopped && tr.missed > LATE_POCKET_FRAMES) {
                     tr.pocketed = true;
+                    tr.pending_pocket = false;
                     tr.x[2] = 0.0;
                     tr.x[3] = 0.0;
                 } else if tr.missed > p.max_missed {
@@ -467,13 +529,19 @@ impl Stage for BallTracking {
             if ghost {
                 continue;
             }
-            // A pocketed (or lost) ball with this identity has come back: replace it.
+            // A pocketed (or lost) ball with this identity has come back: replace it. One
+            // lost at a pocket dropped (a scratched cue ball is re-spotted as soon as the
+            // balls rest): it is shown pocketed this frame, and retired once shown.
             for tr in self.tracks.iter_mut() {
-                if tr.live
-                    && (tr.pocketed || tr.missed > 0)
-                    && d.number < 16
-                    && tr.label == Some(d.number)
-                {
+                if !(tr.live && d.number < 16 && tr.label == Some(d.number)) {
+                    continue;
+                }
+                if tr.pending_pocket {
+                    tr.pocketed = true;
+                    tr.pending_pocket = false;
+                } else if tr.pocketed {
+                    tr.live = !tr.shown_pocketed;
+                } else if tr.missed > 0 {
                     tr.live = false;
                 }
             }
@@ -490,6 +558,20 @@ impl Stage for BallTracking {
             };
         }
         unique_labels(&mut self.tracks);
+        // A pocketed track already shown whose identity is back on the table: retired.
+        for i in 0..self.tracks.len() {
+            let t = &self.tracks[i];
+            if !(t.live && t.pocketed && t.shown_pocketed) {
+                continue;
+            }
+            let back = self
+                .tracks
+                .iter()
+                .any(|o| o.live && !o.pocketed && o.missed == 0 && o.label == t.label);
+            if back {
+                self.tracks[i].live = false;
+            }
+        }
         // Publish, ordered by identity.
         let out = &mut self.out;
         let mut n = 0;
@@ -497,7 +579,7 @@ impl Stage for BallTracking {
             for tr in self
                 .tracks
                 .iter()
-                .filter(|t| t.live && (t.pocketed || t.missed == 0))
+                .filter(|t| t.live && (t.pocketed || t.missed == 0 || t.pending_pocket))
             {
                 let lab = tr.label.map_or(16, usize::from);
                 if lab != number {
@@ -516,10 +598,13 @@ impl Stage for BallTracking {
                 } else {
                     (tr.x[2], tr.x[3])
                 };
-                b.at_rest = tr.at_rest || tr.pocketed;
+                b.at_rest = (tr.at_rest && !tr.pending_pocket) || tr.pocketed;
                 b.pocketed = tr.pocketed;
                 n += 1;
             }
+        }
+        for tr in self.tracks.iter_mut().filter(|t| t.live && t.pocketed) {
+            tr.shown_pocketed = true;
         }
         // Entries past `n` are kept (their id buffers), not truncated.
         let shown = &out.balls[..n];

@@ -14,7 +14,6 @@
 use framebus_core::prelude::*;
 
 use super::ball_detection::DetectedBalls;
-use super::geometry::inside_quad;
 use super::table_detection::TableGeometry;
 
 /// Params of [`CueDetection`].
@@ -110,16 +109,6 @@ impl Moments {
     }
 }
 
-fn dist_to_quad_edge(c: &[[f64; 2]; 4], p: [f64; 2]) -> f64 {
-    (0..4)
-        .map(|i| {
-            let (a, b) = (c[i], c[(i + 1) % 4]);
-            let (dx, dy) = (b[0] - a[0], b[1] - a[1]);
-            ((p[0] - a[0]) * dy - (p[1] - a[1]) * dx).abs() / dx.hypot(dy)
-        })
-        .fold(f64::MAX, f64::min)
-}
-
 impl Stage for CueDetectionStage {
     type Params = CueDetectionParams;
 
@@ -159,12 +148,11 @@ impl Stage for CueDetectionStage {
         let fc = [felt[0] / fs, felt[1] / fs, felt[2] / fs];
         let view = ctx.rgb();
         let (w, h) = (view.width as usize, view.height as usize);
-        let xs = table.corners.iter().map(|c| c[0]);
-        let ys = table.corners.iter().map(|c| c[1]);
-        let x0 = xs.clone().fold(f64::MAX, f64::min).max(0.0) as usize;
-        let x1 = (xs.fold(f64::MIN, f64::max) as usize).min(w - 1);
-        let y0 = ys.clone().fold(f64::MAX, f64::min).max(0.0) as usize;
-        let y1 = (ys.fold(f64::MIN, f64::max) as usize).min(h - 1);
+        let [bx0, by0, bx1, by1] = table.bounds;
+        let x0 = bx0.max(0.0) as usize;
+        let x1 = (bx1.max(0.0) as usize).min(w - 1);
+        let y0 = by0.max(0.0) as usize;
+        let y1 = (by1.max(0.0) as usize).min(h - 1);
         self.pts.clear();
         let mut mo = Moments::default();
         for y in (y0..=y1).step_by(2) {
@@ -184,9 +172,7 @@ impl Stage for CueDetectionStage {
                     continue;
                 }
                 let (fx, fy) = (x as f64, y as f64);
-                if !inside_quad(&table.corners, [fx, fy])
-                    || dist_to_quad_edge(&table.corners, [fx, fy]) < 3.0
-                {
+                if table.inside_by_px([fx, fy]) < 3.0 {
                     continue;
                 }
                 if self
@@ -232,15 +218,13 @@ impl Stage for CueDetectionStage {
                 if len >= min_len && ratio > 25.0 && m2.n >= 20.0 {
                     let a = [m[0] + u[0] * (tmin - 1.0), m[1] + u[1] * (tmin - 1.0)];
                     let b = [m[0] + u[0] * (tmax + 1.0), m[1] + u[1] * (tmax + 1.0)];
-                    let (tip, butt) = if dist_to_quad_edge(&table.corners, a)
-                        > dist_to_quad_edge(&table.corners, b)
-                    {
+                    let (tip, butt) = if table.inside_by_px(a) > table.inside_by_px(b) {
                         (a, b)
                     } else {
                         (b, a)
                     };
-                    let tm = table.to_table.apply(tip);
-                    let bm = table.to_table.apply(butt);
+                    let tm = table.to_metres(tip);
+                    let bm = table.to_metres(butt);
                     out = CueDetection {
                         visible: true,
                         tip_px: tip,

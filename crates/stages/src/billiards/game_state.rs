@@ -179,12 +179,17 @@ impl Stage for GameStateStage {
         let r = ball_radius();
         let tol = self.params.contact_mm * 1e-3;
         let mut cur: [Cur; 16] = [None; 16];
+        // Per identity: an entry flagged pocketed this frame (beside, maybe, the same ball
+        // back on the table: a scratched cue ball re-spotted at once).
+        let mut dropped = [false; 16];
         if let Some(tb) = ctx.get::<TrackedBalls>(&self.params.tracks_from) {
             for b in &tb.balls {
+                let Some(n) = label_number(&b.id) else {
+                    continue;
+                };
+                dropped[n] |= b.pocketed;
                 // One entry per identity; a ball on the table wins over a pocketed one.
-                if let Some(n) = label_number(&b.id)
-                    && cur[n].is_none_or(|c| c.3)
-                {
+                if cur[n].is_none_or(|c| c.3) {
                     cur[n] = Some(([b.x, b.y], [b.vx, b.vy], b.at_rest, b.pocketed));
                 }
             }
@@ -236,13 +241,12 @@ impl Stage for GameStateStage {
         }
         // Pocketed: a ball seen on the table since it was last pocketed (or the game
         // started), now flagged — also when the tracker hid it for a few frames first (a
-        // fast ball fades over the pocket mouth before it drops).
+        // fast ball fades over the pocket mouth before it drops), and when the same frame
+        // shows it back on the table (re-spotted).
         let mut pocketed_now = 0u32;
         for n in 0..16 {
             if let Some(c) = cur[n] {
-                if !c.3 {
-                    self.on_table[n] = true;
-                } else if self.on_table[n] {
+                if dropped[n] && self.on_table[n] {
                     self.on_table[n] = false;
                     self.emit("pocketed", fid, t_ns, [LABELS[n], ""]);
                     pocketed_now += 1;
@@ -253,6 +257,9 @@ impl Stage for GameStateStage {
                         self.emit("scratch", fid, t_ns, ["cue", ""]);
                     }
                     changed = true;
+                }
+                if !c.3 {
+                    self.on_table[n] = true;
                 }
             }
         }

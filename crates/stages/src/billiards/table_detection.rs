@@ -26,7 +26,9 @@
 
 use framebus_core::prelude::*;
 
-use super::geometry::{Homography, TABLE_LENGTH, TABLE_WIDTH, ball_radius, pockets, quad_problem};
+use super::geometry::{
+    Homography, RadialLens, TABLE_LENGTH, TABLE_WIDTH, ball_radius, pockets, quad_problem,
+};
 
 /// Params of [`TableDetection`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -41,6 +43,14 @@ pub struct TableDetectionParams {
     /// Largest chromaticity distance (L1) from the felt colour still counted as felt.
     #[schemars(range(min = 0.01, max = 0.5))]
     pub felt_tolerance: f64,
+    /// The camera's radial lens distortion, second order (radii in half image diagonals
+    /// from the image centre; negative: barrel). Edge points, corners and ball centres are
+    /// undistorted before the homography.
+    #[schemars(range(min = -0.5, max = 0.5))]
+    pub k1: f64,
+    /// Fourth-order radial distortion coefficient.
+    #[schemars(range(min = -0.5, max = 0.5))]
+    pub k2: f64,
 }
 
 impl Default for TableDetectionParams {
@@ -49,6 +59,8 @@ impl Default for TableDetectionParams {
             corners: None,
             redetect_every: 300,
             felt_tolerance: 0.08,
+            k1: 0.0,
+            k2: 0.0,
         }
     }
 }
@@ -74,10 +86,15 @@ pub struct TableGeometry {
     /// Pocket centres in pixels (top-left, top-middle, top-right, bottom-left, bottom-middle,
     /// bottom-right in table metres).
     pub pockets: [[f64; 2]; 6],
-    /// Pixels → table metres.
+    /// Undistorted pixels → table metres ([`TableGeometry::to_metres`] maps image pixels).
     pub to_table: Homography,
-    /// Table metres → pixels.
+    /// Table metres → undistorted pixels ([`TableGeometry::to_pixels`] maps to the image).
     pub to_image: Homography,
+    /// The camera's lens distortion (ideal when `k1` = `k2` = 0).
+    pub lens: RadialLens,
+    /// Bounding box of the playing area in the image, `[x0, y0, x1, y1]` pixels (its rails
+    /// bow under distortion, so this is wider than the corners' box).
+    pub bounds: [f64; 4],
     /// Felt colour (RGB) sampled in the middle of the frame.
     pub felt: [f64; 3],
     /// Mean pixels per metre along the rails.
@@ -86,6 +103,29 @@ pub struct TableGeometry {
     pub ball_radius_px: f64,
     /// Playing area size, metres.
     pub size_m: [f64; 2],
+}
+
+impl TableGeometry {
+    /// Table metres of an image pixel (undistorted, then the homography).
+    pub fn to_metres(&self, px: [f64; 2]) -> [f64; 2] {
+        self.to_table.apply(self.lens.undistort(px))
+    }
+
+    /// Image pixel of a point in table metres.
+    pub fn to_pixels(&self, m: [f64; 2]) -> [f64; 2] {
+        self.lens.distort(self.to_image.apply(m))
+    }
+
+    /// Distance of an image pixel inside the playing area from its nearest rail line, in
+    /// pixels at the table's scale (negative outside).
+    pub fn inside_by_px(&self, px: [f64; 2]) -> f64 {
+        let m = self.to_metres(px);
+        let d = m[0]
+            .min(m[1])
+            .min(TABLE_LENGTH - m[0])
+            .min(TABLE_WIDTH - m[1]);
+        d * self.px_per_m
+    }
 }
 
 /// Finds the table, or uses a calibration. See the [module docs](self).
@@ -220,6 +260,7 @@ fn fit_line(pts: &mut Vec<[f64; 2]>) -> Option<(f64, f64)> {
 }
 
 impl TableDetection {
+    /// Sets the table from its corners in the ideal (undistorted) image.
     fn set_corners(
         &mut self,
         corners: [[f64; 2]; 4],
@@ -242,14 +283,35 @@ impl TableDetection {
         let px_per_m =
             (d(corners[0], corners[1]) + d(corners[3], corners[2])) / (2.0 * TABLE_LENGTH);
         let t = &mut self.table;
+        let lens = t.lens;
         t.found = true;
         t.source = source;
-        t.corners = corners;
+        t.corners = corners.map(|c| lens.distort(c));
         for (o, (c, _)) in t.pockets.iter_mut().zip(pockets()) {
-            *o = to_image.apply(c);
+            *o = lens.distort(to_image.apply(c));
         }
         t.to_table = to_table;
         t.to_image = to_image;
+        // The rails sampled in the image: under distortion they bow between the corners.
+        let mut b = [f64::MAX, f64::MAX, f64::MIN, f64::MIN];
+        for k in 0..=32 {
+            let f = f64::from(k) / 32.0;
+            for m in [
+                [f * TABLE_LENGTH, 0.0],
+                [f * TABLE_LENGTH, TABLE_WIDTH],
+                [0.0, f * TABLE_WIDTH],
+                [TABLE_LENGTH, f * TABLE_WIDTH],
+            ] {
+                let p = lens.distort(to_image.apply(m));
+                b = [
+                    b[0].min(p[0]),
+                    b[1].min(p[1]),
+                    b[2].max(p[0]),
+                    b[3].max(p[1]),
+                ];
+            }
+        }
+        t.bounds = b;
         t.felt = felt;
         t.px_per_m = px_per_m;
         t.ball_radius_px = ball_radius() * px_per_m;
@@ -315,7 +377,8 @@ impl TableDetection {
             let (y0, y1) = ((t + 0.2 * (b - t)) as usize, (b - 0.2 * (b - t)) as usize);
             for y in (y0..=y1).step_by(2) {
                 if let Some(x) = sc.scan(cx, y, dx, 0, run) {
-                    self.pts.push([y as f64, x]);
+                    let [ux, uy] = self.table.lens.undistort([x, y as f64]);
+                    self.pts.push([uy, ux]);
                 }
             }
             let Some(line) = fit_line(&mut self.pts) else {
@@ -331,7 +394,7 @@ impl TableDetection {
                 let (x0, x1) = ((l + f0 * span) as usize, (l + f1 * span) as usize);
                 for x in (x0..=x1).step_by(2) {
                     if let Some(y) = sc.scan(x, cy, 0, dy, run) {
-                        self.pts.push([x as f64, y]);
+                        self.pts.push(self.table.lens.undistort([x as f64, y]));
                     }
                 }
             }
@@ -379,6 +442,9 @@ impl Stage for TableDetection {
     };
 
     fn new(params: TableDetectionParams, _init: &StageInit) -> Result<Self> {
+        if let Some(problem) = RadialLens::problem(params.k1, params.k2) {
+            return Err(Error::stage(format!("table_detection: {problem}")));
+        }
         Ok(Self {
             params,
             table: TableGeometry {
@@ -393,6 +459,19 @@ impl Stage for TableDetection {
 
     fn process(&mut self, ctx: &mut FrameCtx<'_>) -> Result<Flow> {
         self.frames += 1;
+        let (k1, k2) = (self.params.k1, self.params.k2);
+        if let Some(problem) = RadialLens::problem(k1, k2) {
+            ctx.output::<TableGeometry>().found = false;
+            return Err(Error::stage(format!("lens distortion: {problem}")));
+        }
+        let (w, h) = (ctx.frame().width, ctx.frame().height);
+        let lens = RadialLens::new(k1, k2, w, h);
+        if lens != self.table.lens {
+            // A new lens (or frame size): everything derived from the old one is stale.
+            self.table.lens = lens;
+            self.table.found = false;
+            self.table.source = "none";
+        }
         if let Some(c) = self.params.corners {
             if let Some(problem) = quad_problem(&c) {
                 let out = ctx.output::<TableGeometry>();
@@ -405,7 +484,10 @@ impl Stage for TableDetection {
                     let v = ctx.rgb();
                     Self::felt_colour(v.data, v.width as usize, v.height as usize)
                 };
-                self.set_corners(c, "calibrated", felt);
+                let lens = self.table.lens;
+                self.set_corners(c.map(|p| lens.undistort(p)), "calibrated", felt);
+                // As given (what the comparison above checks).
+                self.table.corners = c;
             }
         } else {
             let due = !self.table.found
@@ -433,6 +515,9 @@ impl Stage for TableDetection {
         params: TableDetectionParams,
         _ctx: &mut CommandCtx<'_>,
     ) -> Result<()> {
+        if let Some(problem) = RadialLens::problem(params.k1, params.k2) {
+            return Err(Error::stage(format!("table_detection: {problem}")));
+        }
         if params.corners != self.params.corners && params.corners.is_none() {
             self.table.found = false;
             self.table.source = "none";
