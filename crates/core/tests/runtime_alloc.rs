@@ -87,7 +87,10 @@ fn no_allocation_per_frame_on_any_edge() {
         // one allocation per 100 frames is asserted, and the count printed.
         let n = per_frame(edge);
         println!("{n} allocations over 1500 frames, edge {edge}");
-        assert!(n * 100 < 1500, "{n} allocations over 1500 frames, edge {edge}");
+        assert!(
+            n * 100 < 1500,
+            "{n} allocations over 1500 frames, edge {edge}"
+        );
     }
 }
 
