@@ -14,7 +14,8 @@
 //! Layout: [`vec3`] (vectors), [`params`] (parameters with pooltool's defaults), [`motion`]
 //! (equations of motion and transition times), [`table`] (the 7-ft table), `roots` (event
 //! time solver), `detect` (collision times), [`resolve`] (collision models), [`sim`] (event
-//! loop and results), [`shots`] (reference shots for benchmarks), [`tracked`] (the tracker's result type shared with the vision stages).
+//! loop and results), [`shots`] (reference shots for benchmarks), [`tracked`] (the tracker's result type shared with the vision stages), [`lens`] (radial lens
+//! distortion, shared by the synthetic camera and the vision stages).
 //!
 //! ```
 //! use framebus_billiards::{Ball, Cue, Params, Table, simulate};
@@ -26,6 +27,7 @@
 //! ```
 
 mod detect;
+pub mod lens;
 pub mod motion;
 pub mod params;
 pub mod resolve;
@@ -36,6 +38,7 @@ pub mod table;
 pub mod tracked;
 pub mod vec3;
 
+pub use lens::RadialLens;
 pub use motion::{BallState, MotionState};
 pub use params::Params;
 pub use resolve::Cue;

@@ -6,8 +6,10 @@
 //!
 //! The renderer draws the ideal image and resamples it through a [`RemapTable`] made once
 //! (for every output pixel, where it comes from in the ideal image, bilinear weights);
-//! the truth's pixel positions go through [`Lens::distort`].
+//! the truth's pixel positions go through [`RadialLens::distort`] (the model itself is
+//! `framebus_billiards::lens`, shared with the vision stages).
 
+use framebus_billiards::RadialLens;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -32,98 +34,12 @@ impl Distortion {
     /// Why these coefficients cannot be used, if they cannot: out of ±0.5, or the mapping
     /// folds over (is not increasing in the radius) within the image.
     pub fn problem(&self) -> Option<String> {
-        if !(self.k1.is_finite() && self.k2.is_finite())
-            || self.k1.abs() > 0.5
-            || self.k2.abs() > 0.5
-        {
-            return Some(format!(
-                "distortion k1 = {}, k2 = {} outside -0.5..=0.5",
-                self.k1, self.k2
-            ));
-        }
-        // d/dr [r (1 + k1 r² + k2 r⁴)] = 1 + 3 k1 r² + 5 k2 r⁴ must stay positive up to the
-        // corners (r = 1) and a little past them.
-        let folds = (0..=60).any(|i| {
-            let r2 = (f64::from(i) / 50.0).powi(2);
-            1.0 + 3.0 * self.k1 * r2 + 5.0 * self.k2 * r2 * r2 <= 0.05
-        });
-        folds.then(|| {
-            format!(
-                "distortion k1 = {}, k2 = {} folds the image over (the radial map is not increasing)",
-                self.k1, self.k2
-            )
-        })
-    }
-}
-
-/// The distortion of a `width` × `height` camera: centre and scale of its normalised
-/// coordinates.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Lens {
-    /// The coefficients.
-    pub coeffs: Distortion,
-    /// Image centre in pixels (`(w − 1) / 2`, `(h − 1) / 2`: pixel centres at integers).
-    pub centre: [f64; 2],
-    /// Half the image diagonal, pixels (the unit of the normalised radius).
-    pub norm: f64,
-}
-
-impl Lens {
-    /// The lens of a `width` × `height` camera.
-    pub fn new(coeffs: Distortion, width: u32, height: u32) -> Self {
-        let (w, h) = (f64::from(width), f64::from(height));
-        Self {
-            coeffs,
-            centre: [(w - 1.0) / 2.0, (h - 1.0) / 2.0],
-            norm: 0.5 * w.hypot(h),
-        }
+        RadialLens::problem(self.k1, self.k2).map(|p| format!("distortion {p}"))
     }
 
-    fn factor(&self, r2: f64) -> f64 {
-        1.0 + self.coeffs.k1 * r2 + self.coeffs.k2 * r2 * r2
-    }
-
-    /// Where an ideal-image point appears in the distorted image (pixels).
-    pub fn distort(&self, p: [f64; 2]) -> [f64; 2] {
-        let u = [
-            (p[0] - self.centre[0]) / self.norm,
-            (p[1] - self.centre[1]) / self.norm,
-        ];
-        let f = self.factor(u[0] * u[0] + u[1] * u[1]);
-        [
-            self.centre[0] + self.norm * u[0] * f,
-            self.centre[1] + self.norm * u[1] * f,
-        ]
-    }
-
-    /// The ideal-image point that appears at `p` in the distorted image (Newton on the
-    /// radius; exact to far below a pixel for coefficients [`Distortion::problem`] accepts).
-    pub fn undistort(&self, p: [f64; 2]) -> [f64; 2] {
-        let d = [
-            (p[0] - self.centre[0]) / self.norm,
-            (p[1] - self.centre[1]) / self.norm,
-        ];
-        let rd = d[0].hypot(d[1]);
-        if rd == 0.0 || self.coeffs.is_none() {
-            return p;
-        }
-        let (k1, k2) = (self.coeffs.k1, self.coeffs.k2);
-        let mut r = rd;
-        for _ in 0..20 {
-            let r2 = r * r;
-            let g = r * (1.0 + k1 * r2 + k2 * r2 * r2) - rd;
-            let dg = 1.0 + 3.0 * k1 * r2 + 5.0 * k2 * r2 * r2;
-            let step = g / dg;
-            r -= step;
-            if step.abs() < 1e-12 {
-                break;
-            }
-        }
-        let s = r / rd;
-        [
-            self.centre[0] + self.norm * d[0] * s,
-            self.centre[1] + self.norm * d[1] * s,
-        ]
+    /// The lens of a `width` × `height` camera with these coefficients.
+    pub fn lens(&self, width: u32, height: u32) -> RadialLens {
+        RadialLens::new(self.k1, self.k2, width, height)
     }
 }
 
@@ -138,7 +54,7 @@ pub(crate) struct RemapTable {
 }
 
 impl RemapTable {
-    pub(crate) fn new(lens: &Lens, width: u32, height: u32) -> Self {
+    pub(crate) fn new(lens: &RadialLens, width: u32, height: u32) -> Self {
         let (w, h) = (width as usize, height as usize);
         let mut src = Vec::with_capacity(w * h);
         let mut wts = Vec::with_capacity(w * h);
@@ -192,14 +108,11 @@ mod tests {
 
     #[test]
     fn undistort_inverts_distort_and_barrel_pulls_corners_in() {
-        let lens = Lens::new(
-            Distortion {
-                k1: -0.08,
-                k2: 0.01,
-            },
-            1280,
-            720,
-        );
+        let lens = Distortion {
+            k1: -0.08,
+            k2: 0.01,
+        }
+        .lens(1280, 720);
         for p in [[0.0, 0.0], [1279.0, 719.0], [640.0, 10.0], [300.0, 500.0]] {
             let d = lens.distort(p);
             let u = lens.undistort(d);

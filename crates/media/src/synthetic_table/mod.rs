@@ -44,7 +44,7 @@ use framebus_core::{Error, Result};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-pub use lens::{Distortion, Lens};
+pub use lens::Distortion;
 pub use scene::ShotSpec;
 pub use score::{TrackingReport, TrackingScore};
 pub use table::View;
@@ -138,7 +138,7 @@ impl SyntheticTableParams {
 pub struct SyntheticTable {
     params: SyntheticTableParams,
     renderer: Renderer,
-    lens: Option<Lens>,
+    lens: Option<framebus_billiards::RadialLens>,
     scene: Scene,
     subs: Vec<[SubBall; BALLS]>,
     truth: TableTruth,
@@ -182,7 +182,7 @@ impl SyntheticTable {
     }
 
     /// The lens distortion, if the `distortion` param sets one.
-    pub fn lens(&self) -> Option<&Lens> {
+    pub fn lens(&self) -> Option<&framebus_billiards::RadialLens> {
         self.lens.as_ref()
     }
 
@@ -303,7 +303,7 @@ impl Source for SyntheticTable {
             return Err(Error::source(format!("synthetic_table: {problem}")));
         }
         let lens = (!params.distortion.is_none())
-            .then(|| Lens::new(params.distortion, params.width, params.height));
+            .then(|| params.distortion.lens(params.width, params.height));
         let renderer = Renderer::new(params.width, params.height, params.seed, lens.as_ref());
         let scene = Scene::new(
             params.seed,

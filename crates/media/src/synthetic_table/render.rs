@@ -3,13 +3,14 @@
 //! spheres (Lambert + Phong highlight, stripes and number spots that turn with the ball),
 //! motion-blurred by averaging sub-frames, the cue stick, and sensor noise.
 
-use super::lens::{Lens, RemapTable};
+use super::lens::RemapTable;
 use super::motion::BallState;
 use super::scene::CUE_LENGTH;
 use super::table::{
     BALL_COLORS, BALLS, CORNER_JAW, CUSHION, FELT, POCKET_RADIUS, POCKETS, RAIL, SIDE_JAW,
     TABLE_LENGTH, TABLE_WIDTH, View, is_stripe,
 };
+use framebus_billiards::RadialLens;
 
 /// Direction towards the lamp (world: x right, y down, z into the table).
 const LIGHT: [f64; 3] = [0.146_2, 0.195, -0.969_8];
@@ -117,7 +118,7 @@ fn hash(mut x: u64) -> u64 {
 impl Renderer {
     /// A renderer for a `width` × `height` camera; `lens` distorts the drawn image (the
     /// remap table is made here, once).
-    pub(crate) fn new(width: u32, height: u32, seed: u64, lens: Option<&Lens>) -> Self {
+    pub(crate) fn new(width: u32, height: u32, seed: u64, lens: Option<&RadialLens>) -> Self {
         let (w, h) = (width as usize, height as usize);
         let view = View::new(width, height);
         let mut background = vec![0u8; w * h * 3];
