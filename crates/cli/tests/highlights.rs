@@ -80,7 +80,6 @@ fn the_table_example_fires_on_true_pots_and_writes_clips() {
     use framebus_core::source::{Source, SourceInit};
     use framebus_media::record::Recorder;
     use framebus_media::synthetic_table::{SyntheticTable, SyntheticTableParams};
-    use framebus_testkit::source_init;
     use std::sync::{Arc, Mutex};
 
     #[derive(Default)]
@@ -109,7 +108,7 @@ fn the_table_example_fires_on_true_pots_and_writes_clips() {
     let params: SyntheticTableParams = table["sources"][0]["params"].clone().try_into().unwrap();
     let init = SourceInit {
         base_dir: dir.path().to_owned(),
-        ..source_init("camera_0", Arc::new(ManualClock::new()))
+        ..SourceInit::standalone("camera_0", Arc::new(ManualClock::new()))
     };
     let mut cam = SyntheticTable::new(params, &init).unwrap();
     let mut was = [false; 16];

@@ -84,6 +84,21 @@ pub struct SourceInit {
 }
 
 impl SourceInit {
+    /// What a source built outside a runtime gets (tools, benchmarks, tests): source `id`
+    /// at index 0 on `clock`, a pool of 4 frames on the heap, relative paths against the
+    /// system temp directory, no stop requested. Change fields with struct update syntax.
+    pub fn standalone(id: &str, clock: Arc<dyn Clock>) -> Self {
+        Self {
+            id: Arc::from(id),
+            index: 0,
+            clock,
+            stop: StopFlag::new(),
+            pool_frames: 4,
+            base_dir: std::env::temp_dir(),
+            shared_frames: false,
+        }
+    }
+
     /// This source's frame pool: `pool_frames` frames, in shared memory when a
     /// process-isolated stage reads them (`shared_frames`), on the heap otherwise.
     pub fn frame_pool(&self) -> crate::frame::FramePool {

@@ -22,13 +22,12 @@ use framebus_core::runtime::{Runtime, RuntimeOptions};
 use framebus_core::source::{Source, SourceInit};
 use framebus_media::{GstreamerParams, GstreamerSource, RtspParams, RtspSource};
 use framebus_testkit::counter;
-use framebus_testkit::source_init;
 use framebus_testkit::video::{VideoSpec, encode_counter_video};
 
 fn init(dir: &Path, clock: Arc<dyn Clock>) -> SourceInit {
     SourceInit {
         base_dir: dir.to_path_buf(),
-        ..source_init("camera_0", clock)
+        ..SourceInit::standalone("camera_0", clock)
     }
 }
 

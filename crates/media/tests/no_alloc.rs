@@ -7,7 +7,6 @@ use std::sync::Arc;
 use framebus_core::clock::ManualClock;
 use framebus_core::source::{Source, SourceInit};
 use framebus_media::{SyntheticRider, SyntheticRiderParams};
-use framebus_testkit::source_init;
 use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
 
 #[global_allocator]
@@ -25,7 +24,7 @@ fn capture_allocates_nothing_per_frame() {
 fn synthetic_rider_allocates_nothing_per_frame() {
     let init = SourceInit {
         pool_frames: 3,
-        ..source_init("camera_0", Arc::new(ManualClock::new()))
+        ..SourceInit::standalone("camera_0", Arc::new(ManualClock::new()))
     };
     // Gain and auto-exposure on: the noise and the control loop must not allocate either.
     let params = SyntheticRiderParams {
@@ -66,7 +65,7 @@ fn video_file_allocates_nothing_per_frame_once_warm() {
     let init = SourceInit {
         pool_frames: 3,
         base_dir: dir.path().to_path_buf(),
-        ..source_init("camera_0", Arc::new(ManualClock::new()))
+        ..SourceInit::standalone("camera_0", Arc::new(ManualClock::new()))
     };
     let params = VideoFileParams {
         path: "v.mp4".into(),

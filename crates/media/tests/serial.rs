@@ -15,7 +15,6 @@ use framebus_core::source::{Source, SourceInit};
 use framebus_media::signal::{
     Checksum, RawFormat, SerialCounters, SerialFormat, SerialParams, SerialSource,
 };
-use framebus_testkit::source_init;
 use rustix::pty::{OpenptFlags, grantpt, openpt, ptsname, unlockpt};
 
 /// A pty pair: the master (written by the test) and the slave's path (opened by the source).
@@ -30,7 +29,7 @@ fn pty() -> (File, PathBuf) {
 fn init(clock: Arc<dyn Clock>) -> SourceInit {
     SourceInit {
         base_dir: ".".into(),
-        ..source_init("adc_0", clock)
+        ..SourceInit::standalone("adc_0", clock)
     }
 }
 

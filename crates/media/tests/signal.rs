@@ -9,12 +9,11 @@ use framebus_core::source::{Source, SourceInit};
 use framebus_media::signal::{
     SignalGenerator, SignalGeneratorParams, Steps, WavFile, WavFileParams,
 };
-use framebus_testkit::source_init;
 
 fn init(clock: Arc<dyn Clock>, dir: PathBuf) -> SourceInit {
     SourceInit {
         base_dir: dir,
-        ..source_init("adc_0", clock)
+        ..SourceInit::standalone("adc_0", clock)
     }
 }
 

@@ -15,7 +15,6 @@ use framebus_core::runtime::{Runtime, RuntimeOptions};
 use framebus_core::source::{Source, SourceInit};
 use framebus_media::{VideoFile, VideoFileParams};
 use framebus_testkit::counter;
-use framebus_testkit::source_init;
 use framebus_testkit::video::{VideoSpec, encode_counter_video, picture_types};
 
 const W: u32 = 320;
@@ -57,7 +56,7 @@ const FASTSTART: &[&str] = &[
 fn init(dir: &Path, clock: Arc<dyn Clock>) -> SourceInit {
     SourceInit {
         base_dir: dir.to_path_buf(),
-        ..source_init("camera_0", clock)
+        ..SourceInit::standalone("camera_0", clock)
     }
 }
 

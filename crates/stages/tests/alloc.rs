@@ -5,10 +5,9 @@ use std::sync::Arc;
 
 use framebus_core::clock::ManualClock;
 use framebus_core::harness::Harness;
-use framebus_core::source::Source;
+use framebus_core::source::{Source, SourceInit};
 use framebus_media::{SyntheticRider, SyntheticRiderParams, rider_pose};
 use framebus_stages::{BlobDetection, CameraControl, GeometryManager, MarkerManager};
-use framebus_testkit::source_init;
 use serde_json::json;
 use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
 
@@ -21,7 +20,7 @@ fn steady_state_frames_do_not_allocate() {
         gain: 3.0,
         ..Default::default()
     };
-    let init = source_init("camera_0", Arc::new(ManualClock::new()));
+    let init = SourceInit::standalone("camera_0", Arc::new(ManualClock::new()));
     let mut cam = SyntheticRider::new(params.clone(), &init).unwrap();
     let pose = rider_pose(&params, 1);
     let markers: Vec<_> = pose

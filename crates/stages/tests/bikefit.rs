@@ -5,14 +5,13 @@ use std::sync::Arc;
 
 use framebus_core::clock::ManualClock;
 use framebus_core::harness::Harness;
-use framebus_core::source::Source;
+use framebus_core::source::{Source, SourceInit};
 use framebus_media::{SyntheticRider, SyntheticRiderParams, rider_pose};
 use framebus_stages::{BlobDetection, Blobs, Geometry, GeometryManager, MarkerManager, Markers};
-use framebus_testkit::source_init;
 use serde_json::json;
 
 fn rider(params: &SyntheticRiderParams) -> SyntheticRider {
-    let init = source_init("camera_0", Arc::new(ManualClock::new()));
+    let init = SourceInit::standalone("camera_0", Arc::new(ManualClock::new()));
     SyntheticRider::new(params.clone(), &init).unwrap()
 }
 

@@ -7,15 +7,14 @@ use std::sync::Arc;
 use framebus_core::clock::ManualClock;
 use framebus_core::harness::Harness;
 use framebus_core::protocol::ErrorCode;
-use framebus_core::source::Source;
+use framebus_core::source::{Source, SourceInit};
 use framebus_media::synthetic_table::{SyntheticTable, SyntheticTableParams};
 use framebus_stages::billiards::ball_detection::{BallDetection, DetectedBalls};
 use framebus_stages::billiards::table_detection::{TableDetection, TableGeometry};
-use framebus_testkit::source_init;
 use serde_json::json;
 
 fn camera() -> SyntheticTable {
-    let init = source_init("camera_0", Arc::new(ManualClock::new()));
+    let init = SourceInit::standalone("camera_0", Arc::new(ManualClock::new()));
     SyntheticTable::new(
         SyntheticTableParams {
             width: 640,

@@ -8,11 +8,10 @@ use std::sync::Arc;
 
 use framebus_core::clock::ManualClock;
 use framebus_core::harness::Harness;
-use framebus_core::source::Source;
+use framebus_core::source::{Source, SourceInit};
 use framebus_media::synthetic_table::{Distortion, ShotSpec, SyntheticTable, SyntheticTableParams};
 use framebus_stages::billiards::ball_detection::{BallDetection, DetectedBalls};
 use framebus_stages::billiards::table_detection::{TableDetection, TableGeometry};
-use framebus_testkit::source_init;
 use serde_json::json;
 
 /// Barrel distortion of a wide lens: the playing area's corners move ≈ 20 px inwards at
@@ -20,7 +19,7 @@ use serde_json::json;
 const K1: f64 = -0.05;
 
 fn camera(k1: f64) -> SyntheticTable {
-    let init = source_init("camera_0", Arc::new(ManualClock::new()));
+    let init = SourceInit::standalone("camera_0", Arc::new(ManualClock::new()));
     SyntheticTable::new(
         SyntheticTableParams {
             width: 1280,
@@ -164,7 +163,7 @@ fn a_folding_lens_is_refused_naming_k1() {
         .err()
         .unwrap();
     assert!(err.contains("k1 = -0.45"), "{err}");
-    let init = source_init("camera_0", Arc::new(ManualClock::new()));
+    let init = SourceInit::standalone("camera_0", Arc::new(ManualClock::new()));
     let Err(err) = SyntheticTable::new(
         SyntheticTableParams {
             distortion: Distortion { k1: -0.45, k2: 0.0 },

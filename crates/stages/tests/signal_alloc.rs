@@ -7,10 +7,9 @@ use std::sync::Arc;
 
 use framebus_core::clock::ManualClock;
 use framebus_core::harness::Harness;
-use framebus_core::source::Source;
+use framebus_core::source::{Source, SourceInit};
 use framebus_media::signal::{SignalGenerator, SignalGeneratorParams};
 use framebus_stages::signal::{downsample, fft, filter, gain, stats, to_voltage};
-use framebus_testkit::source_init;
 use serde_json::json;
 use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
 
@@ -19,7 +18,7 @@ static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
 
 #[test]
 fn sensor_chain_allocates_nothing_per_packet() {
-    let init = source_init("adc_0", Arc::new(ManualClock::new()));
+    let init = SourceInit::standalone("adc_0", Arc::new(ManualClock::new()));
     let mut src = SignalGenerator::new(
         SignalGeneratorParams {
             realtime: false,

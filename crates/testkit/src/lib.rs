@@ -7,14 +7,11 @@
 //! H.264 MP4 with the `mp4` crate and decodes it with OpenH264 to read those counters back;
 //! [`process`] has what process-isolation tests need: a paced tick source, stages that crash,
 //! abort or hang on command, workers that break the protocol (the `framebus-test-worker`
-//! binary), a snapshot tap and the process table of the test; [`source_init`] builds the
-//! `SourceInit` a source needs outside the runtime; [`alloc`] counts allocations per thread.
+//! binary), a snapshot tap and the process table of the test; [`alloc`] counts allocations
+//! per thread. (A source built outside the runtime takes `SourceInit::standalone`.)
 
 pub mod alloc;
 pub mod counter;
 pub mod mp4;
 pub mod process;
-pub mod source;
 pub mod video;
-
-pub use source::source_init;

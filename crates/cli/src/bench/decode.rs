@@ -16,7 +16,7 @@ use std::time::Instant;
 
 use anyhow::{Context, bail};
 use framebus_core::clock::ManualClock;
-use framebus_core::source::{Source, SourceInit, StopFlag};
+use framebus_core::source::{Source, SourceInit};
 use framebus_media::{SyntheticRider, SyntheticRiderParams, VideoFile, VideoFileParams};
 
 use super::{Row, Scale};
@@ -26,13 +26,8 @@ const H: u32 = 720;
 
 fn init(dir: &Path) -> SourceInit {
     SourceInit {
-        id: Arc::from("camera_0"),
-        index: 0,
-        clock: Arc::new(ManualClock::new()),
-        stop: StopFlag::new(),
-        pool_frames: 4,
         base_dir: dir.to_path_buf(),
-        shared_frames: false,
+        ..SourceInit::standalone("camera_0", Arc::new(ManualClock::new()))
     }
 }
 

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use framebus_core::clock::ManualClock;
-use framebus_core::source::{Source, SourceInit, StopFlag};
+use framebus_core::source::{Source, SourceInit};
 use framebus_media::encode::{EncoderSettings, H264Encoder};
 use framebus_media::{SyntheticRider, SyntheticRiderParams};
 
@@ -22,13 +22,8 @@ pub(crate) fn run(scale: Scale) -> anyhow::Result<Vec<Row>> {
         ..Default::default()
     };
     let init = SourceInit {
-        id: Arc::from("camera_0"),
-        index: 0,
-        clock: Arc::new(ManualClock::new()),
-        stop: StopFlag::new(),
         pool_frames: 32,
-        base_dir: std::env::temp_dir(),
-        shared_frames: false,
+        ..SourceInit::standalone("camera_0", Arc::new(ManualClock::new()))
     };
     let mut source = SyntheticRider::new(params, &init)?;
     // Render first (30 distinct frames, all held: the pool has room for them), so only

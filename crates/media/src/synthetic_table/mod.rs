@@ -154,15 +154,7 @@ impl SyntheticTable {
     /// The scored scene ([`SyntheticTableParams::scored_scene`]) as source `camera_0` on
     /// `clock` (a manual clock plays it as fast as it renders, with exact frame times).
     pub fn scored_scene(clock: Arc<dyn Clock>) -> Result<Self> {
-        let init = SourceInit {
-            id: Arc::from("camera_0"),
-            index: 0,
-            clock,
-            stop: StopFlag::new(),
-            pool_frames: 4,
-            base_dir: std::env::temp_dir(),
-            shared_frames: false,
-        };
+        let init = SourceInit::standalone("camera_0", clock);
         Self::new(SyntheticTableParams::scored_scene(), &init)
     }
 
