@@ -225,26 +225,29 @@ fn replays_are_identical_and_apply_commands_at_the_recorded_frame() {
     }
 }
 
+/// What one replay gave: the triggers it printed and its snapshots (wall-clock fields
+/// removed).
+type Replayed = (Vec<String>, Vec<Value>);
+
+/// Replays `session` three times: as fast as the stages go, twice, then paced at `speed`
+/// times the recorded rate (sleeping between frames, so anything that read the wall clock
+/// would fire elsewhere). Each run must succeed.
+fn three_replays(dir: &Path, session: &Path, speed: &str) -> [Replayed; 3] {
+    std::array::from_fn(|i| {
+        let paced = ["--speed", speed];
+        let extra: &[&str] = if i < 2 { &[] } else { &paced };
+        let out = dir.join(format!("replay{i}.jsonl"));
+        let r = replay_with(session, &out, extra);
+        assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+        (triggers(&r), snapshots(&out))
+    })
+}
+
 #[test]
 fn triggers_replay_at_the_same_frames_at_any_speed() {
     let dir = tempfile::tempdir().unwrap();
     let session = record_highlights(dir.path(), 150, str::to_owned);
-    let (a, b, c) = (
-        dir.path().join("a.jsonl"),
-        dir.path().join("b.jsonl"),
-        dir.path().join("c.jsonl"),
-    );
-    // As fast as the stages go, twice; then paced at 3× the recorded rate (sleeping
-    // between frames, so anything that read the wall clock would fire elsewhere).
-    let runs = [
-        replay_with(&session, &a, &[]),
-        replay_with(&session, &b, &[]),
-        replay_with(&session, &c, &["--speed", "3"]),
-    ];
-    for r in &runs {
-        assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
-    }
-    let fired = triggers(&runs[0]);
+    let [(fired, sa), (fired_b, sb), (fired_c, sc)] = three_replays(dir.path(), &session, "3");
     assert!(
         fired
             .iter()
@@ -252,22 +255,13 @@ fn triggers_replay_at_the_same_frames_at_any_speed() {
         "the knee rule fires in replay: {fired:?}"
     );
     assert!(fired.len() >= 3, "{fired:?}");
-    assert_eq!(triggers(&runs[1]), fired, "two replays, same triggers");
-    assert_eq!(triggers(&runs[2]), fired, "at 3× speed, same triggers");
-    let sa = snapshots(&a);
+    assert_eq!(fired_b, fired, "two replays, same triggers");
+    assert_eq!(fired_c, fired, "at 3× speed, same triggers");
     assert!(sa.len() >= 140, "{} snapshots", sa.len());
-    assert_eq!(
-        snapshots(&b),
-        sa,
-        "two replays differ beyond wall-clock fields"
-    );
-    assert_eq!(
-        snapshots(&c),
-        sa,
-        "a paced replay differs beyond wall-clock fields"
-    );
+    assert_eq!(sb, sa, "two replays differ beyond wall-clock fields");
+    assert_eq!(sc, sa, "a paced replay differs beyond wall-clock fields");
 
-    let bad = replay_with(&session, &a, &["--speed", "0"]);
+    let bad = replay_with(&session, &dir.path().join("bad.jsonl"), &["--speed", "0"]);
     assert!(!bad.status.success());
     let err = String::from_utf8_lossy(&bad.stderr);
     assert!(err.contains("--speed must be a number above 0"), "{err}");
@@ -321,37 +315,19 @@ cooldown = "0.3s"
     for f in ["camera_0.mp4", "camera_1.mp4"] {
         assert!(session.join(f).is_file(), "{f} recorded");
     }
-    let (a, b, c) = (
-        dir.path().join("a.jsonl"),
-        dir.path().join("b.jsonl"),
-        dir.path().join("c.jsonl"),
-    );
-    let runs = [
-        replay_with(&session, &a, &[]),
-        replay_with(&session, &b, &[]),
-        replay_with(&session, &c, &["--speed", "4"]),
-    ];
-    for r in &runs {
-        assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
-    }
-    let fired = triggers(&runs[0]);
+    let [(fired, sa), (fired_b, sb), (fired_c, sc)] = three_replays(dir.path(), &session, "4");
     let cross: Vec<&String> = fired
         .iter()
         .filter(|t| t.starts_with("trigger knees_apart "))
         .collect();
     assert!(!cross.is_empty(), "the cross-source rule fires: {fired:?}");
-    assert_eq!(triggers(&runs[1]), fired, "two replays, same triggers");
-    assert_eq!(triggers(&runs[2]), fired, "at 4× speed, same triggers");
-    let sa = snapshots(&a);
+    assert_eq!(fired_b, fired, "two replays, same triggers");
+    assert_eq!(fired_c, fired, "at 4× speed, same triggers");
     let sources: std::collections::BTreeSet<String> =
         sa.iter().map(|s| s["source"].to_string()).collect();
     assert_eq!(sources.len(), 2, "snapshots of both sources: {sources:?}");
-    assert_eq!(snapshots(&b), sa, "same snapshots in the same order");
-    assert_eq!(
-        snapshots(&c),
-        sa,
-        "same snapshots in the same order at 4× speed"
-    );
+    assert_eq!(sb, sa, "same snapshots in the same order");
+    assert_eq!(sc, sa, "same snapshots in the same order at 4× speed");
 }
 
 #[test]
