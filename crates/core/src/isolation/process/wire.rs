@@ -456,13 +456,7 @@ mod tests {
 
     #[test]
     fn with_doorbells_every_message_still_crosses_in_order() {
-        use super::super::bell::Bell;
-        let (a, b) = pair().unwrap();
-        let (mut host, mut worker) = (Channel::new(a), Channel::new(b));
-        let bell = Bell::create(Duration::from_micros(200), 0).unwrap();
-        let fd = bell.fd().try_clone_to_owned().unwrap();
-        host.ring(bell);
-        worker.ring(Bell::join(fd, Duration::from_micros(200), 0).unwrap());
+        let (mut host, mut worker) = slotted(Duration::from_micros(200), 0);
         assert!(host.spins() && worker.spins());
         let echo = std::thread::spawn(move || {
             let mut n = 0;
@@ -524,6 +518,19 @@ mod tests {
         host.ring(bell);
         worker.ring(Bell::join(fd, spin, slot).unwrap());
         (host, worker)
+    }
+
+    /// The host's doorbell block mapped again as a (non-spinning) worker would map it, to
+    /// play a worker that misbehaves in it.
+    fn worker_view(host: &Channel, slot: u64) -> super::super::bell::Bell {
+        let fd = host
+            .bell
+            .as_ref()
+            .unwrap()
+            .fd()
+            .try_clone_to_owned()
+            .unwrap();
+        super::super::bell::Bell::join(fd, Duration::ZERO, slot).unwrap()
     }
 
     #[test]
@@ -589,14 +596,7 @@ mod tests {
         let (mut host, worker) = slotted(Duration::from_micros(200), 256);
         // The worker's side of the block, mapped again, as a worker that wrote half a
         // message into its slot and was killed before announcing it.
-        let fd = host
-            .bell
-            .as_ref()
-            .unwrap()
-            .fd()
-            .try_clone_to_owned()
-            .unwrap();
-        let mut half = super::super::bell::Bell::join(fd, Duration::ZERO, 256).unwrap();
+        let mut half = worker_view(&host, 256);
         half.scribble(br#"{"type":"result","seq":1,"#);
         drop(worker);
         assert!(matches!(
@@ -605,14 +605,7 @@ mod tests {
         ));
         // Also when a message was announced on the socket but never sent.
         let (mut host, worker) = slotted(Duration::from_micros(200), 256);
-        let fd = host
-            .bell
-            .as_ref()
-            .unwrap()
-            .fd()
-            .try_clone_to_owned()
-            .unwrap();
-        let mut liar = super::super::bell::Bell::join(fd, Duration::ZERO, 256).unwrap();
+        let mut liar = worker_view(&host, 256);
         liar.rang();
         drop(worker);
         assert!(matches!(
