@@ -125,14 +125,12 @@ impl<'a> FrameCtx<'a> {
         range: Option<(f64, f64)>,
     ) {
         let stage = self.stage_id;
-        let w = self.store.widgets.push().0.get_or_insert_with(|| Widget {
-            id: String::new(),
-            label: String::new(),
-            value: None,
-            unit: String::new(),
-            min: None,
-            max: None,
-        });
+        let w = self
+            .store
+            .widgets
+            .push()
+            .0
+            .get_or_insert_with(Widget::default);
         w.id.clear();
         w.id.push_str(stage);
         w.id.push('.');

@@ -104,7 +104,7 @@ pub struct StageError {
 }
 
 /// A dashboard widget published by a stage (a value with optional range).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
 #[ts(export)]
 pub struct Widget {
     /// Unique id (`stage.tool`).

@@ -275,7 +275,7 @@ pub struct FrameMeta {
 }
 
 /// A named point.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WirePoint {
     /// Name.
@@ -289,7 +289,7 @@ pub struct WirePoint {
 }
 
 /// A scalar signal.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WireSignal {
     /// Name.
@@ -299,7 +299,7 @@ pub struct WireSignal {
 }
 
 /// A dashboard widget.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WireWidget {
     /// Id (the host prefixes the stage id when it is not already there).
@@ -317,10 +317,11 @@ pub struct WireWidget {
 }
 
 /// Severity of a [`WireNotification`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum WireLevel {
     /// Informational.
+    #[default]
     Info,
     /// Something to look at.
     Warning,
@@ -331,7 +332,7 @@ pub enum WireLevel {
 }
 
 /// A toast raised by the stage.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WireNotification {
     /// Severity.

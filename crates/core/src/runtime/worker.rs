@@ -225,14 +225,7 @@ fn copy_widget(from: &Option<Widget>, to: &mut Option<Widget>) {
         *to = None;
         return;
     };
-    let d = to.get_or_insert_with(|| Widget {
-        id: String::new(),
-        label: String::new(),
-        value: None,
-        unit: String::new(),
-        min: None,
-        max: None,
-    });
+    let d = to.get_or_insert_with(Widget::default);
     d.id.clear();
     d.id.push_str(&w.id);
     d.label.clear();

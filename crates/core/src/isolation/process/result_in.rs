@@ -42,7 +42,7 @@ impl<T> Pool<T> {
 impl<T: Fill> Pool<T> {
     fn next_slot(&mut self) -> &mut T {
         if self.items.len() == self.len {
-            self.items.push(T::empty());
+            self.items.push(T::default());
         }
         &mut self.items[self.len]
     }
@@ -250,15 +250,13 @@ impl<'de> Visitor<'de> for InOptStr<'_> {
 }
 
 /// A wire struct whose fields can be filled in place.
-pub(super) trait Fill {
+pub(super) trait Fill: Default {
     const NAME: &'static str;
     const FIELDS: &'static [&'static str];
     /// Reads the value of field `i` (of `FIELDS`) in place.
     fn fill<'de, A: MapAccess<'de>>(&mut self, i: usize, map: &mut A) -> Result<(), A::Error>;
     /// Field `i` was missing: `true` if it may be (an `Option`, now `None`).
     fn missing(&mut self, i: usize) -> bool;
-    /// A value with empty strings (a new slot of a [`Pool`]).
-    fn empty() -> Self;
 }
 
 /// A field name, as its index in `FIELDS` (unknown names are refused).
@@ -329,12 +327,6 @@ impl Fill for WireSignal {
     fn missing(&mut self, _: usize) -> bool {
         false
     }
-    fn empty() -> Self {
-        Self {
-            name: String::new(),
-            value: 0.0,
-        }
-    }
 }
 
 impl Fill for WirePoint {
@@ -350,14 +342,6 @@ impl Fill for WirePoint {
     }
     fn missing(&mut self, _: usize) -> bool {
         false
-    }
-    fn empty() -> Self {
-        Self {
-            name: String::new(),
-            x: 0.0,
-            y: 0.0,
-            score: 0.0,
-        }
     }
 }
 
@@ -383,16 +367,6 @@ impl Fill for WireWidget {
         }
         true
     }
-    fn empty() -> Self {
-        Self {
-            id: String::new(),
-            label: String::new(),
-            value: None,
-            unit: String::new(),
-            min: None,
-            max: None,
-        }
-    }
 }
 
 impl Fill for WireNotification {
@@ -407,13 +381,6 @@ impl Fill for WireNotification {
     }
     fn missing(&mut self, _: usize) -> bool {
         false
-    }
-    fn empty() -> Self {
-        Self {
-            level: WireLevel::Info,
-            title: String::new(),
-            message: String::new(),
-        }
     }
 }
 
