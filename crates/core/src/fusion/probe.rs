@@ -307,6 +307,16 @@ impl ser::SerializeMap for Compound<'_> {
     }
 }
 
+/// The integer methods of the serializer: every integer is a number (as `serde_json` reads
+/// it back, as f64).
+macro_rules! integers {
+    ($($method:ident: $t:ty),*) => {$(
+        fn $method(self, v: $t) -> Result<(), Never> {
+            self.num(v as f64)
+        }
+    )*};
+}
+
 impl<'a> Serializer for Probe<'a> {
     type Ok = ();
     type Error = Never;
@@ -321,36 +331,18 @@ impl<'a> Serializer for Probe<'a> {
     fn serialize_bool(self, v: bool) -> Result<(), Never> {
         self.set(Leaf::Bool(v))
     }
-    fn serialize_i8(self, v: i8) -> Result<(), Never> {
-        self.num(v.into())
-    }
-    fn serialize_i16(self, v: i16) -> Result<(), Never> {
-        self.num(v.into())
-    }
-    fn serialize_i32(self, v: i32) -> Result<(), Never> {
-        self.num(v.into())
-    }
-    fn serialize_i64(self, v: i64) -> Result<(), Never> {
-        self.num(v as f64)
-    }
-    fn serialize_i128(self, v: i128) -> Result<(), Never> {
-        self.num(v as f64)
-    }
-    fn serialize_u8(self, v: u8) -> Result<(), Never> {
-        self.num(v.into())
-    }
-    fn serialize_u16(self, v: u16) -> Result<(), Never> {
-        self.num(v.into())
-    }
-    fn serialize_u32(self, v: u32) -> Result<(), Never> {
-        self.num(v.into())
-    }
-    fn serialize_u64(self, v: u64) -> Result<(), Never> {
-        self.num(v as f64)
-    }
-    fn serialize_u128(self, v: u128) -> Result<(), Never> {
-        self.num(v as f64)
-    }
+    integers!(
+        serialize_i8: i8,
+        serialize_i16: i16,
+        serialize_i32: i32,
+        serialize_i64: i64,
+        serialize_i128: i128,
+        serialize_u8: u8,
+        serialize_u16: u16,
+        serialize_u32: u32,
+        serialize_u64: u64,
+        serialize_u128: u128
+    );
     fn serialize_f32(self, v: f32) -> Result<(), Never> {
         // JSON has no NaN: serde_json writes `null`.
         if v.is_finite() {
