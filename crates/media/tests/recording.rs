@@ -201,6 +201,18 @@ fn record_then_stop_writes_what_was_processed_while_recording() {
         Duration::from_secs(5),
     );
     assert!(refused.is_err());
+    // The command was applied before the reply came: a frame recorded after the last one seen
+    // now came after the command, so the command has a frame of the video to point at (on a
+    // loaded machine the pipeline may otherwise not run again before `stop_recording`).
+    let seen_at_reply = *run.watch.recorded_ids.lock().unwrap().last().unwrap();
+    wait_until(|| {
+        run.watch
+            .recorded_ids
+            .lock()
+            .unwrap()
+            .last()
+            .is_some_and(|&id| id > seen_at_reply)
+    });
     // The source is unpaced and the encoder may fall behind (frames then count as dropped):
     // wait until frames handed over after the command are encoded, past the queue's length.
     let encoded = run.recorder.status().sources[0].encoded;
@@ -261,6 +273,52 @@ fn record_then_stop_writes_what_was_processed_while_recording() {
         .unwrap_or_else(|| panic!("{cmds:?}"));
     assert!(at > first && at <= *ids.last().unwrap());
     assert_eq!(cmds[0]["after_frame_id"].as_u64().unwrap() + 1, at);
+}
+
+/// A frame the pipeline processed in the recording state, handed over after `stop_recording`
+/// reached the recorder (the pipeline was between reading the state and the observer call),
+/// is counted as dropped, never lost silently. Driven through the observer calls directly,
+/// in the order the race produces.
+#[test]
+fn a_frame_handed_over_after_the_stop_counts_as_dropped() {
+    use framebus_protocol::StateChanged;
+    let dir = tempfile::tempdir().unwrap();
+    let config = config(0, false, "running", dir.path());
+    let recorder = Recorder::new(&config, vec![]).unwrap();
+    let pool = framebus_core::frame::FramePool::new(1, "camera_0".into(), 0);
+    let hand_over = |id: u64, state: RunState| {
+        let mut f = pool.try_acquire(W, H, PixelFormat::Gray8).unwrap();
+        let d = f.get_mut().unwrap();
+        d.frame_id = id;
+        d.t_ns = id * PERIOD_NS;
+        d.data.fill(90);
+        framebus_testkit::counter::draw(&mut d.data, W, H, W as usize, 1, id as u32);
+        let json = format!("{{\"frame_id\":{id}}}");
+        recorder.snapshot(&SnapshotOut {
+            json: json.as_bytes(),
+            frame: &f,
+            source_index: 0,
+            sequence: id,
+            state,
+        });
+    };
+    let change = |from, to| recorder.event(&ServerMessage::StateChanged(StateChanged { from, to }));
+    change(RunState::Running, RunState::Recording);
+    for id in 0..10 {
+        hand_over(id, RunState::Recording);
+    }
+    change(RunState::Recording, RunState::Running);
+    hand_over(10, RunState::Recording);
+    hand_over(11, RunState::Running);
+    recorder.close();
+    let s = sessions(dir.path());
+    let d = decode(&s[0].join("camera_0.mp4")).unwrap();
+    assert_eq!(d.counters, (0..10).collect::<Vec<u32>>());
+    assert_eq!(
+        recorder.status().sources[0].dropped,
+        1,
+        "frame 10, not frame 11"
+    );
 }
 
 #[test]

@@ -203,6 +203,10 @@ pub struct Recorder {
     shared: Arc<Shared>,
     taps: Vec<Tap>,
     workers: Mutex<Vec<JoinHandle<()>>>,
+    /// The last session began (its directory was made). Not cleared when it ends: a frame the
+    /// pipeline processed in the recording state but handed over after the end still goes to
+    /// the worker, which counts it as dropped (the session is closed) instead of losing it
+    /// silently; frames processed after the end carry another state and are not taken.
     recording: AtomicBool,
     closed: AtomicBool,
 }
@@ -341,6 +345,7 @@ impl Recorder {
                 self.recording.store(true, Ordering::SeqCst);
             }
             Err(e) => {
+                self.recording.store(false, Ordering::SeqCst);
                 let msg = format!(
                     "cannot create a session in {}: {e}",
                     self.shared.settings.recordings_dir.display()
@@ -358,7 +363,6 @@ impl Recorder {
     }
 
     fn end_session(&self) {
-        self.recording.store(false, Ordering::SeqCst);
         let g = self.shared.generation.load(Ordering::SeqCst);
         let session = self.shared.current.lock().ok().and_then(|mut c| c.take());
         let mut sent = 0;
