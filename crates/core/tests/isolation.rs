@@ -5,40 +5,13 @@
 
 mod common;
 
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::Duration;
 
 use common::iso::{counters, intervals};
 use common::*;
-use framebus_core::clock::ManualClock;
 use framebus_core::config::{Config, Format};
 use framebus_core::protocol::{Command, ErrorCode};
-use framebus_core::runtime::{Runtime, RuntimeOptions};
 use serde_json::{Value, json};
-
-fn config(text: &str) -> Config {
-    Config::parse(text, Format::Toml, "iso.toml").unwrap()
-}
-
-fn start(text: &str, collect: &Arc<Collect>) -> Runtime {
-    Runtime::start(
-        &config(text),
-        RuntimeOptions {
-            clock: Arc::new(ManualClock::new()),
-            observers: vec![collect.clone()],
-            ..Default::default()
-        },
-    )
-    .unwrap()
-}
-
-const T: Duration = Duration::from_secs(10);
-
-fn request(rt: &Runtime, target: &str, cmd: &str, args: Value) -> framebus_core::command::Reply {
-    rt.bus()
-        .request_blocking(Command::new(target, cmd, args).with_id(1), T)
-}
 
 /// The snapshot of stage `id` in `active_plugins`.
 fn active<'a>(snap: &'a Value, id: &str) -> &'a Value {

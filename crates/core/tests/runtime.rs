@@ -2,34 +2,12 @@
 
 mod common;
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
 
 use common::*;
-use framebus_core::clock::ManualClock;
-use framebus_core::config::{Config, Format};
 use framebus_core::prelude::*;
-use framebus_core::protocol::{Command, ErrorCode};
-use framebus_core::runtime::{Runtime, RuntimeOptions};
-
-fn config(text: &str) -> Config {
-    Config::parse(text, Format::Toml, "test.toml").unwrap()
-}
-
-fn start(text: &str, collect: &Arc<Collect>) -> Runtime {
-    Runtime::start(
-        &config(text),
-        RuntimeOptions {
-            clock: Arc::new(ManualClock::new()),
-            observers: vec![collect.clone()],
-            ..Default::default()
-        },
-    )
-    .unwrap()
-}
-
-const T: Duration = Duration::from_secs(10);
+use framebus_core::protocol::ErrorCode;
+use framebus_core::runtime::Runtime;
 
 #[test]
 fn block_edge_loses_no_frame_over_10000() {
@@ -156,16 +134,6 @@ const PAUSED_PROBE: &str = r#"
     plugin = "test_probe"
     "#;
 
-fn request(
-    rt: &Runtime,
-    target: &str,
-    cmd: &str,
-    args: serde_json::Value,
-) -> framebus_core::command::Reply {
-    rt.bus()
-        .request_blocking(Command::new(target, cmd, args).with_id(7), T)
-}
-
 #[test]
 fn recording_lock_unknown_target_and_bad_args_change_nothing() {
     let c = Collect::new();
@@ -179,7 +147,7 @@ fn recording_lock_unknown_target_and_bad_args_change_nothing() {
 
     let e = request(&rt, "test_prob", "set_params", json!({"level": 1})).unwrap_err();
     assert_eq!(e.code, ErrorCode::UnknownTarget);
-    assert_eq!(e.id, Some(json!(7)));
+    assert_eq!(e.id, Some(json!(1)));
     assert!(
         e.message.contains("did you mean `test_probe`"),
         "{}",
@@ -218,7 +186,7 @@ fn recording_lock_unknown_target_and_bad_args_change_nothing() {
     request(&rt, "pipeline", "stop_recording", json!({})).unwrap();
     let ack = request(&rt, "test_probe", "set_params", json!({"level": 99})).unwrap();
     assert_eq!(ack.result["level"], 99);
-    assert_eq!(ack.id, Some(json!(7)));
+    assert_eq!(ack.id, Some(json!(1)));
     assert_eq!(get(&rt)["level"], 99);
     rt.shutdown();
 }

@@ -219,3 +219,39 @@ pub fn wait_until(mut cond: impl FnMut() -> bool) -> bool {
     cond()
 }
 pub mod iso;
+
+/// A config from TOML text (panics on a parse error: tests write valid configs).
+pub fn config(text: &str) -> framebus_core::config::Config {
+    use framebus_core::config::{Config, Format};
+    Config::parse(text, Format::Toml, "test.toml").unwrap()
+}
+
+/// Starts a runtime on `text` with a manual clock and `collect` as its observer.
+pub fn start(text: &str, collect: &Arc<Collect>) -> framebus_core::runtime::Runtime {
+    use framebus_core::runtime::{Runtime, RuntimeOptions};
+    Runtime::start(
+        &config(text),
+        RuntimeOptions {
+            clock: Arc::new(framebus_core::clock::ManualClock::new()),
+            observers: vec![collect.clone()],
+            ..Default::default()
+        },
+    )
+    .unwrap()
+}
+
+/// How long a test waits for a reply.
+pub const T: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Sends a command (id 1) and waits for its reply.
+pub fn request(
+    rt: &framebus_core::runtime::Runtime,
+    target: &str,
+    cmd: &str,
+    args: Value,
+) -> framebus_core::command::Reply {
+    rt.bus().request_blocking(
+        framebus_core::protocol::Command::new(target, cmd, args).with_id(1),
+        T,
+    )
+}
