@@ -55,7 +55,7 @@ pub use synthetic::{
 };
 pub use synthetic_table::{SyntheticTable, SyntheticTableParams};
 pub use v4l2::{V4l2Params, V4l2Source};
-pub use video_file::{VideoFile, VideoFileParams};
+pub use video_file::{VideoFile, VideoFileFormat, VideoFileParams};
 
 /// Keeps this crate's source registrations in the final binary. It does nothing at run time;
 /// it refers to every module that registers a source so the linker keeps them all.
