@@ -11,7 +11,35 @@ use zune_core::colorspace::ColorSpace;
 use zune_core::options::DecoderOptions;
 use zune_jpeg::JpegDecoder;
 
+use framebus_core::frame::PixelFormat;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
 use crate::error::{MediaError, Result};
+
+/// The pixel formats the decoding sources (`video_file`, `gstreamer`) can hand out.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DecodeFormat {
+    /// Packed RGB (converted from the decoded YUV, BT.601 limited range).
+    #[default]
+    Rgb8,
+    /// The decoded YUV 4:2:0 as NV12 (no colour conversion).
+    Nv12,
+    /// The luma plane only.
+    Gray8,
+}
+
+impl DecodeFormat {
+    /// The frame layout this stands for.
+    pub fn pixel_format(self) -> PixelFormat {
+        match self {
+            Self::Rgb8 => PixelFormat::Rgb8,
+            Self::Nv12 => PixelFormat::Nv12,
+            Self::Gray8 => PixelFormat::Gray8,
+        }
+    }
+}
 
 /// A decoded picture: packed RGB, `width * height * 3` bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -44,6 +44,7 @@ pub mod v4l2;
 pub mod video_file;
 
 pub use browser::{BrowserIngest, BrowserParams, BrowserSource};
+pub use decode::DecodeFormat;
 pub use error::{MediaError, Result};
 #[cfg(feature = "gstreamer")]
 pub use gst_source::{GstreamerParams, GstreamerSource, RtspParams, RtspSource};
@@ -55,7 +56,7 @@ pub use synthetic::{
 };
 pub use synthetic_table::{SyntheticTable, SyntheticTableParams};
 pub use v4l2::{V4l2Params, V4l2Source};
-pub use video_file::{VideoFile, VideoFileFormat, VideoFileParams};
+pub use video_file::{VideoFile, VideoFileParams};
 
 /// Keeps this crate's source registrations in the final binary. It does nothing at run time;
 /// it refers to every module that registers a source so the linker keeps them all.

@@ -21,7 +21,7 @@ use anyhow::{Context, bail};
 use framebus_core::clock::ManualClock;
 use framebus_core::source::{Source, SourceInit};
 use framebus_media::{
-    SyntheticRider, SyntheticRiderParams, VideoFile, VideoFileFormat, VideoFileParams,
+    DecodeFormat, SyntheticRider, SyntheticRiderParams, VideoFile, VideoFileParams,
 };
 
 use super::cpu_time::ProcessCpu;
@@ -119,7 +119,7 @@ fn run_command(cmd: &mut Command, frames: u64) -> anyhow::Result<u64> {
 }
 
 /// Decodes the file with the `video_file` source writing `format`; returns the frames.
-fn run_video_file(dir: &Path, path: &Path, format: VideoFileFormat) -> anyhow::Result<u64> {
+fn run_video_file(dir: &Path, path: &Path, format: DecodeFormat) -> anyhow::Result<u64> {
     let params = VideoFileParams {
         path: path.display().to_string(),
         realtime: false,
@@ -136,9 +136,10 @@ fn run_video_file(dir: &Path, path: &Path, format: VideoFileFormat) -> anyhow::R
     Ok(n)
 }
 
-/// Decodes the file with the `gstreamer` source (`avdec_h264 max-threads=1`, RGB frames).
+/// Decodes the file with the `gstreamer` source (`avdec_h264 max-threads=1`, frames in
+/// `format`).
 #[cfg(feature = "gstreamer")]
-fn run_gst_source(dir: &Path, path: &Path) -> anyhow::Result<u64> {
+fn run_gst_source(dir: &Path, path: &Path, format: DecodeFormat) -> anyhow::Result<u64> {
     use framebus_media::{GstreamerParams, GstreamerSource};
     let params = GstreamerParams {
         pipeline: Some(format!(
@@ -148,6 +149,7 @@ fn run_gst_source(dir: &Path, path: &Path) -> anyhow::Result<u64> {
         )),
         uri: None,
         realtime: Some(false),
+        format,
     };
     let mut source = GstreamerSource::new(params, &init(dir))?;
     let mut n = 0u64;
@@ -177,8 +179,8 @@ pub(crate) fn run(scale: Scale) -> anyhow::Result<Vec<Row>> {
                 Ok(n)
             })
         };
-        let rgb = ours(VideoFileFormat::Rgb8)?;
-        let nv12 = ours(VideoFileFormat::Nv12)?;
+        let rgb = ours(DecodeFormat::Rgb8)?;
+        let nv12 = ours(DecodeFormat::Nv12)?;
         let ffmpeg = Fps::best_of_three(true, || {
             run_command(
                 Command::new("ffmpeg")
@@ -258,19 +260,26 @@ fn beside_gst_source(
         eprintln!("bench: decode: the gstreamer source row needs avdec_h264 (gstreamer1.0-libav)");
         return Ok(());
     }
-    let fps = Fps::best_of_three(false, || {
-        let n = run_gst_source(dir, path)?;
-        anyhow::ensure!(
-            n == frames,
-            "the gstreamer source gave {n} of {frames} frames"
-        );
-        Ok(n)
-    })?;
-    beside(
-        "gstreamer source (avdec_h264 max-threads=1) → RGB, CPU",
-        fps.cpu,
-        |f| f.cpu,
-    );
+    for (format, metric) in [
+        (
+            DecodeFormat::Rgb8,
+            "gstreamer source (avdec_h264 max-threads=1) → RGB, CPU",
+        ),
+        (
+            DecodeFormat::Nv12,
+            "gstreamer source (avdec_h264 max-threads=1) → NV12, CPU",
+        ),
+    ] {
+        let fps = Fps::best_of_three(false, || {
+            let n = run_gst_source(dir, path, format)?;
+            anyhow::ensure!(
+                n == frames,
+                "the gstreamer source gave {n} of {frames} frames"
+            );
+            Ok(n)
+        })?;
+        beside(metric, fps.cpu, |f| f.cpu);
+    }
     Ok(())
 }
 

@@ -40,6 +40,7 @@ use framebus_core::{Error, Result};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::decode::DecodeFormat;
 use decode::{Dims, H264Decoder};
 use demux::Mp4H264;
 
@@ -58,30 +59,7 @@ pub struct VideoFileParams {
     pub speed: f64,
     /// Pixel format of the frames: `rgb8` (default), `nv12` (the decoded YUV 4:2:0, no
     /// colour conversion) or `gray8` (the luma plane only).
-    pub format: VideoFileFormat,
-}
-
-/// The pixel formats `video_file` can emit.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum VideoFileFormat {
-    /// Packed RGB (converted from the decoded YUV, BT.601 limited range).
-    #[default]
-    Rgb8,
-    /// The decoded YUV 4:2:0 as NV12 (no colour conversion).
-    Nv12,
-    /// The luma plane only.
-    Gray8,
-}
-
-impl VideoFileFormat {
-    fn pixel_format(self) -> PixelFormat {
-        match self {
-            Self::Rgb8 => PixelFormat::Rgb8,
-            Self::Nv12 => PixelFormat::Nv12,
-            Self::Gray8 => PixelFormat::Gray8,
-        }
-    }
+    pub format: DecodeFormat,
 }
 
 impl Default for VideoFileParams {
@@ -91,7 +69,7 @@ impl Default for VideoFileParams {
             realtime: true,
             looping: false,
             speed: 1.0,
-            format: VideoFileFormat::Rgb8,
+            format: DecodeFormat::Rgb8,
         }
     }
 }
