@@ -1,9 +1,9 @@
 //! The v4l2 source's MJPEG path on real JPEG bytes (a webcam-like 4:2:2 MJPEG stream made by
 //! ffmpeg) decodes straight into pooled frames: once warmed up, a frame allocates no
 //! image-sized buffer, and the same small number of allocations every frame (zune-jpeg's
-//! per-image row and table buffers, which its API cannot reuse), so nothing grows. Before,
-//! each frame went through `image` (a fresh RGB image, then a copy): two image-sized
-//! allocations per frame.
+//! per-image row and table buffers, which its API cannot reuse), so nothing grows. Measured
+//! here at 640×480: 17 allocations, about 120 kB a frame; before, through `image` (a fresh
+//! RGB image, then a copy into the frame), 21 allocations and 1.07 MB a frame.
 
 use std::path::Path;
 use std::process::Command;
