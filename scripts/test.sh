@@ -15,6 +15,9 @@ need_apt=()
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 # ffmpeg makes the test videos of the video_file tests (H.264 with a frame counter in the pixels).
 command -v ffmpeg >/dev/null 2>&1 || need_apt+=(ffmpeg)
+# nasm lets openh264-sys2 build OpenH264's assembly (its build script silently falls back to C
+# without it; the decoder is then about 7 % slower). Installed before the first cargo build.
+command -v nasm >/dev/null 2>&1 || need_apt+=(nasm)
 # The GStreamer feature's build (headers, pkg-config files) and tests (decoders, the RTSP server
 # through Debian's python3-gi, openh264enc in plugins-bad).
 dpkg -s libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev gstreamer1.0-plugins-base \

@@ -1,11 +1,45 @@
 //! Decoding JPEG and PNG bytes into packed RGB with real codecs (`image`, whose JPEG
-//! decoder is zune-jpeg), with size limits checked from the header before decoding.
+//! decoder is zune-jpeg), with size limits checked from the header before decoding; and
+//! [`JpegRgb`], zune-jpeg used directly to decode a JPEG into a buffer the caller already
+//! has (a pooled frame), for MJPEG cameras.
 
 use std::io::Cursor;
 
 use image::{ImageFormat, ImageReader, Limits};
+use zune_core::bytestream::ZCursor;
+use zune_core::colorspace::ColorSpace;
+use zune_core::options::DecoderOptions;
+use zune_jpeg::JpegDecoder;
+
+use framebus_core::frame::PixelFormat;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
 use crate::error::{MediaError, Result};
+
+/// The pixel formats the decoding sources (`video_file`, `gstreamer`) can hand out.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DecodeFormat {
+    /// Packed RGB (converted from the decoded YUV, BT.601 limited range).
+    #[default]
+    Rgb8,
+    /// The decoded YUV 4:2:0 as NV12 (no colour conversion).
+    Nv12,
+    /// The luma plane only.
+    Gray8,
+}
+
+impl DecodeFormat {
+    /// The frame layout this stands for.
+    pub fn pixel_format(self) -> PixelFormat {
+        match self {
+            Self::Rgb8 => PixelFormat::Rgb8,
+            Self::Nv12 => PixelFormat::Nv12,
+            Self::Gray8 => PixelFormat::Gray8,
+        }
+    }
+}
 
 /// A decoded picture: packed RGB, `width * height * 3` bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,6 +93,54 @@ pub fn decode_rgb(bytes: &[u8], max: Option<(u32, u32)>) -> Result<DecodedImage>
     })
 }
 
+/// A JPEG whose header has been read, to be decoded as packed RGB into a buffer the caller
+/// owns: no image-sized buffer is allocated (zune-jpeg still allocates its small per-image
+/// row and table buffers).
+pub struct JpegRgb<'a> {
+    decoder: JpegDecoder<ZCursor<&'a [u8]>>,
+    width: u32,
+    height: u32,
+}
+
+impl<'a> JpegRgb<'a> {
+    /// Reads the header of `bytes`; an error when it is not a JPEG zune-jpeg can decode.
+    pub fn new(bytes: &'a [u8]) -> Result<Self> {
+        let options = DecoderOptions::default().jpeg_set_out_colorspace(ColorSpace::RGB);
+        let mut decoder = JpegDecoder::new_with_options(ZCursor::new(bytes), options);
+        decoder
+            .decode_headers()
+            .map_err(|e| MediaError::Corrupt(format!("JPEG header: {e:?}")))?;
+        let (w, h) = decoder.dimensions().unwrap_or((0, 0));
+        if w == 0 || h == 0 {
+            return Err(MediaError::Corrupt("empty JPEG image".into()));
+        }
+        Ok(Self {
+            decoder,
+            width: w as u32,
+            height: h as u32,
+        })
+    }
+
+    /// Width and height in pixels.
+    pub fn dimensions(&self) -> (u32, u32) {
+        (self.width, self.height)
+    }
+
+    /// Decodes into `out`, which holds exactly `width × height × 3` bytes.
+    pub fn decode_into(mut self, out: &mut [u8]) -> Result<()> {
+        let need = self.width as usize * self.height as usize * 3;
+        if out.len() != need || self.decoder.output_colorspace() != Some(ColorSpace::RGB) {
+            return Err(MediaError::Corrupt(format!(
+                "JPEG gives {:?}, not {need} bytes of RGB",
+                self.decoder.output_colorspace()
+            )));
+        }
+        self.decoder
+            .decode_into(out)
+            .map_err(|e| MediaError::Corrupt(format!("JPEG data: {e:?}")))
+    }
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
@@ -95,6 +177,38 @@ pub(crate) mod tests {
             px[0].abs_diff(200) < 10 && px[1].abs_diff(40) < 10,
             "{px:?}"
         );
+    }
+
+    #[test]
+    fn jpeg_rgb_decodes_into_the_callers_buffer_like_image_does() {
+        for bytes in [jpeg(24, 8, [200, 20, 20]), {
+            let mut out = Vec::new();
+            image::GrayImage::from_pixel(16, 16, image::Luma([77]))
+                .write_to(&mut Cursor::new(&mut out), ImageFormat::Jpeg)
+                .unwrap();
+            out
+        }] {
+            let reference = decode_rgb(&bytes, None).unwrap();
+            let j = JpegRgb::new(&bytes).unwrap();
+            assert_eq!(j.dimensions(), (reference.width, reference.height));
+            let mut out = vec![0; reference.rgb.len()];
+            j.decode_into(&mut out).unwrap();
+            assert_eq!(out, reference.rgb);
+        }
+        let bytes = jpeg(24, 8, [1, 2, 3]);
+        let mut small = vec![0; 24 * 8 * 3 - 1];
+        assert!(matches!(
+            JpegRgb::new(&bytes).unwrap().decode_into(&mut small),
+            Err(MediaError::Corrupt(_))
+        ));
+        assert!(matches!(
+            JpegRgb::new(b"\xff\xd8 not really"),
+            Err(MediaError::Corrupt(_))
+        ));
+        let truncated = &bytes[..bytes.len() / 2];
+        let mut out = vec![0; 24 * 8 * 3];
+        let r = JpegRgb::new(truncated).and_then(|j| j.decode_into(&mut out));
+        assert!(matches!(r, Err(MediaError::Corrupt(_))), "{r:?}");
     }
 
     #[test]

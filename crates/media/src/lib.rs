@@ -44,6 +44,7 @@ pub mod v4l2;
 pub mod video_file;
 
 pub use browser::{BrowserIngest, BrowserParams, BrowserSource};
+pub use decode::DecodeFormat;
 pub use error::{MediaError, Result};
 #[cfg(feature = "gstreamer")]
 pub use gst_source::{GstreamerParams, GstreamerSource, RtspParams, RtspSource};

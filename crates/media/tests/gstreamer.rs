@@ -20,7 +20,7 @@ use framebus_core::observer::{Observer, SnapshotOut};
 use framebus_core::protocol::ServerMessage;
 use framebus_core::runtime::{Runtime, RuntimeOptions};
 use framebus_core::source::{Source, SourceInit};
-use framebus_media::{GstreamerParams, GstreamerSource, RtspParams, RtspSource};
+use framebus_media::{DecodeFormat, GstreamerParams, GstreamerSource, RtspParams, RtspSource};
 use framebus_testkit::counter;
 use framebus_testkit::video::{VideoSpec, encode_counter_video};
 
@@ -119,6 +119,52 @@ fn a_uri_on_an_mp4_gives_every_frame_with_the_counter_in_its_pixels_and_file_tim
             .map(|id| (id, id as u32, (id - 1) * 1_000_000_000 / u64::from(FPS)))
             .collect();
         assert_eq!(seen, expected, "{uri}");
+    }
+}
+
+/// `format = "nv12"` / `"gray8"`: the decoder's YUV reaches the frame without an RGB
+/// conversion; the same frames, counters (read from the luma plane) and times, packed layouts.
+#[test]
+fn nv12_and_gray8_frames_from_a_pipeline_carry_the_counter_in_luma() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = VideoSpec {
+        width: W,
+        height: H,
+        fps: FPS,
+        frames: N,
+        args: BFRAMES,
+    };
+    let path = encode_counter_video(dir.path(), "counter.mp4", &spec);
+    let expected: Vec<(u64, u32, u64)> = (1..=u64::from(N))
+        .map(|id| (id, id as u32, (id - 1) * 1_000_000_000 / u64::from(FPS)))
+        .collect();
+    for (format, pixel, len) in [
+        (DecodeFormat::Nv12, PixelFormat::Nv12, W * H * 3 / 2),
+        (DecodeFormat::Gray8, PixelFormat::Gray8, W * H),
+    ] {
+        let mut s = open(
+            dir.path(),
+            GstreamerParams {
+                pipeline: Some(format!(
+                    "filesrc location=\"{}\" ! qtdemux ! h264parse ! avdec_h264 ! videoconvert ! appsink name=sink",
+                    path.display()
+                )),
+                realtime: Some(false),
+                format,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let seen = play_all(&mut s, |f| {
+            assert_eq!((f.width, f.height, f.format), (W, H, pixel));
+            assert_eq!((f.stride, f.data.len()), (W as usize, len as usize));
+            if pixel == PixelFormat::Nv12 {
+                let uv = &f.data[(W * H) as usize..][..16];
+                assert!(uv.iter().all(|&c| c.abs_diff(128) <= 3), "{uv:?}");
+            }
+            (f.frame_id, counter::read(&f.data, f.stride, 1), f.t_ns)
+        });
+        assert_eq!(seen, expected, "{format:?}");
     }
 }
 

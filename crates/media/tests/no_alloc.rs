@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use framebus_core::clock::ManualClock;
 use framebus_core::source::{Source, SourceInit};
-use framebus_media::{SyntheticRider, SyntheticRiderParams};
+use framebus_media::{DecodeFormat, SyntheticRider, SyntheticRiderParams};
 use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
 
 #[global_allocator]
@@ -18,7 +18,8 @@ static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
 #[test]
 fn capture_allocates_nothing_per_frame() {
     synthetic_rider_allocates_nothing_per_frame();
-    video_file_allocates_nothing_per_frame_once_warm();
+    video_file_allocates_nothing_per_frame_once_warm(DecodeFormat::Rgb8);
+    video_file_allocates_nothing_per_frame_once_warm(DecodeFormat::Nv12);
 }
 
 fn synthetic_rider_allocates_nothing_per_frame() {
@@ -50,7 +51,7 @@ fn synthetic_rider_allocates_nothing_per_frame() {
     assert_eq!(change.reallocations, 0, "{change:?}");
 }
 
-fn video_file_allocates_nothing_per_frame_once_warm() {
+fn video_file_allocates_nothing_per_frame_once_warm(format: DecodeFormat) {
     use framebus_media::{VideoFile, VideoFileParams};
     use framebus_testkit::video::{VideoSpec, encode_counter_video};
     let dir = tempfile::tempdir().unwrap();
@@ -71,6 +72,7 @@ fn video_file_allocates_nothing_per_frame_once_warm() {
         path: "v.mp4".into(),
         realtime: true,
         looping: false,
+        format,
         ..Default::default()
     };
     let mut source = VideoFile::new(params, &init).unwrap();
@@ -85,6 +87,6 @@ fn video_file_allocates_nothing_per_frame_once_warm() {
         drop(frame);
     }
     let change = region.change();
-    assert_eq!(change.allocations, 0, "{change:?}");
-    assert_eq!(change.reallocations, 0, "{change:?}");
+    assert_eq!(change.allocations, 0, "{format:?}: {change:?}");
+    assert_eq!(change.reallocations, 0, "{format:?}: {change:?}");
 }

@@ -13,7 +13,7 @@ use framebus_core::observer::{Observer, SnapshotOut};
 use framebus_core::protocol::ServerMessage;
 use framebus_core::runtime::{Runtime, RuntimeOptions};
 use framebus_core::source::{Source, SourceInit};
-use framebus_media::{VideoFile, VideoFileParams};
+use framebus_media::{DecodeFormat, VideoFile, VideoFileParams};
 use framebus_testkit::counter;
 use framebus_testkit::video::{VideoSpec, encode_counter_video, picture_types};
 
@@ -66,6 +66,7 @@ fn params(path: &str, realtime: bool, looping: bool) -> VideoFileParams {
         realtime,
         looping,
         speed: 1.0,
+        format: DecodeFormat::Rgb8,
     }
 }
 
@@ -119,6 +120,42 @@ fn every_frame_in_order_with_file_timestamps_high_baseline_and_b_frames() {
             s.next_frame().unwrap().is_none(),
             "{name}: ended stays ended"
         );
+    }
+}
+
+/// `format = "nv12"` and `"gray8"` give the decoded YUV without colour conversion: the same
+/// frames, ids, counters (read from the luma plane) and timestamps as RGB, packed NV12 / gray
+/// layouts, and the chroma of the counter's neutral grey at 128.
+#[test]
+fn nv12_and_gray8_frames_carry_the_decoded_yuv_without_conversion() {
+    let dir = tempfile::tempdir().unwrap();
+    encode_counter_video(dir.path(), "v.mp4", &spec(BFRAMES));
+    let rgb = play_all(&mut open(dir.path(), "v.mp4").unwrap());
+    for format in [DecodeFormat::Nv12, DecodeFormat::Gray8] {
+        let mut s = VideoFile::new(
+            VideoFileParams {
+                format,
+                ..params("v.mp4", false, false)
+            },
+            &init(dir.path(), Arc::new(ManualClock::new())),
+        )
+        .unwrap();
+        let mut got = Vec::new();
+        while let Some(f) = s.next_frame().unwrap() {
+            let (pixel, len) = match format {
+                DecodeFormat::Nv12 => (PixelFormat::Nv12, (W * H * 3 / 2) as usize),
+                _ => (PixelFormat::Gray8, (W * H) as usize),
+            };
+            assert_eq!((f.format, f.width, f.height), (pixel, W, H));
+            assert_eq!((f.stride, f.data.len()), (W as usize, len));
+            if format == DecodeFormat::Nv12 {
+                // The counter is grey, so its chroma (first chroma row, left block) is neutral.
+                let uv = &f.data[(W * H) as usize..][..16];
+                assert!(uv.iter().all(|&c| c.abs_diff(128) <= 3), "{uv:?}");
+            }
+            got.push((f.frame_id, counter::read(&f.data, f.stride, 1), f.t_ns));
+        }
+        assert_eq!(got, rgb, "{format:?}");
     }
 }
 

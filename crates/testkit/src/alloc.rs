@@ -1,5 +1,5 @@
-//! A global allocator that counts allocations per thread: [`ThreadCounting`] and
-//! [`thread_allocations`]. Other threads (the test harness's "running for over 60 seconds"
+//! A global allocator that counts allocations per thread: [`ThreadCounting`],
+//! [`thread_allocations`] and [`thread_allocated_bytes`]. Other threads (the test harness's "running for over 60 seconds"
 //! notice, encoder threads) do not disturb the count of the thread under test, unlike a
 //! process-wide counter.
 //!
@@ -12,11 +12,20 @@ use std::cell::Cell;
 
 thread_local! {
     static ALLOCS: Cell<u64> = const { Cell::new(0) };
+    static BYTES: Cell<u64> = const { Cell::new(0) };
 }
 
-fn bump() {
+fn bump(bytes: usize) {
     // `try_with`: a thread being torn down has no counter any more; that is fine.
     let _ = ALLOCS.try_with(|c| c.set(c.get() + 1));
+    let _ = BYTES.try_with(|c| c.set(c.get() + bytes as u64));
+}
+
+/// Bytes asked for so far on the calling thread by allocations and reallocations (a
+/// reallocation counts its new size), through [`ThreadCounting`]; 0 otherwise. Freed bytes
+/// are not subtracted: this measures allocation traffic, not what is held.
+pub fn thread_allocated_bytes() -> u64 {
+    BYTES.try_with(Cell::get).unwrap_or(0)
 }
 
 /// Allocations and reallocations made so far on the calling thread (through
@@ -31,16 +40,16 @@ pub fn thread_allocations() -> u64 {
 pub struct ThreadCounting;
 
 // SAFETY: every method forwards to `System` with the caller's arguments unchanged; the only
-// addition is bumping a const-initialised thread-local `Cell` without a destructor, which
+// addition is bumping const-initialised thread-local `Cell`s without a destructor, which
 // neither allocates nor re-enters the allocator.
 unsafe impl GlobalAlloc for ThreadCounting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        bump();
+        bump(layout.size());
         // SAFETY: forwarded unchanged (the caller upholds `GlobalAlloc::alloc`'s contract).
         unsafe { System.alloc(layout) }
     }
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        bump();
+        bump(layout.size());
         // SAFETY: as above.
         unsafe { System.alloc_zeroed(layout) }
     }
@@ -49,7 +58,7 @@ unsafe impl GlobalAlloc for ThreadCounting {
         unsafe { System.dealloc(ptr, layout) }
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        bump();
+        bump(new_size);
         // SAFETY: as above.
         unsafe { System.realloc(ptr, layout, new_size) }
     }

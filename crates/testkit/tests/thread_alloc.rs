@@ -1,7 +1,7 @@
 //! `ThreadCounting` counts this thread's allocations and reallocations, and not another
 //! thread's.
 
-use framebus_testkit::alloc::{ThreadCounting, thread_allocations};
+use framebus_testkit::alloc::{ThreadCounting, thread_allocated_bytes, thread_allocations};
 
 #[global_allocator]
 static A: ThreadCounting = ThreadCounting;
@@ -9,11 +9,14 @@ static A: ThreadCounting = ThreadCounting;
 #[test]
 fn counts_this_threads_allocations_only() {
     let before = thread_allocations();
+    let bytes = thread_allocated_bytes();
     let mut v: Vec<u64> = Vec::with_capacity(4);
     v.extend([1, 2, 3, 4]);
     assert_eq!(thread_allocations() - before, 1, "one allocation");
+    assert_eq!(thread_allocated_bytes() - bytes, 32, "of 4 × 8 bytes");
     v.push(5);
     assert_eq!(thread_allocations() - before, 2, "and one reallocation");
+    assert_eq!(thread_allocated_bytes() - bytes, 32 + 64, "to 8 × 8 bytes");
     let before = thread_allocations();
     std::thread::spawn(|| {
         let s: Vec<String> = (0..100).map(|i| i.to_string()).collect();

@@ -1,12 +1,15 @@
-//! Decode of a 1280×720 H.264 file: the `video_file` source (OpenH264, one thread, frames
-//! converted to RGB into pooled buffers) as fast as it goes, beside `ffmpeg -threads 1 … -f
-//! null -` and GStreamer's `filesrc ! qtdemux ! h264parse ! avdec_h264 max-threads=1 !
-//! fakesink` on the same file, when those are installed.
+//! Decode of a 1280×720 H.264 file: the `video_file` source (OpenH264, one thread) as fast as
+//! it goes, frames written to RGB (the default) and to NV12 (the decoder's own YUV, no colour
+//! conversion), beside `ffmpeg -threads 1 … -f null -` and GStreamer's `filesrc ! qtdemux !
+//! h264parse ! avdec_h264 max-threads=1 ! fakesink` on the same file, when those are
+//! installed. With the `gstreamer` feature, framebus's `gstreamer` source decoding the same
+//! file through `avdec_h264 max-threads=1` (frames to RGB) is a row too.
 //!
 //! The file is made in the run: `synthetic_rider` frames at 1280×720 encoded by ffmpeg
 //! (libx264 High, yuv420p, 30 fps). Without ffmpeg the benchmark is skipped with a note.
-//! The peers decode to YUV only; framebus also converts every frame to RGB, so the ratio is
-//! not in its favour.
+//! Each figure is the best of three passes, in wall time and in CPU time (this process's for
+//! framebus, the children's for the peers, from `/proc/self/stat`): on a shared machine the
+//! CPU-time ratio is the steadier one. The peers decode to YUV and discard it.
 
 use std::io::Write;
 use std::path::Path;
@@ -17,8 +20,11 @@ use std::time::Instant;
 use anyhow::{Context, bail};
 use framebus_core::clock::ManualClock;
 use framebus_core::source::{Source, SourceInit};
-use framebus_media::{SyntheticRider, SyntheticRiderParams, VideoFile, VideoFileParams};
+use framebus_media::{
+    DecodeFormat, SyntheticRider, SyntheticRiderParams, VideoFile, VideoFileParams,
+};
 
+use super::cpu_time::ProcessCpu;
 use super::{Row, Scale};
 
 const W: u32 = 1280;
@@ -69,14 +75,89 @@ fn make_video(dir: &Path, path: &Path, frames: u64) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Frames per second of a command that decodes the whole file.
-fn time_command(cmd: &mut Command, frames: u64) -> anyhow::Result<f64> {
-    let t = Instant::now();
+/// Best frames/s of three passes, by wall time and by CPU time.
+#[derive(Debug, Clone, Copy, Default)]
+struct Fps {
+    wall: f64,
+    cpu: f64,
+}
+
+impl Fps {
+    /// Runs `pass` three times; it returns the frames it decoded. CPU time is this process's
+    /// (`children = false`) or its children's.
+    fn best_of_three(
+        children: bool,
+        mut pass: impl FnMut() -> anyhow::Result<u64>,
+    ) -> anyhow::Result<Self> {
+        let mut best = Self::default();
+        for _ in 0..3 {
+            let c0 = ProcessCpu::now();
+            let t = Instant::now();
+            let n = pass()? as f64;
+            let wall = t.elapsed().as_secs_f64();
+            best.wall = best.wall.max(n / wall);
+            if let (Some(c0), Some(c1)) = (c0, ProcessCpu::now()) {
+                let cpu = if children {
+                    c1.children.saturating_sub(c0.children)
+                } else {
+                    c1.own.saturating_sub(c0.own)
+                };
+                best.cpu = best.cpu.max(n / cpu.as_secs_f64().max(0.01));
+            }
+        }
+        Ok(best)
+    }
+}
+
+/// Runs a command that decodes the whole file; returns `frames`.
+fn run_command(cmd: &mut Command, frames: u64) -> anyhow::Result<u64> {
     let status = cmd.stdout(Stdio::null()).stderr(Stdio::null()).status()?;
     if !status.success() {
         bail!("{cmd:?} failed");
     }
-    Ok(frames as f64 / t.elapsed().as_secs_f64())
+    Ok(frames)
+}
+
+/// Decodes the file with the `video_file` source writing `format`; returns the frames.
+fn run_video_file(dir: &Path, path: &Path, format: DecodeFormat) -> anyhow::Result<u64> {
+    let params = VideoFileParams {
+        path: path.display().to_string(),
+        realtime: false,
+        looping: false,
+        format,
+        ..Default::default()
+    };
+    let mut source = VideoFile::new(params, &init(dir))?;
+    let mut n = 0u64;
+    while let Some(f) = source.next_frame()? {
+        std::hint::black_box(&f.data);
+        n += 1;
+    }
+    Ok(n)
+}
+
+/// Decodes the file with the `gstreamer` source (`avdec_h264 max-threads=1`, frames in
+/// `format`).
+#[cfg(feature = "gstreamer")]
+fn run_gst_source(dir: &Path, path: &Path, format: DecodeFormat) -> anyhow::Result<u64> {
+    use framebus_media::{GstreamerParams, GstreamerSource};
+    let params = GstreamerParams {
+        pipeline: Some(format!(
+            "filesrc location=\"{}\" ! qtdemux ! h264parse ! avdec_h264 max-threads=1 ! \
+             videoconvert n-threads=1 ! appsink name=sink",
+            path.display()
+        )),
+        uri: None,
+        realtime: Some(false),
+        format,
+    };
+    let mut source = GstreamerSource::new(params, &init(dir))?;
+    let mut n = 0u64;
+    while let Some(f) = source.next_frame()? {
+        std::hint::black_box(&f.data);
+        n += 1;
+    }
+    Ok(n)
 }
 
 /// Runs the benchmark.
@@ -91,43 +172,28 @@ pub(crate) fn run(scale: Scale) -> anyhow::Result<Vec<Row>> {
     let path = dir.join("rider_720p.mp4");
     let result = (|| {
         make_video(&dir, &path, frames)?;
-        let params = VideoFileParams {
-            path: path.display().to_string(),
-            realtime: false,
-            looping: false,
-            ..Default::default()
+        let ours = |format| {
+            Fps::best_of_three(false, || {
+                let n = run_video_file(&dir, &path, format)?;
+                anyhow::ensure!(n == frames, "decoded {n} of {frames} frames");
+                Ok(n)
+            })
         };
-        // Best of three passes (the machine is shared).
-        let mut best = 0f64;
-        for _ in 0..3 {
-            let mut source = VideoFile::new(params.clone(), &init(&dir))?;
-            let t = Instant::now();
-            let mut n = 0u64;
-            while let Some(f) = source.next_frame()? {
-                std::hint::black_box(&f.data);
-                n += 1;
-            }
-            anyhow::ensure!(n == frames, "decoded {n} of {frames} frames");
-            best = best.max(n as f64 / t.elapsed().as_secs_f64());
-        }
-        let metric = "decode 1280×720 H.264 → RGB, 1 thread";
-        let mut rows = Vec::new();
-        let mut ffmpeg = 0f64;
-        for _ in 0..3 {
-            ffmpeg = ffmpeg.max(time_command(
+        let rgb = ours(DecodeFormat::Rgb8)?;
+        let nv12 = ours(DecodeFormat::Nv12)?;
+        let ffmpeg = Fps::best_of_three(true, || {
+            run_command(
                 Command::new("ffmpeg")
                     .args(["-hide_banner", "-threads", "1", "-i"])
                     .arg(&path)
                     .args(["-f", "null", "-"]),
                 frames,
-            )?);
-        }
-        rows.push(Row::new("decode", metric, best, "fps").vs("ffmpeg -threads 1 -f null", ffmpeg));
+            )
+        })?;
         let gst_ok = have("gst-inspect-1.0", "avdec_h264") && have("gst-launch-1.0", "--version");
-        if gst_ok {
-            let mut gst = 0f64;
-            for _ in 0..3 {
-                gst = gst.max(time_command(
+        let gst = if gst_ok {
+            Some(Fps::best_of_three(true, || {
+                run_command(
                     Command::new("gst-launch-1.0").args([
                         "-q",
                         "filesrc",
@@ -143,19 +209,90 @@ pub(crate) fn run(scale: Scale) -> anyhow::Result<Vec<Row>> {
                         "fakesink",
                     ]),
                     frames,
-                )?);
-            }
-            rows.push(
-                Row::new("decode", metric, best, "fps")
-                    .vs("GStreamer avdec_h264 max-threads=1", gst),
-            );
+                )
+            })?)
         } else {
             eprintln!(
                 "bench: decode: GStreamer with avdec_h264 (gstreamer1.0-libav) not installed; skipped"
             );
-        }
+            None
+        };
+        let ffmpeg_name = "ffmpeg -threads 1 -f null";
+        let gst_name = "GStreamer avdec_h264 max-threads=1";
+        let mut rows = Vec::new();
+        let mut beside = |metric: &str, ours: f64, peer: fn(&Fps) -> f64| {
+            rows.push(Row::new("decode", metric, ours, "fps").vs(ffmpeg_name, peer(&ffmpeg)));
+            if let Some(g) = &gst {
+                rows.push(Row::new("decode", metric, ours, "fps").vs(gst_name, peer(g)));
+            }
+        };
+        beside(
+            "video_file 720p H.264 → RGB, 1 thread, wall",
+            rgb.wall,
+            |f| f.wall,
+        );
+        beside(
+            "video_file 720p H.264 → RGB, 1 thread, CPU",
+            rgb.cpu,
+            |f| f.cpu,
+        );
+        beside(
+            "video_file 720p H.264 → NV12, 1 thread, CPU",
+            nv12.cpu,
+            |f| f.cpu,
+        );
+        beside_gst_source(&dir, &path, frames, &mut beside)?;
         Ok(rows)
     })();
     let _ = std::fs::remove_dir_all(&dir);
     result
+}
+
+/// The `gstreamer` source's row (feature `gstreamer`), or a note saying why it is absent.
+#[cfg(feature = "gstreamer")]
+fn beside_gst_source(
+    dir: &Path,
+    path: &Path,
+    frames: u64,
+    beside: &mut impl FnMut(&str, f64, fn(&Fps) -> f64),
+) -> anyhow::Result<()> {
+    if !have("gst-inspect-1.0", "avdec_h264") {
+        eprintln!("bench: decode: the gstreamer source row needs avdec_h264 (gstreamer1.0-libav)");
+        return Ok(());
+    }
+    for (format, metric) in [
+        (
+            DecodeFormat::Rgb8,
+            "gstreamer source (avdec_h264 max-threads=1) → RGB, CPU",
+        ),
+        (
+            DecodeFormat::Nv12,
+            "gstreamer source (avdec_h264 max-threads=1) → NV12, CPU",
+        ),
+    ] {
+        let fps = Fps::best_of_three(false, || {
+            let n = run_gst_source(dir, path, format)?;
+            anyhow::ensure!(
+                n == frames,
+                "the gstreamer source gave {n} of {frames} frames"
+            );
+            Ok(n)
+        })?;
+        beside(metric, fps.cpu, |f| f.cpu);
+    }
+    Ok(())
+}
+
+/// Without the `gstreamer` feature the `gstreamer` source's row is absent; says so.
+#[cfg(not(feature = "gstreamer"))]
+fn beside_gst_source(
+    _dir: &Path,
+    _path: &Path,
+    _frames: u64,
+    _beside: &mut impl FnMut(&str, f64, fn(&Fps) -> f64),
+) -> anyhow::Result<()> {
+    eprintln!(
+        "bench: decode: no `gstreamer` source row (build with `--features gstreamer` for it)"
+    );
+    Ok(())
 }

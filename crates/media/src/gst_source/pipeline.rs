@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use super::player::{Player, Pulled, SinkMode};
 use super::stamp::Stamper;
+use crate::decode::DecodeFormat;
 
 /// Parameters of [`GstreamerSource`]: exactly one of `pipeline` and `uri`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -30,6 +31,10 @@ pub struct GstreamerParams {
     /// pipeline takes frames, none lost. Unset: `uri` paces, `pipeline` keeps its appsink's
     /// own `sync`.
     pub realtime: Option<bool>,
+    /// Pixel format of the frames: `rgb8` (default), `nv12` or `gray8`; the appsink's caps
+    /// ask for it, so a decoder's YUV reaches the frame without an RGB conversion (keep a
+    /// `videoconvert` before the appsink for streams in other layouts).
+    pub format: DecodeFormat,
 }
 
 /// How long a file pipeline may take to preroll (open, find its streams) at start.
@@ -102,6 +107,7 @@ impl Source for GstreamerSource {
         let mode = SinkMode {
             sync: params.realtime.or(uri.as_ref().map(|_| true)),
             drop: false,
+            format: params.format.pixel_format(),
         };
         let player = Player::parse(&description, mode, |p| {
             if let (Some(uri), Some(src)) = (&uri, p.by_name("src")) {

@@ -27,6 +27,8 @@ pub(crate) struct SinkMode {
     /// Drop the oldest queued sample when the queue is full (live streams) instead of
     /// blocking the pipeline (files: no frame lost).
     pub(crate) drop: bool,
+    /// The frames' pixel format (`Rgb8`, `Nv12` or `Gray8`): the appsink's caps ask for it.
+    pub(crate) format: PixelFormat,
 }
 
 /// What one pull gave.
@@ -50,6 +52,8 @@ pub(crate) struct Player {
     bus: gst::Bus,
     /// The caps of the last sample and their video info (parsed again only when they change).
     info: Option<(gst::Caps, gst_video::VideoInfo)>,
+    /// The frames' pixel format.
+    format: PixelFormat,
 }
 
 /// Samples the appsink may queue before it blocks (or drops, for live streams).
@@ -94,7 +98,7 @@ impl Player {
             })?;
         sink.set_caps(Some(
             &gst_video::VideoCapsBuilder::new()
-                .format(gst_video::VideoFormat::Rgb)
+                .format(gst_format(mode.format))
                 .build(),
         ));
         if sink.max_buffers() == 0 {
@@ -113,6 +117,7 @@ impl Player {
             sink,
             bus,
             info: None,
+            format: mode.format,
         })
     }
 
@@ -177,7 +182,8 @@ impl Player {
         }
     }
 
-    /// Copies one RGB sample, row by row (GStreamer pads rows to 4 bytes), into a pooled frame.
+    /// Copies one sample (RGB, NV12 or gray), plane by plane and row by row (GStreamer pads
+    /// rows), into a pooled frame.
     fn copy(
         &mut self,
         sample: &gst::Sample,
@@ -189,8 +195,8 @@ impl Player {
         if fresh {
             let info = gst_video::VideoInfo::from_caps(caps)
                 .map_err(|e| format!("unusable caps {caps}: {e}"))?;
-            if info.format() != gst_video::VideoFormat::Rgb {
-                return Err(format!("the appsink gave {caps}, not RGB"));
+            if info.format() != gst_format(self.format) {
+                return Err(format!("the appsink gave {caps}, not {:?}", self.format));
             }
             self.info = Some((caps.to_owned(), info));
         }
@@ -199,21 +205,40 @@ impl Player {
         let video = gst_video::VideoFrameRef::from_buffer_ref_readable(buffer, info)
             .map_err(|e| format!("cannot map a frame: {e}"))?;
         let (w, h) = (video.width(), video.height());
-        let src_stride = video.plane_stride()[0] as usize;
-        let src = video
-            .plane_data(0)
-            .map_err(|e| format!("cannot read a frame: {e}"))?;
-        let Some(mut frame) = pool.acquire_or(w, h, PixelFormat::Rgb8, || stop.is_stopped()) else {
+        let Some(mut frame) = pool.acquire_or(w, h, self.format, || stop.is_stopped()) else {
             return Ok(None);
         };
         let d = frame.get_mut().expect("a freshly acquired frame is unique");
-        let row = w as usize * 3;
+        let row = self.format.min_stride(w);
         let dst_stride = d.stride;
-        for y in 0..h as usize {
-            d.data[y * dst_stride..y * dst_stride + row]
-                .copy_from_slice(&src[y * src_stride..y * src_stride + row]);
+        // (plane, rows, first destination byte): NV12's chroma plane follows the luma rows.
+        let planes: &[(u32, usize, usize)] = match self.format {
+            PixelFormat::Nv12 => &[
+                (0, h as usize, 0),
+                (1, h.div_ceil(2) as usize, dst_stride * h as usize),
+            ],
+            _ => &[(0, h as usize, 0)],
+        };
+        for &(plane, rows, start) in planes {
+            let src_stride = video.plane_stride()[plane as usize] as usize;
+            let src = video
+                .plane_data(plane)
+                .map_err(|e| format!("cannot read a frame: {e}"))?;
+            for y in 0..rows {
+                let at = start + y * dst_stride;
+                d.data[at..at + row].copy_from_slice(&src[y * src_stride..y * src_stride + row]);
+            }
         }
         Ok(Some(frame))
+    }
+}
+
+/// GStreamer's name for a frame format the sources hand out.
+fn gst_format(format: PixelFormat) -> gst_video::VideoFormat {
+    match format {
+        PixelFormat::Nv12 => gst_video::VideoFormat::Nv12,
+        PixelFormat::Gray8 => gst_video::VideoFormat::Gray8,
+        _ => gst_video::VideoFormat::Rgb,
     }
 }
 

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use framebus_core::clock::Clock;
-use framebus_core::frame::{Frame, FramePool};
+use framebus_core::frame::{Frame, FramePool, PixelFormat};
 use framebus_core::source::{Source, SourceInit, StopFlag};
 use framebus_core::{Error, Result};
 use gstreamer::prelude::*;
@@ -72,6 +72,7 @@ impl RtspSource {
         let mode = SinkMode {
             sync: Some(false),
             drop: true,
+            format: PixelFormat::Rgb8,
         };
         let url = self.params.url.clone();
         let player = Player::parse(&description, mode, |p| {

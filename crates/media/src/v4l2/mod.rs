@@ -3,7 +3,8 @@
 //!
 //! # How it works
 //! The device is opened when the source is built (a missing device is an error then, naming
-//! it). YUYV frames are copied into pooled `Yuyv` frames; MJPEG frames are decoded to RGB.
+//! it). YUYV frames are copied into pooled `Yuyv` frames; MJPEG frames are decoded to RGB
+//! straight into pooled frames (zune-jpeg).
 //! `exposure`, `gain` and `auto_exposure` commands (targets `camera_0`, `all_cameras`) map
 //! onto `V4L2_CID_EXPOSURE_ABSOLUTE`, `V4L2_CID_GAIN` and `V4L2_CID_EXPOSURE_AUTO`; a control
 //! the device lacks is refused with `bad_args` naming it ([`V4l2Controls`]).
@@ -271,14 +272,14 @@ fn fill(
             Ok(Some(f))
         }
         CaptureFormat::Mjpeg => {
-            let img = crate::decode::decode_rgb(bytes, None).map_err(|e| e.to_string())?;
-            let Some(mut f) = pool.acquire_or(img.width, img.height, PixelFormat::Rgb8, || {
-                stop.is_stopped()
-            }) else {
+            // Decoded straight into the pooled frame: no image-sized buffer per frame.
+            let jpeg = crate::decode::JpegRgb::new(bytes).map_err(|e| e.to_string())?;
+            let (w, h) = jpeg.dimensions();
+            let Some(mut f) = pool.acquire_or(w, h, PixelFormat::Rgb8, || stop.is_stopped()) else {
                 return Ok(None);
             };
             let d = f.get_mut().expect("a freshly acquired frame is unique");
-            d.data.copy_from_slice(&img.rgb);
+            jpeg.decode_into(&mut d.data).map_err(|e| e.to_string())?;
             Ok(Some(f))
         }
     }

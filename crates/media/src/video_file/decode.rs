@@ -4,6 +4,7 @@
 //! hand them out in presentation order when the stream has B-frames; [`H264Decoder::drain`]
 //! collects the pictures it still holds at the end of the stream.
 
+use framebus_core::frame::PixelFormat;
 use openh264::OpenH264API;
 use openh264::decoder::{DecodedYUV, Decoder, DecoderConfig, Flush};
 use openh264::formats::YUVSource;
@@ -11,7 +12,7 @@ use openh264::formats::YUVSource;
 /// A decoded picture's size.
 pub(crate) type Dims = (u32, u32);
 
-/// An OpenH264 decoder that writes pictures as RGB.
+/// An OpenH264 decoder that writes pictures as RGB, NV12 or gray.
 pub(crate) struct H264Decoder {
     dec: Decoder,
 }
@@ -35,9 +36,13 @@ impl H264Decoder {
     }
 
     /// Takes every picture the decoder still holds (end of stream), in presentation order,
-    /// writing each as RGB into a buffer of `tail` (grown as needed, kept for reuse).
+    /// writing each in `format` into a buffer of `tail` (grown as needed, kept for reuse).
     /// Returns how many pictures were written.
-    pub(crate) fn drain(&mut self, tail: &mut Vec<(Dims, Vec<u8>)>) -> Result<usize, String> {
+    pub(crate) fn drain(
+        &mut self,
+        format: PixelFormat,
+        tail: &mut Vec<(Dims, Vec<u8>)>,
+    ) -> Result<usize, String> {
         let pictures = self
             .dec
             .flush_remaining()
@@ -49,8 +54,8 @@ impl H264Decoder {
             let (w, h) = dims(yuv);
             let slot = &mut tail[i];
             slot.0 = (w, h);
-            slot.1.resize(w as usize * h as usize * 3, 0);
-            yuv.write_rgb8(&mut slot.1);
+            slot.1.resize(format.buffer_len(format.min_stride(w), h), 0);
+            write(yuv, format, &mut slot.1);
         }
         Ok(pictures.len())
     }
@@ -65,9 +70,40 @@ impl Picture<'_> {
         dims(&self.0)
     }
 
-    /// Converts to RGB into `buf` (`width × height × 3` bytes).
-    pub(crate) fn write_rgb(&self, buf: &mut [u8]) {
-        self.0.write_rgb8(buf);
+    /// Writes the picture in `format` (`Rgb8`, `Nv12` or `Gray8`) into `buf`, which holds
+    /// `format.buffer_len(format.min_stride(width), height)` bytes.
+    pub(crate) fn write(&self, format: PixelFormat, buf: &mut [u8]) {
+        write(&self.0, format, buf);
+    }
+}
+
+/// Writes `yuv` in `format` into `buf` (packed rows, no padding). RGB goes through
+/// OpenH264's converter (AVX2 when the CPU has it); NV12 copies the luma rows and interleaves
+/// the chroma planes; gray copies the luma rows.
+fn write(yuv: &DecodedYUV<'_>, format: PixelFormat, buf: &mut [u8]) {
+    let (w, h) = yuv.dimensions();
+    let (y_stride, u_stride, v_stride) = yuv.strides();
+    match format {
+        PixelFormat::Nv12 | PixelFormat::Gray8 => {
+            let (luma, chroma) = buf.split_at_mut(w * h);
+            for (row, out) in luma.chunks_exact_mut(w).enumerate() {
+                out.copy_from_slice(&yuv.y()[row * y_stride..][..w]);
+            }
+            if format == PixelFormat::Nv12 {
+                let (cw, ch) = (w.div_ceil(2), h.div_ceil(2));
+                // NV12 chroma rows are `w` bytes (the core's layout): an odd width loses its last
+                // chroma column, which 4:2:0 H.264 (even coded sizes) does not have.
+                for (row, out) in chroma.chunks_exact_mut(w).take(ch).enumerate() {
+                    let u = &yuv.u()[row * u_stride..][..cw];
+                    let v = &yuv.v()[row * v_stride..][..cw];
+                    for ((pair, &u), &v) in out.chunks_exact_mut(2).zip(u).zip(v) {
+                        pair[0] = u;
+                        pair[1] = v;
+                    }
+                }
+            }
+        }
+        _ => yuv.write_rgb8(buf),
     }
 }
 

@@ -1,11 +1,14 @@
 //! `video_file`: an H.264 MP4 file, decoded in the default build (OpenH264 built from its
-//! bundled C source, the `mp4` crate for the boxes), as RGB frames.
+//! bundled C source, the `mp4` crate for the boxes), as RGB, NV12 or gray frames.
 //!
 //! # How it works
 //! The file is opened when the source is built: a missing file, bytes that are not an MP4, a
 //! fragmented MP4 or a video track that is not H.264 (HEVC, MPEG-4 part 2, VP9…) is an error
 //! then, naming the file. Each call reads the next sample (decode order) into a reused buffer,
-//! decodes it, and converts the picture that comes out into a pooled RGB frame.
+//! decodes it, and writes the picture that comes out into a pooled frame: RGB by default
+//! (converted with OpenH264's AVX2 converter), or, with `format = "nv12"` / `"gray8"`, the
+//! decoder's own YUV (luma rows copied, chroma interleaved) with no colour conversion, for
+//! pipelines whose stages take those formats (recording, the preview, luma-only stages).
 //!
 //! Timestamps: the decoder hands pictures out in presentation order (it holds B-frames back),
 //! so the k-th picture out gets the k-th smallest presentation time of the track (decode
@@ -37,6 +40,7 @@ use framebus_core::{Error, Result};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::decode::DecodeFormat;
 use decode::{Dims, H264Decoder};
 use demux::Mp4H264;
 
@@ -53,6 +57,9 @@ pub struct VideoFileParams {
     /// Playback rate when `realtime` (1 = as recorded, 2 = twice as fast); must be > 0.
     /// Only the pacing changes, never the frames' `t_ns`.
     pub speed: f64,
+    /// Pixel format of the frames: `rgb8` (default), `nv12` (the decoded YUV 4:2:0, no
+    /// colour conversion) or `gray8` (the luma plane only).
+    pub format: DecodeFormat,
 }
 
 impl Default for VideoFileParams {
@@ -62,6 +69,7 @@ impl Default for VideoFileParams {
             realtime: true,
             looping: false,
             speed: 1.0,
+            format: DecodeFormat::Rgb8,
         }
     }
 }
@@ -126,7 +134,7 @@ impl VideoFile {
     fn end_pass(&mut self) -> Result<()> {
         let len = self
             .decoder
-            .drain(&mut self.tail)
+            .drain(self.params.format.pixel_format(), &mut self.tail)
             .map_err(|e| Error::source(format!("video_file {}: {e}", self.path().display())))?;
         self.state = State::Tail { next: 0, len };
         Ok(())
@@ -179,17 +187,17 @@ impl Pacer {
     }
 }
 
-/// A pooled RGB frame of `dims` stamped with `id` and `t_ns`, filled by `fill`; `None` when
+/// A pooled frame of `dims` in `format` stamped with `id` and `t_ns`, filled by `fill`; `None` when
 /// stopped while waiting for a free frame.
 fn pooled(
     pool: &FramePool,
     stop: &StopFlag,
-    dims: Dims,
+    (dims, format): (Dims, PixelFormat),
     id: u64,
     t_ns: u64,
     fill: impl FnOnce(&mut [u8]),
 ) -> Option<Frame> {
-    let mut frame = pool.acquire_or(dims.0, dims.1, PixelFormat::Rgb8, || stop.is_stopped())?;
+    let mut frame = pool.acquire_or(dims.0, dims.1, format, || stop.is_stopped())?;
     let data = frame.get_mut().expect("a freshly acquired frame is unique");
     data.frame_id = id;
     data.t_ns = t_ns;
@@ -260,9 +268,15 @@ impl Source for VideoFile {
                         };
                         let t_ns = self.pacer.next(&self.mp4);
                         let (dims, ref rgb) = self.tail[next];
-                        let frame = pooled(&self.pool, &self.stop, dims, self.next_id, t_ns, |b| {
-                            b.copy_from_slice(rgb)
-                        });
+                        let format = self.params.format.pixel_format();
+                        let frame = pooled(
+                            &self.pool,
+                            &self.stop,
+                            (dims, format),
+                            self.next_id,
+                            t_ns,
+                            |b| b.copy_from_slice(rgb),
+                        );
                         self.next_id += 1;
                         return Ok(frame);
                     }
@@ -300,13 +314,14 @@ impl Source for VideoFile {
                     };
                     let Some(picture) = picture else { continue };
                     let t_ns = self.pacer.next(&self.mp4);
+                    let format = self.params.format.pixel_format();
                     let frame = pooled(
                         &self.pool,
                         &self.stop,
-                        picture.dims(),
+                        (picture.dims(), format),
                         self.next_id,
                         t_ns,
-                        |b| picture.write_rgb(b),
+                        |b| picture.write(format, b),
                     );
                     self.next_id += 1;
                     return Ok(frame);
