@@ -22,7 +22,7 @@
 //! - [`jpeg`]: [`JpegEncoder`], a reusable encoder of any frame format with downscaling.
 //! - [`decode`]: decoding JPEG/PNG bytes into RGB buffers (shared by the sources above).
 //! - [`record`]: [`Recorder`], recording sessions and clips (an observer of the runtime).
-//! - [`encode`]: H.264 encoding (OpenH264), faststart MP4 writing (muxide), MP4 probing.
+//! - [`encode`]: H.264 encoding (OpenH264), faststart MP4 writing (the `mp4` crate), MP4 probing.
 //! - [`error`]: [`MediaError`], what decoding and encoding can fail with.
 //!
 //! Registrations live in `inventory` statics that the linker drops when nothing in the

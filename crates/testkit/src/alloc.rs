@@ -1,5 +1,5 @@
 //! A global allocator that counts allocations per thread: [`ThreadCounting`],
-//! [`thread_allocations`] and [`thread_allocated_bytes`]. Other threads (the test harness's "running for over 60 seconds"
+//! [`thread_allocations`], [`thread_allocated_bytes`] and [`thread_live_bytes`]. Other threads (the test harness's "running for over 60 seconds"
 //! notice, encoder threads) do not disturb the count of the thread under test, unlike a
 //! process-wide counter.
 //!
@@ -13,6 +13,18 @@ use std::cell::Cell;
 thread_local! {
     static ALLOCS: Cell<u64> = const { Cell::new(0) };
     static BYTES: Cell<u64> = const { Cell::new(0) };
+    static LIVE: Cell<i64> = const { Cell::new(0) };
+}
+
+fn live(delta: i64) {
+    let _ = LIVE.try_with(|c| c.set(c.get() + delta));
+}
+
+/// Bytes allocated minus bytes freed so far on the calling thread (through
+/// [`ThreadCounting`]): what the thread holds, when what it allocates it also frees (memory
+/// handed to or freed by other threads makes it drift).
+pub fn thread_live_bytes() -> i64 {
+    LIVE.try_with(Cell::get).unwrap_or(0)
 }
 
 fn bump(bytes: usize) {
@@ -45,20 +57,24 @@ pub struct ThreadCounting;
 unsafe impl GlobalAlloc for ThreadCounting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         bump(layout.size());
+        live(layout.size() as i64);
         // SAFETY: forwarded unchanged (the caller upholds `GlobalAlloc::alloc`'s contract).
         unsafe { System.alloc(layout) }
     }
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
         bump(layout.size());
+        live(layout.size() as i64);
         // SAFETY: as above.
         unsafe { System.alloc_zeroed(layout) }
     }
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        live(-(layout.size() as i64));
         // SAFETY: `ptr` came from `System` through this allocator with this layout.
         unsafe { System.dealloc(ptr, layout) }
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         bump(new_size);
+        live(new_size as i64 - layout.size() as i64);
         // SAFETY: as above.
         unsafe { System.realloc(ptr, layout, new_size) }
     }

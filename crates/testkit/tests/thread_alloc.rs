@@ -1,7 +1,9 @@
 //! `ThreadCounting` counts this thread's allocations and reallocations, and not another
 //! thread's.
 
-use framebus_testkit::alloc::{ThreadCounting, thread_allocated_bytes, thread_allocations};
+use framebus_testkit::alloc::{
+    ThreadCounting, thread_allocated_bytes, thread_allocations, thread_live_bytes,
+};
 
 #[global_allocator]
 static A: ThreadCounting = ThreadCounting;
@@ -29,4 +31,19 @@ fn counts_this_threads_allocations_only() {
     // Spawning and joining allocate on this thread too (the handle); the other thread's
     // hundred strings are not counted here.
     assert!(thread_allocations() - before < 20);
+}
+
+#[test]
+fn live_bytes_rise_with_what_is_held_and_fall_when_freed() {
+    let before = thread_live_bytes();
+    let mut v: Vec<u8> = Vec::with_capacity(1000);
+    assert_eq!(thread_live_bytes() - before, 1000);
+    v.reserve_exact(3000);
+    assert_eq!(
+        thread_live_bytes() - before,
+        3000,
+        "a reallocation counts its growth"
+    );
+    drop(v);
+    assert_eq!(thread_live_bytes(), before);
 }

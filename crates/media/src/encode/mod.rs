@@ -1,5 +1,5 @@
 //! Encoded video out: pixel conversion to I420, H.264 encoding with OpenH264 (built from its
-//! bundled C source, no system library), faststart MP4 writing with muxide, and reading the
+//! bundled C source, no system library), faststart MP4 writing (the `mp4` crate, samples streamed to the file), and reading the
 //! facts of an MP4 back.
 //!
 //! # Layout
