@@ -330,6 +330,17 @@ fn a_vision_stage_after_a_sample_source_is_refused_with_its_line() {
 }
 
 #[test]
+fn inline_reading_of_a_frame_source_is_refused_with_its_line() {
+    let e =
+        config_error("[[sources]]\nid = \"camera_0\"\nkind = \"synthetic_rider\"\ninline = true\n");
+    assert_eq!(e.line, Some(4), "{e}");
+    assert!(
+        e.message.contains("only sample sources are read inline"),
+        "{e}"
+    );
+}
+
+#[test]
 fn the_sensor_examples_parse() {
     framebus_media::link();
     framebus_stages::link();

@@ -60,7 +60,7 @@ use serde::Serialize;
 pub(crate) struct Args {
     /// Run only these benchmarks (comma-separated): overhead, edge_hop, throughput, blob,
     /// command_latency, freshness, billiards, billiards_live, pose, decode, encode, highlights, isolation,
-    /// sensor, process_hop.
+    /// sensor, process_hop; `sensor_latency` runs only the sensor → WebSocket latency.
     #[arg(long, value_name = "NAME", value_delimiter = ',')]
     only: Vec<String>,
     /// Shorter runs (all benchmarks in well under a minute).
@@ -163,12 +163,16 @@ pub(crate) fn main(args: Args) -> anyhow::Result<ExitCode> {
         return compare(args.quick, sensor_only);
     }
     for name in &args.only {
-        if !ALL.contains(&name.as_str()) {
+        if !ALL.contains(&name.as_str()) && name != "sensor_latency" {
             bail!("unknown benchmark `{name}` (known: {})", ALL.join(", "));
         }
     }
     let scale = Scale { quick: args.quick };
     let mut rows = Vec::new();
+    if args.only.iter().any(|o| o == "sensor_latency") {
+        eprintln!("bench: sensor_latency…");
+        rows.extend(sensor_ws::run(scale.pick(3.0, 10.0))?);
+    }
     for name in ALL {
         if !args.only.is_empty() && !args.only.iter().any(|o| o == name) {
             continue;

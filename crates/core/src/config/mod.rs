@@ -91,6 +91,12 @@ pub struct SourceConfig {
     /// packet is still processed). Counted in payload time, not wall-clock time.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub snapshot_hz: Option<f64>,
+    /// Read the source on its pipeline thread instead of a capture thread (sample sources
+    /// only): no edge hop, so a packet is processed without waking another thread first.
+    /// For sources whose next packet comes within about a packet's time (the generator,
+    /// files); commands wait while the source waits for its next packet.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub inline: bool,
     /// Kind-specific params.
     #[serde(default = "empty_object")]
     pub params: Value,
@@ -373,6 +379,18 @@ impl Config {
                     .as_ref()
                     .map_or(at("params"), |f| format!("{}.{f}", at("params")));
                 return Err((path, e.message, None));
+            }
+            if s.inline && reg.gives != crate::packet::PayloadKind::Samples {
+                return Err((
+                    at("inline"),
+                    format!(
+                        "`{}` (`{}`) gives {}: only sample sources are read inline",
+                        s.id,
+                        s.kind,
+                        reg.gives.as_str()
+                    ),
+                    Some("remove `inline` (frames are read on a capture thread)".into()),
+                ));
             }
             if s.snapshot_hz
                 .is_some_and(|hz| !(hz > 0.0 && hz.is_finite()))

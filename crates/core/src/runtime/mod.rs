@@ -8,9 +8,12 @@
 //! - `isolated`, `worker`: `thread` stages (groups joined per frame, deadlines, `latest`),
 //!   on persistent threads fed with reusable jobs.
 //! - `build`: builds each configured stage by its isolation (the process seam).
+//! - `capture`: reading a source, on a capture thread or (`inline` sample sources) on the
+//!   pipeline thread itself.
 //! - this module: [`Runtime`] and its threads.
 
 mod build;
+mod capture;
 pub(crate) mod isolated;
 pub mod pipeline;
 pub(crate) mod snapshot;
@@ -18,10 +21,11 @@ pub mod stats;
 pub(crate) mod tick;
 pub(crate) mod worker;
 
+use capture::Capture;
+
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::Duration;
 
 use crossbeam_channel::{Receiver, Sender, select};
 use framebus_protocol::{Notification, NotificationLevel, RunState, ServerMessage};
@@ -29,8 +33,7 @@ use framebus_protocol::{Notification, NotificationLevel, RunState, ServerMessage
 use crate::clock::{Clock, MonotonicClock};
 use crate::command::{BusPlan, CommandBus, Request};
 use crate::config::{Config, ConfigError};
-use crate::edge::{EdgePolicy, EdgeRx, EdgeStats, EdgeTx, edge};
-use crate::erased::DynSource;
+use crate::edge::{EdgePolicy, EdgeRx, EdgeStats, edge};
 use crate::error::{Error, Result};
 use crate::frame::Frame;
 use crate::observer::{Observer, Observers, SnapshotOut};
@@ -258,6 +261,7 @@ impl Runtime {
                 source: sc.id.clone(),
                 frames_plus_one: Arc::new(AtomicU64::new(0)),
             };
+            let inline_edge = edge_stats.clone();
             handles.push(SourceHandle {
                 id: sc.id.clone(),
                 kind: sc.kind.clone(),
@@ -286,7 +290,33 @@ impl Runtime {
                 last_error,
                 pending: pending.clone(),
                 ended: ended.frames_plus_one.clone(),
+                read: 0,
+                backoff: capture::FIRST_BACKOFF,
             };
+            if sc.inline {
+                // Validated: only sample sources are read inline. No edge: the pipeline
+                // thread reads the source itself.
+                drop((tx, rx));
+                let obs = observers.clone();
+                let shutdown = shutdown_rx.clone();
+                threads.push(
+                    std::thread::Builder::new()
+                        .name(format!("pipeline-{}", sc.id))
+                        .spawn(move || {
+                            let process = sample_step(&pipeline, obs.clone(), None);
+                            capture::run_inline_sample_pipeline(
+                                pipeline,
+                                capture,
+                                inline_edge,
+                                cmd_rx,
+                                shutdown,
+                                process,
+                                || ended.report(&obs),
+                            );
+                        })?,
+                );
+                continue;
+            }
             threads.push(
                 std::thread::Builder::new()
                     .name(format!("capture-{}", sc.id))
@@ -451,19 +481,6 @@ enum Payload<F, S> {
     Samples(S),
 }
 
-struct Capture {
-    id: String,
-    source: Box<dyn DynSource>,
-    stop: StopFlag,
-    max_frames: Option<u64>,
-    observers: Observers,
-    capturing: Arc<AtomicBool>,
-    last_error: Arc<Mutex<Option<String>>>,
-    pending: Arc<AtomicU64>,
-    /// Set to frames + 1 when the source ended by itself (0 = not ended).
-    ended: Arc<AtomicU64>,
-}
-
 /// How a pipeline learns that its source ended by itself, to report `end_of_stream` once
 /// the last frame is processed.
 struct EndSignal {
@@ -493,52 +510,6 @@ impl EndSignal {
             title: "end of stream".into(),
             message: format!("{} ended after {frames} frames", self.source),
         }));
-    }
-}
-
-impl Capture {
-    fn run<T>(mut self, tx: EdgeTx<T>, next: fn(&mut dyn DynSource) -> Result<Option<T>>) {
-        let mut n = 0u64;
-        let mut backoff = Duration::from_millis(50);
-        while !self.stop.is_stopped() && self.max_frames.is_none_or(|m| n < m) {
-            match next(&mut *self.source) {
-                Ok(Some(frame)) => {
-                    backoff = Duration::from_millis(50);
-                    n += 1;
-                    self.pending.store(tx.len() as u64, Ordering::Relaxed);
-                    if tx.send(frame).is_err() {
-                        break;
-                    }
-                }
-                Ok(None) => {
-                    if !self.stop.is_stopped() {
-                        // Reported by the pipeline once it has processed the last frame.
-                        self.ended.store(n + 1, Ordering::SeqCst);
-                    }
-                    break;
-                }
-                Err(e) => {
-                    let msg = e.to_string();
-                    tracing::warn!(source = %self.id, error = %msg, "capture failed; retrying");
-                    self.observers.event(&ServerMessage::Alert(Notification {
-                        level: NotificationLevel::Warning,
-                        source: self.id.clone(),
-                        title: "capture failed".into(),
-                        message: format!("{msg}; retrying in {} ms", backoff.as_millis()),
-                    }));
-                    if let Ok(mut l) = self.last_error.lock() {
-                        *l = Some(msg);
-                    }
-                    // Wait with backoff, waking early on shutdown.
-                    let until = std::time::Instant::now() + backoff;
-                    while std::time::Instant::now() < until && !self.stop.is_stopped() {
-                        std::thread::sleep(Duration::from_millis(10));
-                    }
-                    backoff = (backoff * 2).min(Duration::from_secs(5));
-                }
-            }
-        }
-        self.capturing.store(false, Ordering::Relaxed);
     }
 }
 
@@ -584,13 +555,28 @@ fn run_sample_pipeline(
     pending: Arc<AtomicU64>,
     ended: EndSignal,
 ) {
-    let depth = packets.rx.clone();
+    let process = sample_step(&p, observers.clone(), Some((packets.rx.clone(), pending)));
+    pipeline_loop(p, packets, commands, shutdown, process, || {
+        ended.report(&observers)
+    });
+}
+
+/// What a sample pipeline does with each packet: process it, and publish the snapshot and
+/// notifications when `snapshot_hz` lets one through. With `depth`, the edge's queue length
+/// is stored in the pending counter first.
+fn sample_step(
+    p: &Pipeline,
+    observers: Observers,
+    depth: Option<(Receiver<Packet>, Arc<AtomicU64>)>,
+) -> impl FnMut(&mut Pipeline, Packet) + use<> {
     let index = p.source_index;
     let no_pixels = crate::frame::FramePool::new(1, p.source_id.clone(), index)
         .try_acquire(0, 0, crate::frame::PixelFormat::Gray8)
         .expect("a fresh pool has a frame");
-    let process = |p: &mut Pipeline, packet: Packet| {
-        pending.store(depth.len() as u64, Ordering::Relaxed);
+    move |p: &mut Pipeline, packet: Packet| {
+        if let Some((rx, pending)) = &depth {
+            pending.store(rx.len() as u64, Ordering::Relaxed);
+        }
         if p.process_packet(packet).is_none() {
             return;
         }
@@ -605,10 +591,7 @@ fn run_sample_pipeline(
         for n in &p.store.notifications {
             observers.event(&ServerMessage::Notification(n.clone()));
         }
-    };
-    pipeline_loop(p, packets, commands, shutdown, process, || {
-        ended.report(&observers)
-    });
+    }
 }
 
 fn pipeline_loop<T>(
@@ -668,17 +651,25 @@ fn pipeline_loop<T>(
             process(&mut p, frame);
         }
     }
+    // Answer commands still queued so no caller waits forever.
+    drop(frames);
+    finish_pipeline(p, &commands, on_end);
+}
+
+/// The end of a pipeline thread: fusion's pending clips, the stages stopped, `on_end`, the
+/// finished flag, and an answer for every command still queued.
+fn finish_pipeline(mut p: Pipeline, commands: &Receiver<Request>, on_end: impl FnOnce()) {
     // Clips that rules asked for and whose post-roll had not ended: ask for them now
     // (answered below, with the commands still queued), so the recorder keeps them.
     p.finish_fusion();
-    // Answer commands still queued so no caller waits forever.
-    drop(frames);
     p.stop();
     // `end_of_stream` is reported before the pipeline counts as finished, so a caller that
     // waits for every pipeline to finish has seen it.
     on_end();
     p.stats.finished.store(true, Ordering::Relaxed);
     while let Ok(req) = commands.try_recv() {
-        handle(&mut p, req);
+        if let Request::Command(cmd, reply) = req {
+            p.submit(cmd, reply);
+        }
     }
 }
