@@ -102,3 +102,36 @@ fn cue_ball_pocketed_and_re_spotted_keeps_its_name() {
     let r = re_spotted_cue_ball(471.5, 473.5);
     assert_eq!(r.counts[1], 1, "the scratch is in the window: {r}");
 }
+
+/// A ball knocked into a side pocket hits the jaw and drops: its straight run-on misses the
+/// pocket circle. Once never reported (the track was dropped 30 frames later); now called
+/// pocketed after 3 frames unseen in the mouth, heading in.
+fn jaw_drop(from: f64, to: f64, ball: &str) {
+    let r = play(from, to);
+    assert!(r.counts[1] >= 1, "a pot in the window: {r}");
+    assert!(
+        !r.missed.iter().any(|m| m.starts_with("pocketed")),
+        "{:?}",
+        r.missed
+    );
+    assert_eq!(r.spurious[1], 0, "{:?}", r.spurious_log);
+    assert!(
+        r.switch_log
+            .iter()
+            .all(|s| !s.contains(&format!("ball {ball} "))),
+        "{:?}",
+        r.switch_log
+    );
+}
+
+#[test]
+fn ball_dropped_off_a_side_pocket_jaw_is_reported_in_time() {
+    // Ball 6 at 480.63 s, lost at 0.9 m/s beside the side pocket's point.
+    jaw_drop(479.5, 481.5, "6");
+}
+
+#[test]
+fn ball_knocked_in_after_a_collision_is_reported_in_time() {
+    // Ball 1 at 411.63 s.
+    jaw_drop(410.5, 412.5, "1");
+}

@@ -46,6 +46,9 @@ const FRESH_FRAMES: u32 = 10;
 const TENTATIVE_FRAMES: u32 = 3;
 /// Steps below this (metres per frame) are a resting ball's jitter: its votes count nothing.
 const REST_STEP_M: f64 = 0.0005;
+/// A fast ball lost in a pocket's mouth heading into it and unseen for this many frames has
+/// dropped.
+const MOUTH_FRAMES: u32 = 3;
 /// Most the gate grows with a track's uncertainty, metres. A lost track is held where it
 /// was lost while its covariance keeps growing; unbounded, after 20 frames its gate spans
 /// the table and it takes a ball that appears anywhere (a re-spotted cue ball named after a
@@ -155,6 +158,10 @@ struct Track {
     hist_head: usize,
     /// Position and velocity on the first frame it went unmatched.
     lost_at: [f64; 4],
+    /// The last two measured centres and how many frames in a row it was measured.
+    z_last: [f64; 2],
+    z_prev: [f64; 2],
+    z_run: u32,
     /// Lost near a pocket, not yet called pocketed: still shown, not at rest (the game
     /// must not call the balls at rest while one may still be dropping).
     pending_pocket: bool,
@@ -178,6 +185,9 @@ impl Default for Track {
             hist_len: 0,
             hist_head: 0,
             lost_at: [0.0; 4],
+            z_last: [0.0; 2],
+            z_prev: [0.0; 2],
+            z_run: 0,
             pending_pocket: false,
             shown_pocketed: false,
         }
@@ -474,11 +484,36 @@ impl Stage for BallTracking {
                     ((step - REST_STEP_M) / (0.25 * radius)).clamp(0.0, 1.0)
                 };
                 tr.vote(d.number, d.confidence.max(0.05) * fresh);
+                (tr.z_prev, tr.z_run) = if tr.missed == 0 {
+                    (tr.z_last, tr.z_run + 1)
+                } else {
+                    (d.m, 1)
+                };
+                tr.z_last = d.m;
                 tr.missed = 0;
             } else {
                 tr.missed += 1;
                 if tr.missed == 1 {
                     tr.lost_at = [tr.x[0], tr.x[1], tr.x[2], tr.x[3]];
+                    // Just after a collision the filter's velocity is still the old one
+                    // (it follows a sudden change over a few frames); the last two
+                    // measurements show the new one. A ball lost then (knocked into a
+                    // pocket) runs on along the measured velocity.
+                    if tr.z_run >= 2 {
+                        let v = [
+                            (tr.z_last[0] - tr.z_prev[0]) / dt,
+                            (tr.z_last[1] - tr.z_prev[1]) / dt,
+                        ];
+                        let filt = tr.x[2].hypot(tr.x[3]);
+                        if (v[0] - tr.x[2]).hypot(v[1] - tr.x[3]) > 0.15 + 0.2 * filt {
+                            tr.lost_at = [
+                                tr.z_last[0] + v[0] * dt,
+                                tr.z_last[1] + v[1] * dt,
+                                v[0],
+                                v[1],
+                            ];
+                        }
+                    }
                 }
                 if tr.missed >= 2 {
                     // Lost: stop coasting (it is hidden until seen again).
@@ -515,8 +550,25 @@ impl Stage for BallTracking {
                         || (c[0] - tr.x[0]).hypot(c[1] - tr.x[1]) < r + 2.5 * radius
                 });
                 let stopped = tau >= t_stop;
+                // A fast ball lost in a pocket's mouth heading into it, unseen since: it hit a
+                // jaw and dropped (its run-on, a straight line, misses the circle). A ball
+                // that rebounds off the jaw is back in view sooner.
+                // One lost in the mouth whatever its speed and heading (knocked in from beside
+                // the pocket: the filter has not caught its new velocity) and unseen for
+                // `LATE_POCKET_FRAMES` has dropped too (late).
+                let mouth = |toward: bool| {
+                    pk.iter().any(|(c, r)| {
+                        let (dx, dy) = (c[0] - lx, c[1] - ly);
+                        dx.hypot(dy) < r + 1.5 * radius && (!toward || dx * lvx + dy * lvy > 0.0)
+                    })
+                };
+                let in_mouth = (tr.missed >= MOUTH_FRAMES && speed >= 0.3 && mouth(true))
+                    || (tr.missed > LATE_POCKET_FRAMES && mouth(false));
                 tr.pending_pocket = near_pocket;
-                if into_pocket || (near_pocket && stopped && tr.missed > LATE_POCKET_FRAMES) {
+                if into_pocket
+                    || in_mouth
+                    || (near_pocket && stopped && tr.missed > LATE_POCKET_FRAMES)
+                {
                     tr.pocketed = true;
                     tr.pending_pocket = false;
                     tr.x[2] = 0.0;
