@@ -5,7 +5,8 @@
 //! `shot_started`, `pocketed` and `balls_at_rest` within tolerance.
 //!
 //! `FRAMEBUS_BILLIARDS_FROM` / `FRAMEBUS_BILLIARDS_TO` (seconds) play any other stretch in
-//! the ignored test `stretch`, describing the frames before each switch.
+//! the ignored test `stretch`, describing the frames before each switch;
+//! `FRAMEBUS_BILLIARDS_BALL=n` also prints ball `n`'s truth every frame.
 
 use std::sync::Arc;
 
@@ -28,6 +29,19 @@ fn play(from: f64, to: f64) -> TrackingReport {
     while cam.truth().frame_id < last {
         let f = cam.next_frame().unwrap().unwrap();
         h.process_raw(&f);
+        if let Some(n) = std::env::var("FRAMEBUS_BILLIARDS_BALL")
+            .ok()
+            .and_then(|s| s.parse::<usize>().ok())
+        {
+            let b = &cam.truth().balls[n % 16];
+            println!(
+                "truth f{} ball {n}: {:?} v {:?} pocketed {}",
+                cam.truth().frame_id,
+                b.m,
+                b.vel,
+                b.pocketed
+            );
+        }
         drop(f);
         if let Some(d) = h.result::<DetectedBalls>("ball_detection") {
             score.detections(d.balls.iter().map(|b| (b.number, b.m, b.confidence)));
