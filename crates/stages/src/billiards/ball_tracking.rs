@@ -553,13 +553,14 @@ impl Stage for BallTracking {
                 // A fast ball lost in a pocket's mouth heading into it, unseen since: it hit a
                 // jaw and dropped (its run-on, a straight line, misses the circle). A ball
                 // that rebounds off the jaw is back in view sooner.
-                // One lost in the mouth whatever its speed and heading (knocked in from beside
+                // One lost in the mouth whose run-on heads out of it (knocked in from beside
                 // the pocket: the filter has not caught its new velocity) and unseen for
-                // `LATE_POCKET_FRAMES` has dropped too (late).
-                let mouth = |toward: bool| {
+                // `LATE_POCKET_FRAMES` has dropped too (late). One heading in slowly may hang
+                // in the jaws before it drops: its run-on decides.
+                let mouth = |inward: bool| {
                     pk.iter().any(|(c, r)| {
                         let (dx, dy) = (c[0] - lx, c[1] - ly);
-                        dx.hypot(dy) < r + 1.5 * radius && (!toward || dx * lvx + dy * lvy > 0.0)
+                        dx.hypot(dy) < r + 1.5 * radius && (dx * lvx + dy * lvy > 0.0) == inward
                     })
                 };
                 let in_mouth = (tr.missed >= MOUTH_FRAMES && speed >= 0.3 && mouth(true))
