@@ -15,6 +15,7 @@ use framebus_billiards::TrackedBalls;
 use framebus_core::clock::ManualClock;
 use framebus_core::source::Source;
 use framebus_media::synthetic_table::{SyntheticTable, TrackingScore};
+use framebus_stages::billiards::ball_detection::DetectedBalls;
 use framebus_stages::billiards::game_state::GameState;
 use framebus_stages::billiards::vision_harness;
 use framebus_testkit::alloc::{ThreadCounting, thread_allocations};
@@ -33,7 +34,9 @@ fn scripted_shots_keep_identities_follow_the_truth_and_do_not_allocate() {
     let mut cam = SyntheticTable::scored_scene(Arc::new(ManualClock::new())).unwrap();
     let fps = cam.scene_fps();
     let mut h = vision_harness().unwrap();
-    let mut score = TrackingScore::new(fps);
+    // `FRAMEBUS_BILLIARDS_TRACE=1` describes the frames before each identity switch.
+    let mut score =
+        TrackingScore::new(fps).trace(std::env::var_os("FRAMEBUS_BILLIARDS_TRACE").is_some());
     let (mut counted, mut allocs, mut counted_kinds) = (0u64, 0u64, Vec::new());
     let (mut warm, mut largest_snapshot) = (false, 0usize);
     while cam.truth().shots <= shots && cam.truth().frame_id < 60 * 30 * u64::from(shots) {
@@ -43,6 +46,9 @@ fn scripted_shots_keep_identities_follow_the_truth_and_do_not_allocate() {
         let c = thread_allocations() - before;
         drop(f);
         largest_snapshot = largest_snapshot.max(snapshot_len);
+        if let Some(d) = h.result::<DetectedBalls>("ball_detection") {
+            score.detections(d.balls.iter().map(|b| (b.number, b.m, b.confidence)));
+        }
         let tracked = h.result::<TrackedBalls>("ball_tracking").unwrap();
         score.tracked(cam.truth(), tracked);
         let gs = h.result::<GameState>("game_state").unwrap();
@@ -64,8 +70,11 @@ fn scripted_shots_keep_identities_follow_the_truth_and_do_not_allocate() {
     println!(
         "tracking over {shots} shots at {fps} fps 960x540: {r}; {allocs} allocations in {counted} warm frames; largest snapshot {largest_snapshot} bytes"
     );
-    for s in &r.switch_log {
-        println!("  switch: {s}");
+    for (i, s) in r.switch_log.iter().enumerate() {
+        println!(
+            "  switch: {s}{}",
+            r.switch_detail.get(i).map_or("", String::as_str)
+        );
     }
     for m in &r.missed {
         println!("  missed: {m}");

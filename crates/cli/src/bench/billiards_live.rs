@@ -22,6 +22,7 @@ use framebus_core::observer::{Observer, SnapshotOut};
 use framebus_core::runtime::{Runtime, RuntimeOptions};
 use framebus_core::source::Source;
 use framebus_media::synthetic_table::{SyntheticTable, TrackingScore};
+use framebus_stages::billiards::ball_detection::DetectedBalls;
 use framebus_stages::billiards::game_state::GameState;
 use framebus_stages::billiards::vision_harness;
 
@@ -29,15 +30,20 @@ use super::fixtures::config;
 use super::{Row, Scale, quantile};
 
 /// Plays `shots` random shots of the scored scene (seed 11, 60 fps, 960×540) and scores
-/// the tracker.
+/// the tracker. With `FRAMEBUS_BILLIARDS_TRACE` set, each identity switch is printed with
+/// the frames before it (truth, tracked balls and detections near the ball).
 fn tracking(shots: u32) -> anyhow::Result<Vec<Row>> {
     let mut cam = SyntheticTable::scored_scene(Arc::new(ManualClock::new()))?;
     let fps = cam.scene_fps();
     let mut h = vision_harness().map_err(anyhow::Error::msg)?;
-    let mut score = TrackingScore::new(fps);
+    let mut score =
+        TrackingScore::new(fps).trace(std::env::var_os("FRAMEBUS_BILLIARDS_TRACE").is_some());
     while cam.truth().shots <= shots {
         let Some(f) = cam.next_frame()? else { break };
         h.process_raw(&f);
+        if let Some(d) = h.result::<DetectedBalls>("ball_detection") {
+            score.detections(d.balls.iter().map(|b| (b.number, b.m, b.confidence)));
+        }
         if let Some(tracked) = h.result::<TrackedBalls>("ball_tracking") {
             score.tracked(cam.truth(), tracked);
         }
@@ -52,8 +58,12 @@ fn tracking(shots: u32) -> anyhow::Result<Vec<Row>> {
     for m in &r.missed {
         eprintln!("  missed: {m}");
     }
-    for s in &r.switch_log {
-        eprintln!("  switch: {s}");
+    for (i, s) in r.switch_log.iter().enumerate() {
+        let detail = r.switch_detail.get(i).map_or("", String::as_str);
+        eprintln!("  switch: {s}{detail}");
+    }
+    for s in &r.spurious_log {
+        eprintln!("  spurious: {s}");
     }
     eprintln!(
         "  id errors per ball (cue, 1..15): {:?}",

@@ -184,6 +184,17 @@ impl SyntheticTable {
         self.lens.map_or(p, |l| l.distort(p))
     }
 
+    /// Plays the scene on without drawing until the next frame produced is frame `id` (the
+    /// truth and events advance as if the frames had been drawn; nothing happens if that
+    /// frame is already past). Tests use it to start a tracker just before a moment of a long
+    /// scene.
+    pub fn skip_to(&mut self, id: u64) {
+        while self.next_id < id {
+            self.expose(self.next_id);
+            self.next_id += 1;
+        }
+    }
+
     /// Scene frame rate (the `fps` param, or 60 when unpaced).
     pub fn scene_fps(&self) -> f64 {
         if self.params.fps > 0.0 {

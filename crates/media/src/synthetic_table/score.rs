@@ -8,6 +8,7 @@
 //! ([`TrackingScore::event`]); then [`TrackingScore::report`] with the source's
 //! [`EventLog`].
 
+use std::collections::VecDeque;
 use std::fmt;
 
 use framebus_billiards::TrackedBalls;
@@ -25,6 +26,22 @@ pub const TOLERANCE: [f64; 3] = [1.0, 2.0, 0.2];
 
 /// Identity switches described in [`TrackingReport::switch_log`], at most.
 pub const SWITCH_LOG: usize = 64;
+
+/// Frames of context kept for [`TrackingReport::switch_detail`] (the switch frame and the
+/// ones before it).
+const TRACE_FRAMES: usize = 12;
+
+/// One frame as the trace keeps it: truth, tracked balls, detections.
+#[derive(Debug, Clone, Default)]
+struct TraceFrame {
+    frame_id: u64,
+    /// (number, metres, velocity m/s, pocketed).
+    truth: Vec<(u8, [f64; 2], [f64; 2], bool)>,
+    /// (tracked name as a number, metres, pocketed).
+    tracked: Vec<(u8, [f64; 2], bool)>,
+    /// (detected number, metres, confidence).
+    detections: Vec<(u8, [f64; 2], f64)>,
+}
 
 /// A ball number as the tracker names it ("cue", "7", "?" for unnamed).
 fn name(n: u8) -> String {
@@ -48,8 +65,11 @@ fn number(id: &str) -> u8 {
 pub struct TrackingScore {
     fps: f64,
     frames: u64,
+    /// The first frame scored (a scene may be joined part way, `SyntheticTable::skip_to`).
+    first: Option<u64>,
     last_id: [Option<u8>; 16],
     switches: u64,
+    switches_by_ball: [u64; 16],
     id_errors: u64,
     id_errors_by_ball: [u64; 16],
     checks: u64,
@@ -58,6 +78,12 @@ pub struct TrackingScore {
     switch_log: Vec<(u64, u8, u8, u8)>,
     /// (scored kind index, frame id, ball number).
     detected: Vec<(usize, u64, u8)>,
+    /// The last frames, kept when tracing ([`TrackingScore::trace`]).
+    trace: Option<VecDeque<TraceFrame>>,
+    /// Detections handed in for the next frame (tracing only).
+    pending_dets: Vec<(u8, [f64; 2], f64)>,
+    /// Context of each logged switch.
+    switch_detail: Vec<String>,
 }
 
 impl TrackingScore {
@@ -66,14 +92,82 @@ impl TrackingScore {
         Self {
             fps,
             frames: 0,
+            first: None,
             last_id: [None; 16],
             switches: 0,
+            switches_by_ball: [0; 16],
             id_errors: 0,
             id_errors_by_ball: [0; 16],
             checks: 0,
             switch_log: Vec::new(),
             detected: Vec::new(),
+            trace: None,
+            pending_dets: Vec::new(),
+            switch_detail: Vec::new(),
         }
+    }
+
+    /// Keeps the last frames (truth, tracked balls, and detections given to
+    /// [`TrackingScore::detections`]) and describes each logged switch with them in
+    /// [`TrackingReport::switch_detail`]: for the switched ball, frame by frame, its true
+    /// position and velocity, the true balls, tracked balls and detections within three
+    /// radii of it.
+    pub fn trace(mut self, on: bool) -> Self {
+        self.trace = on.then(VecDeque::new);
+        self
+    }
+
+    /// The detector's balls for the next [`TrackingScore::frame`] as `(number (16 =
+    /// unknown), [x, y] metres, confidence)`; kept only when tracing.
+    pub fn detections(&mut self, dets: impl Iterator<Item = (u8, [f64; 2], f64)>) {
+        if self.trace.is_some() {
+            self.pending_dets.clear();
+            self.pending_dets.extend(dets);
+        }
+    }
+
+    /// Describes the traced frames around ball `ball` (see [`TrackingScore::trace`]).
+    fn describe(&self, ball: u8) -> String {
+        use std::fmt::Write;
+        let mut out = String::new();
+        let Some(frames) = &self.trace else {
+            return out;
+        };
+        let mm = |a: [f64; 2], b: [f64; 2]| {
+            format!(
+                "({:+.1},{:+.1})mm",
+                (a[0] - b[0]) * 1e3,
+                (a[1] - b[1]) * 1e3
+            )
+        };
+        for f in frames {
+            let Some(&(_, at, vel, _)) = f.truth.iter().find(|t| t.0 == ball) else {
+                continue;
+            };
+            let near = |p: [f64; 2]| (p[0] - at[0]).hypot(p[1] - at[1]) < 3.0 * RADIUS;
+            let _ = write!(
+                out,
+                "\n    f{} t={:.3}s true ({:.4},{:.4}) v=({:+.2},{:+.2}) |",
+                f.frame_id,
+                self.t_of(f.frame_id),
+                at[0],
+                at[1],
+                vel[0],
+                vel[1]
+            );
+            for t in f.truth.iter().filter(|t| t.0 != ball && !t.3 && near(t.1)) {
+                let _ = write!(out, " true {}{}", name(t.0), mm(t.1, at));
+            }
+            let _ = write!(out, " | tracked:");
+            for t in f.tracked.iter().filter(|t| !t.2 && near(t.1)) {
+                let _ = write!(out, " {}{}", name(t.0), mm(t.1, at));
+            }
+            let _ = write!(out, " | dets:");
+            for d in f.detections.iter().filter(|d| near(d.1)) {
+                let _ = write!(out, " {}:{:.2}{}", name(d.0), d.2, mm(d.1, at));
+            }
+        }
+        out
     }
 
     /// One frame: the truth and the tracker's balls as `(name, [x, y] metres, pocketed)`.
@@ -85,6 +179,28 @@ impl TrackingScore {
         tracked: impl Iterator<Item = (&'a str, [f64; 2], bool)> + Clone,
     ) {
         self.frames = self.frames.max(truth.frame_id);
+        self.first.get_or_insert(truth.frame_id);
+        if let Some(frames) = &mut self.trace {
+            let mut f = if frames.len() >= TRACE_FRAMES {
+                frames.pop_front().unwrap_or_default()
+            } else {
+                TraceFrame::default()
+            };
+            f.frame_id = truth.frame_id;
+            f.truth.clear();
+            f.truth.extend(
+                truth
+                    .balls
+                    .iter()
+                    .map(|b| (b.number, b.m, b.vel, b.pocketed)),
+            );
+            f.tracked.clear();
+            f.tracked
+                .extend(tracked.clone().map(|t| (number(t.0), t.1, t.2)));
+            std::mem::swap(&mut f.detections, &mut self.pending_dets);
+            self.pending_dets.clear();
+            frames.push_back(f);
+        }
         for b in truth.balls.iter().filter(|b| !b.pocketed) {
             let near = tracked
                 .clone()
@@ -99,14 +215,19 @@ impl TrackingScore {
                 self.id_errors += 1;
                 self.id_errors_by_ball[usize::from(b.number % 16)] += 1;
             }
-            let slot = &mut self.last_id[usize::from(b.number)];
-            if let Some(prev) = slot.filter(|&prev| prev != n) {
+            let last = self.last_id[usize::from(b.number)];
+            self.last_id[usize::from(b.number)] = Some(n);
+            if let Some(prev) = last.filter(|&prev| prev != n) {
                 self.switches += 1;
+                self.switches_by_ball[usize::from(b.number)] += 1;
                 if self.switch_log.len() < SWITCH_LOG {
                     self.switch_log.push((truth.frame_id, b.number, prev, n));
+                    if self.trace.is_some() {
+                        let d = self.describe(b.number);
+                        self.switch_detail.push(d);
+                    }
                 }
             }
-            *slot = Some(n);
         }
     }
 
@@ -149,11 +270,13 @@ impl TrackingScore {
     }
 
     /// Scores the detected events against the truth's `log`. True events in the last 0.25 s
-    /// (the detector may not have seen them yet) are left out.
+    /// (the detector may not have seen them yet) and in the first 0.25 s scored are left
+    /// out.
     pub fn report(&self, log: &EventLog) -> TrackingReport {
         let mut r = TrackingReport {
             frames: self.frames,
             switches: self.switches,
+            switches_by_ball: self.switches_by_ball,
             id_errors: self.id_errors,
             id_errors_by_ball: self.id_errors_by_ball,
             checks: self.checks,
@@ -170,11 +293,14 @@ impl TrackingScore {
                     )
                 })
                 .collect(),
+            switch_detail: self.switch_detail.clone(),
             ..Default::default()
         };
         let horizon = self.t_of(self.frames.max(1)) - 0.25;
+        // Likewise true events in the first 0.25 s scored (the tracker had just started).
+        let start = self.t_of(self.first.unwrap_or(1)) + 0.25;
         let mut truths: Vec<(usize, f64, u8)> = Vec::new();
-        for e in log.iter().filter(|e| e.t <= horizon) {
+        for e in log.iter().filter(|e| e.t <= horizon && e.t >= start) {
             let k = match e.kind {
                 EventKind::ShotStarted => 0,
                 EventKind::Pocketed => 1,
@@ -217,7 +343,7 @@ impl TrackingScore {
             } else {
                 TOLERANCE[k] / self.fps
             };
-            if self.t_of(fid) > horizon + tol_s {
+            if self.t_of(fid) > horizon + tol_s || self.t_of(fid) < start + tol_s {
                 continue;
             }
             let near = truths
@@ -245,6 +371,8 @@ pub struct TrackingReport {
     pub frames: u64,
     /// True balls whose tracked name changed from one frame to a later one.
     pub switches: u64,
+    /// Identity switches per true ball number (0 = cue).
+    pub switches_by_ball: [u64; 16],
     /// Ball-frames whose tracked name was not the true ball's.
     pub id_errors: u64,
     /// Id errors per true ball number (0 = cue).
@@ -263,6 +391,9 @@ pub struct TrackingReport {
     pub switch_log: Vec<String>,
     /// Detected events with no true event within tolerance, described.
     pub spurious_log: Vec<String>,
+    /// When tracing ([`TrackingScore::trace`]), the frames up to each logged switch, one
+    /// entry per `switch_log` entry.
+    pub switch_detail: Vec<String>,
 }
 
 impl fmt::Display for TrackingReport {

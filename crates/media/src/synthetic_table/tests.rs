@@ -130,3 +130,24 @@ fn dump() {
         }
     }
 }
+
+#[test]
+fn skip_to_joins_the_scene_where_playing_it_would() {
+    // The frame after a skip is the frame played to: same truth, same bytes.
+    let (mut played, mut skipped) = (open(small()), open(small()));
+    for _ in 0..70 {
+        played.next_frame().unwrap().unwrap();
+    }
+    skipped.skip_to(71);
+    let (a, b) = (
+        played.next_frame().unwrap().unwrap(),
+        skipped.next_frame().unwrap().unwrap(),
+    );
+    assert_eq!((a.frame_id, b.frame_id), (71, 71));
+    assert_eq!(played.truth(), skipped.truth());
+    assert!(a.data == b.data);
+    assert_eq!(played.events().total(), skipped.events().total());
+    // A frame already past: nothing happens.
+    skipped.skip_to(10);
+    assert_eq!(skipped.next_frame().unwrap().unwrap().frame_id, 72);
+}

@@ -41,8 +41,19 @@ const HISTORY: usize = 64;
 const MAX_TRACKS: usize = 32;
 /// A track's first frames vote in full even at rest (it needs a name).
 const FRESH_FRAMES: u32 = 10;
+/// A new track without a name is not shown for its first frames (a ball appearing during
+/// the exposure, half drawn, is read with no confidence; the next frame names it).
+const TENTATIVE_FRAMES: u32 = 3;
 /// Steps below this (metres per frame) are a resting ball's jitter: its votes count nothing.
 const REST_STEP_M: f64 = 0.0005;
+/// A fast ball lost in a pocket's mouth heading into it and unseen for this many frames has
+/// dropped.
+const MOUTH_FRAMES: u32 = 3;
+/// Most the gate grows with a track's uncertainty, metres. A lost track is held where it
+/// was lost while its covariance keeps growing; unbounded, after 20 frames its gate spans
+/// the table and it takes a ball that appears anywhere (a re-spotted cue ball named after a
+/// ball lost half a second before).
+const MAX_GATE_GROWTH: f64 = 0.09;
 /// A ball lost near a pocket whose run-on stops short of a pocket circle is called pocketed
 /// once it would have stopped and has been unseen this many frames (it cannot have gone
 /// anywhere else).
@@ -147,6 +158,10 @@ struct Track {
     hist_head: usize,
     /// Position and velocity on the first frame it went unmatched.
     lost_at: [f64; 4],
+    /// The last two measured centres and how many frames in a row it was measured.
+    z_last: [f64; 2],
+    z_prev: [f64; 2],
+    z_run: u32,
     /// Lost near a pocket, not yet called pocketed: still shown, not at rest (the game
     /// must not call the balls at rest while one may still be dropping).
     pending_pocket: bool,
@@ -170,6 +185,9 @@ impl Default for Track {
             hist_len: 0,
             hist_head: 0,
             lost_at: [0.0; 4],
+            z_last: [0.0; 2],
+            z_prev: [0.0; 2],
+            z_run: 0,
             pending_pocket: false,
             shown_pocketed: false,
         }
@@ -391,7 +409,7 @@ impl Stage for BallTracking {
         for (ri, &ti) in self.rows.iter().enumerate() {
             let tr = &self.tracks[ti];
             let sigma = (tr.p[0][0] + tr.p[1][1]).sqrt();
-            let gate = p.gate_m + 3.0 * sigma;
+            let gate = p.gate_m + (3.0 * sigma).min(MAX_GATE_GROWTH);
             for d in &dets.balls {
                 let dist = (d.m[0] - tr.x[0]).hypot(d.m[1] - tr.x[1]);
                 let c = if dist > gate {
@@ -418,27 +436,33 @@ impl Stage for BallTracking {
                 self.det_used[col] = true;
             }
         }
-        // Second chance: a track left unmatched takes the nearest detection left over within
-        // its gate whatever its colour — a fast ball's blurred colour is often misread, and
-        // the penalty must not make it a new, misnamed track (pairs left over are not
-        // ambiguous).
-        for ri in 0..nr {
-            let col = self.assignment[ri];
-            if col < nd && self.cost[ri * nc + col] < FORBID {
-                continue;
-            }
-            let tr = &self.tracks[self.rows[ri]];
-            let best = (0..nd)
-                .filter(|&k| !self.det_used[k] && self.cost[ri * nc + k] < FORBID)
-                .map(|k| {
+        // Second chance: a track left unmatched takes a detection left over within its gate
+        // whatever its colour — a fast ball's blurred colour is often misread, and the
+        // penalty must not make it a new, misnamed track. Closest pairs first (pairs left
+        // over are not ambiguous; a track earlier in the list must not take a detection
+        // another track is nearer to).
+        loop {
+            let mut best: Option<(usize, usize, f64)> = None;
+            for ri in 0..nr {
+                let col = self.assignment[ri];
+                if col < nd && self.cost[ri * nc + col] < FORBID {
+                    continue;
+                }
+                let tr = &self.tracks[self.rows[ri]];
+                for k in 0..nd {
+                    if self.det_used[k] || self.cost[ri * nc + k] >= FORBID {
+                        continue;
+                    }
                     let d = &dets.balls[k];
-                    (k, (d.m[0] - tr.x[0]).hypot(d.m[1] - tr.x[1]))
-                })
-                .min_by(|a, b| a.1.total_cmp(&b.1));
-            if let Some((k, _)) = best {
-                self.assignment[ri] = k;
-                self.det_used[k] = true;
+                    let dist = (d.m[0] - tr.x[0]).hypot(d.m[1] - tr.x[1]);
+                    if best.is_none_or(|b| dist < b.2) {
+                        best = Some((ri, k, dist));
+                    }
+                }
             }
+            let Some((ri, k, _)) = best else { break };
+            self.assignment[ri] = k;
+            self.det_used[k] = true;
         }
         for (ri, &col) in self.assignment.iter().enumerate() {
             let ti = self.rows[ri];
@@ -460,11 +484,36 @@ impl Stage for BallTracking {
                     ((step - REST_STEP_M) / (0.25 * radius)).clamp(0.0, 1.0)
                 };
                 tr.vote(d.number, d.confidence.max(0.05) * fresh);
+                (tr.z_prev, tr.z_run) = if tr.missed == 0 {
+                    (tr.z_last, tr.z_run + 1)
+                } else {
+                    (d.m, 1)
+                };
+                tr.z_last = d.m;
                 tr.missed = 0;
             } else {
                 tr.missed += 1;
                 if tr.missed == 1 {
                     tr.lost_at = [tr.x[0], tr.x[1], tr.x[2], tr.x[3]];
+                    // Just after a collision the filter's velocity is still the old one
+                    // (it follows a sudden change over a few frames); the last two
+                    // measurements show the new one. A ball lost then (knocked into a
+                    // pocket) runs on along the measured velocity.
+                    if tr.z_run >= 2 {
+                        let v = [
+                            (tr.z_last[0] - tr.z_prev[0]) / dt,
+                            (tr.z_last[1] - tr.z_prev[1]) / dt,
+                        ];
+                        let filt = tr.x[2].hypot(tr.x[3]);
+                        if (v[0] - tr.x[2]).hypot(v[1] - tr.x[3]) > 0.15 + 0.2 * filt {
+                            tr.lost_at = [
+                                tr.z_last[0] + v[0] * dt,
+                                tr.z_last[1] + v[1] * dt,
+                                v[0],
+                                v[1],
+                            ];
+                        }
+                    }
                 }
                 if tr.missed >= 2 {
                     // Lost: stop coasting (it is hidden until seen again).
@@ -501,8 +550,26 @@ impl Stage for BallTracking {
                         || (c[0] - tr.x[0]).hypot(c[1] - tr.x[1]) < r + 2.5 * radius
                 });
                 let stopped = tau >= t_stop;
+                // A fast ball lost in a pocket's mouth heading into it, unseen since: it hit a
+                // jaw and dropped (its run-on, a straight line, misses the circle). A ball
+                // that rebounds off the jaw is back in view sooner.
+                // One lost in the mouth whose run-on heads out of it (knocked in from beside
+                // the pocket: the filter has not caught its new velocity) and unseen for
+                // `LATE_POCKET_FRAMES` has dropped too (late). One heading in slowly may hang
+                // in the jaws before it drops: its run-on decides.
+                let mouth = |inward: bool| {
+                    pk.iter().any(|(c, r)| {
+                        let (dx, dy) = (c[0] - lx, c[1] - ly);
+                        dx.hypot(dy) < r + 1.5 * radius && (dx * lvx + dy * lvy > 0.0) == inward
+                    })
+                };
+                let in_mouth = (tr.missed >= MOUTH_FRAMES && speed >= 0.3 && mouth(true))
+                    || (tr.missed > LATE_POCKET_FRAMES && mouth(false));
                 tr.pending_pocket = near_pocket;
-                if into_pocket || (near_pocket && stopped && tr.missed > LATE_POCKET_FRAMES) {
+                if into_pocket
+                    || in_mouth
+                    || (near_pocket && stopped && tr.missed > LATE_POCKET_FRAMES)
+                {
                     tr.pocketed = true;
                     tr.pending_pocket = false;
                     tr.x[2] = 0.0;
@@ -557,6 +624,33 @@ impl Stage for BallTracking {
                 None => false,
             };
         }
+        // A ball seen this frame named like a lost one (by at least half a confident read):
+        // the lost one is not on the table.
+        // One lost at a pocket has dropped (a scratched cue ball re-spotted while its track
+        // still waited at the pocket; without this the old track kept the name — it had
+        // more votes — and the re-spotted ball showed its second-best name); one lost
+        // elsewhere is dropped.
+        for i in 0..self.tracks.len() {
+            let t = &self.tracks[i];
+            if !(t.live && !t.pocketed && t.missed > 0 && t.label.is_some()) {
+                continue;
+            }
+            let l = t.label.map_or(0, usize::from);
+            let seen = self.tracks.iter().any(|o| {
+                o.live && !o.pocketed && o.missed == 0 && o.label == t.label && o.votes[l] >= 0.5
+            });
+            if seen {
+                let t = &mut self.tracks[i];
+                if t.pending_pocket {
+                    t.pocketed = true;
+                    t.pending_pocket = false;
+                    t.x[2] = 0.0;
+                    t.x[3] = 0.0;
+                } else {
+                    t.live = false;
+                }
+            }
+        }
         unique_labels(&mut self.tracks);
         // A pocketed track already shown whose identity is back on the table: retired.
         for i in 0..self.tracks.len() {
@@ -576,11 +670,11 @@ impl Stage for BallTracking {
         let out = &mut self.out;
         let mut n = 0;
         for number in 0..=16usize {
-            for tr in self
-                .tracks
-                .iter()
-                .filter(|t| t.live && (t.pocketed || t.missed == 0 || t.pending_pocket))
-            {
+            for tr in self.tracks.iter().filter(|t| {
+                t.live
+                    && (t.pocketed || t.missed == 0 || t.pending_pocket)
+                    && (t.label.is_some() || t.age >= TENTATIVE_FRAMES)
+            }) {
                 let lab = tr.label.map_or(16, usize::from);
                 if lab != number {
                     continue;
