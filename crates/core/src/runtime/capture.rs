@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crossbeam_channel::{Receiver, TryRecvError, select};
+use crossbeam_channel::{Receiver, TryRecvError};
 use framebus_protocol::{Notification, NotificationLevel, RunState, ServerMessage};
 
 use super::Pipeline;
@@ -121,15 +121,8 @@ pub(super) fn run_inline_sample_pipeline(
 ) {
     p.start();
     let done = p.done_channel();
-    let handle = |p: &mut Pipeline, req: Request| {
-        if let Request::Command(cmd, reply) = req {
-            p.submit(cmd, reply);
-        }
-    };
     loop {
-        while let Ok(req) = commands.try_recv() {
-            handle(&mut p, req);
-        }
+        super::apply_queued(&mut p, &commands);
         while let Ok(job) = done.try_recv() {
             p.returned(job);
             p.collect_returned();
@@ -138,10 +131,8 @@ pub(super) fn run_inline_sample_pipeline(
             break;
         }
         if p.run.get() == RunState::Paused {
-            select! {
-                recv(commands) -> r => match r { Ok(req) => handle(&mut p, req), Err(_) => break },
-                recv(done) -> j => if let Ok(job) = j { p.returned(job); p.collect_returned(); },
-                recv(shutdown) -> _ => break,
+            if !super::wait_paused(&mut p, &commands, &done, &shutdown) {
+                break;
             }
             continue;
         }
@@ -150,9 +141,7 @@ pub(super) fn run_inline_sample_pipeline(
         };
         edge.sent.fetch_add(1, Ordering::Relaxed);
         // Commands that arrived while the source waited apply before the packet.
-        while let Ok(req) = commands.try_recv() {
-            handle(&mut p, req);
-        }
+        super::apply_queued(&mut p, &commands);
         if p.run.get() != RunState::Paused {
             process(&mut p, packet);
         }

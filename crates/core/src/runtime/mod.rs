@@ -594,6 +594,43 @@ fn sample_step(
     }
 }
 
+/// Applies a request that reached a pipeline thread (a wake-up needs nothing: the loop looks
+/// at the run state again).
+fn handle(p: &mut Pipeline, req: Request) {
+    if let Request::Command(cmd, reply) = req {
+        p.submit(cmd, reply);
+    }
+}
+
+/// Applies every command already queued.
+fn apply_queued(p: &mut Pipeline, commands: &Receiver<Request>) {
+    while let Ok(req) = commands.try_recv() {
+        handle(p, req);
+    }
+}
+
+/// Paused: waits for a command, a returned thread-stage job or shutdown and takes it; `false`
+/// when the pipeline is to end (shutdown, or the command channel closed).
+fn wait_paused(
+    p: &mut Pipeline,
+    commands: &Receiver<Request>,
+    done: &Receiver<Box<worker::Job>>,
+    shutdown: &Receiver<()>,
+) -> bool {
+    select! {
+        recv(commands) -> r => match r {
+            Ok(req) => handle(p, req),
+            Err(_) => return false,
+        },
+        recv(done) -> j => if let Ok(job) = j {
+            p.returned(job);
+            p.collect_returned();
+        },
+        recv(shutdown) -> _ => return false,
+    }
+    true
+}
+
 fn pipeline_loop<T>(
     mut p: Pipeline,
     frames: EdgeRx<T>,
@@ -605,21 +642,12 @@ fn pipeline_loop<T>(
     p.start();
     // Jobs of thread stages that come back between frames (late or `latest` ones).
     let done = p.done_channel();
-    let handle = |p: &mut Pipeline, req: Request| {
-        if let Request::Command(cmd, reply) = req {
-            p.submit(cmd, reply);
-        }
-    };
     let mut draining = false;
     loop {
-        while let Ok(req) = commands.try_recv() {
-            handle(&mut p, req);
-        }
+        apply_queued(&mut p, &commands);
         if p.run.get() == RunState::Paused {
-            select! {
-                recv(commands) -> r => match r { Ok(req) => handle(&mut p, req), Err(_) => break },
-                recv(done) -> j => if let Ok(job) = j { p.returned(job); p.collect_returned(); },
-                recv(shutdown) -> _ => break,
+            if !wait_paused(&mut p, &commands, &done, &shutdown) {
+                break;
             }
             continue;
         }
@@ -628,9 +656,7 @@ fn pipeline_loop<T>(
             recv(frames.rx) -> f => match f {
                 Ok(frame) => {
                     // Commands that arrived with the frame apply before it.
-                    while let Ok(req) = commands.try_recv() {
-                        handle(&mut p, req);
-                    }
+                    apply_queued(&mut p, &commands);
                     if p.run.get() != RunState::Paused {
                         process(&mut p, frame);
                     }
