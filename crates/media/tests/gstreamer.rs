@@ -8,7 +8,7 @@
 #![cfg(feature = "gstreamer")]
 
 use std::io::{BufRead, BufReader};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -88,9 +88,9 @@ const BFRAMES: &[&str] = &[
     "-c:v", "libx264", "-pix_fmt", "yuv420p", "-bf", "2", "-g", "12",
 ];
 
-#[test]
-fn a_uri_on_an_mp4_gives_every_frame_with_the_counter_in_its_pixels_and_file_times() {
-    let dir = tempfile::tempdir().unwrap();
+/// `counter.mp4` in `dir` (B-frames, the frame number in the pixels) and what every source
+/// should give for it: (frame id, counter, t_ns) per frame.
+fn counter_video(dir: &Path) -> (PathBuf, Vec<(u64, u32, u64)>) {
     let spec = VideoSpec {
         width: W,
         height: H,
@@ -98,7 +98,17 @@ fn a_uri_on_an_mp4_gives_every_frame_with_the_counter_in_its_pixels_and_file_tim
         frames: N,
         args: BFRAMES,
     };
-    let path = encode_counter_video(dir.path(), "counter.mp4", &spec);
+    let path = encode_counter_video(dir, "counter.mp4", &spec);
+    let expected = (1..=u64::from(N))
+        .map(|id| (id, id as u32, (id - 1) * 1_000_000_000 / u64::from(FPS)))
+        .collect();
+    (path, expected)
+}
+
+#[test]
+fn a_uri_on_an_mp4_gives_every_frame_with_the_counter_in_its_pixels_and_file_times() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, expected) = counter_video(dir.path());
     let file_uri = format!("file://{}", path.display());
     // A path relative to the config's directory, and a file:// URI.
     for uri in ["counter.mp4", file_uri.as_str()] {
@@ -115,9 +125,6 @@ fn a_uri_on_an_mp4_gives_every_frame_with_the_counter_in_its_pixels_and_file_tim
             assert_eq!((f.width, f.height, f.format), (W, H, PixelFormat::Rgb8));
             (f.frame_id, counter::read(&f.data, f.stride, 3), f.t_ns)
         });
-        let expected: Vec<(u64, u32, u64)> = (1..=u64::from(N))
-            .map(|id| (id, id as u32, (id - 1) * 1_000_000_000 / u64::from(FPS)))
-            .collect();
         assert_eq!(seen, expected, "{uri}");
     }
 }
@@ -127,17 +134,7 @@ fn a_uri_on_an_mp4_gives_every_frame_with_the_counter_in_its_pixels_and_file_tim
 #[test]
 fn nv12_and_gray8_frames_from_a_pipeline_carry_the_counter_in_luma() {
     let dir = tempfile::tempdir().unwrap();
-    let spec = VideoSpec {
-        width: W,
-        height: H,
-        fps: FPS,
-        frames: N,
-        args: BFRAMES,
-    };
-    let path = encode_counter_video(dir.path(), "counter.mp4", &spec);
-    let expected: Vec<(u64, u32, u64)> = (1..=u64::from(N))
-        .map(|id| (id, id as u32, (id - 1) * 1_000_000_000 / u64::from(FPS)))
-        .collect();
+    let (path, expected) = counter_video(dir.path());
     for (format, pixel, len) in [
         (DecodeFormat::Nv12, PixelFormat::Nv12, W * H * 3 / 2),
         (DecodeFormat::Gray8, PixelFormat::Gray8, W * H),
