@@ -49,7 +49,6 @@ pub struct Mp4Writer {
     /// The file until the first keyframe gives the track's parameter sets.
     file: Option<BufWriter<File>>,
     muxer: Option<mp4::Mp4Writer<BufWriter<File>>>,
-    finished: bool,
     part: PathBuf,
     path: PathBuf,
     width: u16,
@@ -121,7 +120,6 @@ impl Mp4Writer {
         Ok(Self {
             file: Some(BufWriter::new(file)),
             muxer: None,
-            finished: false,
             part,
             path: path.to_owned(),
             width: w,
@@ -159,9 +157,6 @@ impl Mp4Writer {
     /// must be a keyframe with its SPS and PPS. Timestamps that do not increase are moved
     /// 1 ms after the previous one.
     pub fn write(&mut self, t_ns: u64, data: &[u8], keyframe: bool) -> Result<()> {
-        if self.finished {
-            return Err(io_err(&self.path, "already finished"));
-        }
         // Length-prefixed NAL units; the parameter sets go to the track header instead.
         self.avcc.clear();
         let (mut sps, mut pps) = (None, None);
@@ -264,7 +259,6 @@ impl Mp4Writer {
     /// Writes the last sample and the header, puts the header first, then renames the file
     /// to its final name.
     pub fn finish(mut self) -> Result<Mp4Summary> {
-        self.finished = true;
         let Some(last) = self.held.take() else {
             return Err(io_err(&self.path, "no frame was written"));
         };
