@@ -78,6 +78,16 @@ fn stretch() {
     play(from, to);
 }
 
+/// Every pot in the window reported within its tolerance: none missed, none spurious.
+fn assert_pots_on_time(r: &TrackingReport) {
+    assert!(
+        !r.missed.iter().any(|m| m.starts_with("pocketed")),
+        "{:?}",
+        r.missed
+    );
+    assert_eq!(r.spurious[1], 0, "{:?}", r.spurious_log);
+}
+
 /// The cue ball scratched is re-spotted on the head spot on the frame the balls come to
 /// rest (that frame's exposure shows it half drawn). Once named "?" for that frame, then
 /// "cue"; twice named after another ball (its old track, still waiting at the pocket, held
@@ -86,12 +96,7 @@ fn re_spotted_cue_ball(from: f64, to: f64) -> TrackingReport {
     let r = play(from, to);
     assert_eq!(r.switches_by_ball[0], 0, "{:?}", r.switch_log);
     assert_eq!(r.id_errors_by_ball[0], 0, "{r}");
-    assert!(
-        !r.missed.iter().any(|m| m.starts_with("pocketed")),
-        "{:?}",
-        r.missed
-    );
-    assert_eq!(r.spurious[1], 0, "{:?}", r.spurious_log);
+    assert_pots_on_time(&r);
     r
 }
 
@@ -123,12 +128,7 @@ fn cue_ball_pocketed_and_re_spotted_keeps_its_name() {
 fn jaw_drop(from: f64, to: f64, ball: &str) {
     let r = play(from, to);
     assert!(r.counts[1] >= 1, "a pot in the window: {r}");
-    assert!(
-        !r.missed.iter().any(|m| m.starts_with("pocketed")),
-        "{:?}",
-        r.missed
-    );
-    assert_eq!(r.spurious[1], 0, "{:?}", r.spurious_log);
+    assert_pots_on_time(&r);
     assert!(
         r.switch_log
             .iter()
@@ -157,12 +157,7 @@ fn slow_ball_hanging_in_the_jaws_is_not_called_early() {
     // (The shot started before the window: its `balls_at_rest` is not scored here.)
     let r = play(30.0, 32.0);
     assert_eq!(r.counts[1], 1, "{r}");
-    assert!(
-        !r.missed.iter().any(|m| m.starts_with("pocketed")),
-        "{:?}",
-        r.missed
-    );
-    assert_eq!(r.spurious[1], 0, "{:?}", r.spurious_log);
+    assert_pots_on_time(&r);
 }
 
 #[test]
