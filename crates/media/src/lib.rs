@@ -20,6 +20,7 @@
 //! - [`signal`]: sample sources (seed 001): `signal_generator`, `wav_file`,
 //!   `raw_file`.
 //! - [`jpeg`]: [`JpegEncoder`], a reusable encoder of any frame format with downscaling.
+//! - `yuv`: copying decoded YUV 4:2:0 planes (I420, NV12) into NV12 / gray8 frames.
 //! - [`decode`]: decoding JPEG/PNG bytes into RGB buffers (shared by the sources above).
 //! - [`record`]: [`Recorder`], recording sessions and clips (an observer of the runtime).
 //! - [`encode`]: H.264 encoding (OpenH264), faststart MP4 writing (the `mp4` crate), MP4 probing.
@@ -42,6 +43,7 @@ pub mod synthetic;
 pub mod synthetic_table;
 pub mod v4l2;
 pub mod video_file;
+mod yuv;
 
 pub use browser::{BrowserIngest, BrowserParams, BrowserSource};
 pub use decode::DecodeFormat;

@@ -96,10 +96,7 @@ fn write(yuv: &DecodedYUV<'_>, format: PixelFormat, buf: &mut [u8]) {
                 for (row, out) in chroma.chunks_exact_mut(w).take(ch).enumerate() {
                     let u = &yuv.u()[row * u_stride..][..cw];
                     let v = &yuv.v()[row * v_stride..][..cw];
-                    for ((pair, &u), &v) in out.chunks_exact_mut(2).zip(u).zip(v) {
-                        pair[0] = u;
-                        pair[1] = v;
-                    }
+                    crate::yuv::interleave(u, v, out);
                 }
             }
         }
