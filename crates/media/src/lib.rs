@@ -14,7 +14,8 @@
 //! - [`image_sequence`]: `image_sequence`, PNG/JPEG files of a directory in name order.
 //! - [`browser`]: `browser`, frames pushed as JPEG/PNG into a latest-wins slot.
 //! - [`v4l2`]: `v4l2`, Linux cameras (YUYV/MJPEG) with controls and reconnect with backoff.
-//! - [`video_file`]: `video_file`, H.264 MP4 files decoded in-process (OpenH264 + `mp4`).
+//! - [`video_file`]: `video_file`, H.264 MP4 files decoded in-process (OpenH264 + `mp4`;
+//!   libavcodec with the feature `ffmpeg`).
 //! - [`gst_source`] (feature `gstreamer`): `gstreamer` (any pipeline or URI) and `rtsp`
 //!   (reconnect with backoff), through the system's GStreamer.
 //! - [`signal`]: sample sources (seed 001): `signal_generator`, `wav_file`,
@@ -58,7 +59,7 @@ pub use synthetic::{
 };
 pub use synthetic_table::{SyntheticTable, SyntheticTableParams};
 pub use v4l2::{V4l2Params, V4l2Source};
-pub use video_file::{VideoFile, VideoFileParams};
+pub use video_file::{VideoDecoder, VideoFile, VideoFileParams};
 
 /// Keeps this crate's source registrations in the final binary. It does nothing at run time;
 /// it refers to every module that registers a source so the linker keeps them all.

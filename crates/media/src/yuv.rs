@@ -19,6 +19,10 @@ pub(crate) enum Planes<'a> {
         v: (&'a [u8], usize),
     },
     /// Two planes (Y, interleaved UV), each `(data, stride)`.
+    #[cfg_attr(
+        not(any(feature = "gstreamer", test)),
+        expect(dead_code, reason = "given by GStreamer's decoders")
+    )]
     Nv12 {
         /// Luma plane and its stride.
         y: (&'a [u8], usize),
