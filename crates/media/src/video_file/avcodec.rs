@@ -167,6 +167,9 @@ impl AvDecoder {
             });
         }
         let c = self.convert.as_mut().expect("set above");
+        if target == Pixel::RGB24 && w % 16 == 0 && stride == w as usize * 3 {
+            return scale_rgb_into(&mut c.ctx, p, buf, stride);
+        }
         c.ctx
             .run(p, &mut c.out)
             .map_err(|e| format!("colour conversion failed: {e}"))?;
@@ -191,4 +194,70 @@ impl AvDecoder {
             }
         }
     }
+}
+
+/// Converts `src` with `ctx` (made for its layout and size, output RGB24 at the same size)
+/// straight into packed RGB rows in `dst`, `stride` bytes apart: no intermediate picture.
+/// Only for widths that are a multiple of 16 with rows exactly `width × 3` bytes (libswscale's
+/// unscaled YUV → RGB converters then write whole 8-pixel groups that end at the row's end);
+/// other sizes go through the converter's own picture.
+#[allow(unsafe_code)]
+fn scale_rgb_into(
+    ctx: &mut scaling::Context,
+    src: &ff::frame::Video,
+    dst: &mut [u8],
+    stride: usize,
+) -> Result<(), String> {
+    let (w, h) = (src.width(), src.height());
+    let (input, output) = (ctx.input(), ctx.output());
+    let matches = input.format == src.format()
+        && (input.width, input.height) == (w, h)
+        && output.format == Pixel::RGB24
+        && (output.width, output.height) == (w, h);
+    let fits = w % 16 == 0 && stride == w as usize * 3 && dst.len() >= stride * h as usize;
+    let (Ok(rows), Ok(line)) = (
+        std::ffi::c_int::try_from(h),
+        std::ffi::c_int::try_from(stride),
+    ) else {
+        return Err(format!("a {w}×{h} picture is too large"));
+    };
+    if !(matches && fits) {
+        return Err(format!(
+            "cannot convert a {w}×{h} {:?} picture into {} bytes of RGB rows {stride} apart",
+            src.format(),
+            dst.len()
+        ));
+    }
+    let planes: [*mut u8; 4] = [
+        dst.as_mut_ptr(),
+        std::ptr::null_mut(),
+        std::ptr::null_mut(),
+        std::ptr::null_mut(),
+    ];
+    let lines: [std::ffi::c_int; 4] = [line, 0, 0, 0];
+    // SAFETY: `ctx` is a live SwsContext made for exactly `src`'s format and size with RGB24
+    // output at the same size (checked above), so libswscale reads `src`'s planes (a decoded
+    // picture libavcodec allocated with its own padding, `data`/`linesize` describe them) for
+    // `h` rows, and writes `h` rows of `w × 3` bytes at `dst + y × stride`: the last byte
+    // written is below `stride × h ≤ dst.len()` (checked). Its unscaled YUV → RGB24 code
+    // (the only path for same-size input and output, which `FAST_BILINEAR` without
+    // `ACCURATE_RND` keeps) steps 8 pixels at a time and widths here are multiples of 16, so
+    // it never writes past a row's end. `dst` is borrowed mutably for the call only and the
+    // pointer arrays live on this stack frame. Tested against OpenH264's RGB on a 320-pixel
+    // wide video in `tests/ffmpeg_decode.rs` (and every video_file test with the feature).
+    let written = unsafe {
+        ff::ffi::sws_scale(
+            ctx.as_mut_ptr(),
+            (*src.as_ptr()).data.as_ptr() as *const *const u8,
+            (*src.as_ptr()).linesize.as_ptr(),
+            0,
+            rows,
+            planes.as_ptr(),
+            lines.as_ptr(),
+        )
+    };
+    if written != rows {
+        return Err(format!("libswscale wrote {written} of {h} rows"));
+    }
+    Ok(())
 }
