@@ -7,8 +7,9 @@
 # Installs what it needs when missing: Debian gstreamer1.0-tools + plugins-base/good/bad/libav,
 # ffmpeg, PyPI opencv-python-headless + numpy, and GNU Radio 3.10 from Debian (its runtime
 # libraries, with the Python bindings unpacked from the `gnuradio` package into
-# target/gr_py, as /work/shared/tools/gnuradio describes; no Qt). Builds framebus in release
-# with allocation counting (`--features bench-alloc`), runs `framebus bench`, the GStreamer
+# target/gr_py, as /work/shared/tools/gnuradio describes; no Qt), and the GStreamer and FFmpeg
+# headers. Builds framebus in release with allocation counting (`--features bench-alloc`, and
+# `gstreamer,ffmpeg` for the decode rows), runs `framebus bench`, the GStreamer
 # pipelines, the OpenCV script on the same frames and the GNU Radio sensor flowgraph, and prints
 # the machine and the table. `--only sensor` runs only the sensor benchmark and GNU Radio.
 set -euo pipefail
@@ -44,14 +45,28 @@ if [[ -z "$ONLY" ]]; then
         DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq ffmpeg gstreamer1.0-plugins-good \
             gstreamer1.0-plugins-bad gstreamer1.0-libav >&2
     fi
+    # framebus's own decode rows through GStreamer and libavcodec (features `gstreamer` and
+    # `ffmpeg`): their build headers.
+    if ! dpkg -s libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev libavcodec-dev \
+         libavformat-dev libavutil-dev libswscale-dev libclang-dev pkg-config >/dev/null 2>&1; then
+        echo "installing GStreamer and FFmpeg headers (apt)…" >&2
+        $SUDO apt-get update -qq >&2
+        DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq libgstreamer1.0-dev \
+            libgstreamer-plugins-base1.0-dev libavcodec-dev libavformat-dev libavutil-dev \
+            libswscale-dev libclang-dev pkg-config >&2
+    fi
     if ! python3 -c "import cv2, numpy" >/dev/null 2>&1; then
         echo "installing OpenCV (pip)…" >&2
         python3 -m pip install -q opencv-python-headless numpy >&2
     fi
 fi
 
-echo "building framebus (release, bench-alloc)…" >&2
-cargo build -q --release -p framebus --features bench-alloc >&2
+# The full run also builds the `gstreamer` and `ffmpeg` features (the decode bench's rows for
+# framebus's GStreamer source and its libavcodec decoder).
+FEATURES="bench-alloc"
+[[ -z "$ONLY" ]] && FEATURES="bench-alloc,gstreamer,ffmpeg"
+echo "building framebus (release, $FEATURES)…" >&2
+cargo build -q --release -p framebus --features "$FEATURES" >&2
 TARGET_DIR=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
 FRAMEBUS="$TARGET_DIR/release/framebus"
 

@@ -26,6 +26,11 @@ dpkg -s libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev gstreamer1.0-plugin
   || need_apt+=(libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev gstreamer1.0-plugins-base
                 gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-libav
                 gir1.2-gst-rtsp-server-1.0 python3-gi)
+# The ffmpeg feature's build: ffmpeg-next's bindings are generated against the system's FFmpeg
+# headers (pkg-config finds them, bindgen needs libclang).
+dpkg -s libavcodec-dev libavformat-dev libavutil-dev libswscale-dev libclang-dev pkg-config \
+  >/dev/null 2>&1 \
+  || need_apt+=(libavcodec-dev libavformat-dev libavutil-dev libswscale-dev libclang-dev pkg-config)
 if [ ${#need_apt[@]} -gt 0 ]; then
   say "installing ${need_apt[*]} (apt)"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
@@ -67,10 +72,13 @@ FRAMEBUS_REQUIRE_WIRE_SCHEMA=1 "$FRAMEBUS_TEST_PYTHON" -m pytest -q python/tests
 say "cargo test --workspace"
 cargo test --workspace
 
-# The optional GStreamer sources: only the media crate with the feature (small added CI time).
-say "GStreamer feature (framebus-media --features gstreamer)"
-cargo clippy -p framebus-media --features gstreamer --all-targets -- -D warnings
-cargo test -p framebus-media --features gstreamer --test gstreamer
+# The optional GStreamer sources and libavcodec decoder: only the media crate with both
+# features, in one build (small added CI time). The video_file tests run again here with
+# libavcodec (`decoder = "auto"` picks it in this build).
+say "GStreamer and ffmpeg features (framebus-media --features gstreamer,ffmpeg)"
+cargo clippy -p framebus-media --features gstreamer,ffmpeg --all-targets -- -D warnings
+cargo test -p framebus-media --features gstreamer,ffmpeg --test gstreamer --test ffmpeg_decode \
+  --test video_file --test no_alloc
 
 say "web unit tests (vitest)"
 (cd web && npm test)

@@ -14,12 +14,14 @@
 //! - [`image_sequence`]: `image_sequence`, PNG/JPEG files of a directory in name order.
 //! - [`browser`]: `browser`, frames pushed as JPEG/PNG into a latest-wins slot.
 //! - [`v4l2`]: `v4l2`, Linux cameras (YUYV/MJPEG) with controls and reconnect with backoff.
-//! - [`video_file`]: `video_file`, H.264 MP4 files decoded in-process (OpenH264 + `mp4`).
+//! - [`video_file`]: `video_file`, H.264 MP4 files decoded in-process (OpenH264 + `mp4`;
+//!   libavcodec with the feature `ffmpeg`).
 //! - [`gst_source`] (feature `gstreamer`): `gstreamer` (any pipeline or URI) and `rtsp`
 //!   (reconnect with backoff), through the system's GStreamer.
 //! - [`signal`]: sample sources (seed 001): `signal_generator`, `wav_file`,
 //!   `raw_file`.
 //! - [`jpeg`]: [`JpegEncoder`], a reusable encoder of any frame format with downscaling.
+//! - `yuv`: copying decoded YUV 4:2:0 planes (I420, NV12) into NV12 / gray8 frames.
 //! - [`decode`]: decoding JPEG/PNG bytes into RGB buffers (shared by the sources above).
 //! - [`record`]: [`Recorder`], recording sessions and clips (an observer of the runtime).
 //! - [`encode`]: H.264 encoding (OpenH264), faststart MP4 writing (the `mp4` crate), MP4 probing.
@@ -42,6 +44,7 @@ pub mod synthetic;
 pub mod synthetic_table;
 pub mod v4l2;
 pub mod video_file;
+mod yuv;
 
 pub use browser::{BrowserIngest, BrowserParams, BrowserSource};
 pub use decode::DecodeFormat;
@@ -56,7 +59,7 @@ pub use synthetic::{
 };
 pub use synthetic_table::{SyntheticTable, SyntheticTableParams};
 pub use v4l2::{V4l2Params, V4l2Source};
-pub use video_file::{VideoFile, VideoFileParams};
+pub use video_file::{VideoDecoder, VideoFile, VideoFileParams};
 
 /// Keeps this crate's source registrations in the final binary. It does nothing at run time;
 /// it refers to every module that registers a source so the linker keeps them all.

@@ -22,7 +22,7 @@ use framebus_core::runtime::{Runtime, RuntimeOptions};
 use framebus_core::source::{Source, SourceInit};
 use framebus_media::{DecodeFormat, GstreamerParams, GstreamerSource, RtspParams, RtspSource};
 use framebus_testkit::counter;
-use framebus_testkit::video::{VideoSpec, encode_counter_video};
+use framebus_testkit::video::{VideoSpec, encode_colour_video, encode_counter_video};
 
 fn init(dir: &Path, clock: Arc<dyn Clock>) -> SourceInit {
     SourceInit {
@@ -162,6 +162,65 @@ fn nv12_and_gray8_frames_from_a_pipeline_carry_the_counter_in_luma() {
             (f.frame_id, counter::read(&f.data, f.stride, 1), f.t_ns)
         });
         assert_eq!(seen, expected, "{format:?}");
+    }
+}
+
+/// The decoder's I420 straight into the frame: NV12 and gray8 frames from `avdec_h264 !
+/// appsink` (no `videoconvert`, so the appsink must take I420 and the copy convert it) are
+/// byte for byte what GStreamer's own `videoconvert` makes of the same pictures as NV12, on a
+/// colour video (U and V differ, so a swap or a wrong chroma row shows) whose width (330:
+/// 165 chroma columns) GStreamer pads in its I420 rows.
+#[test]
+fn i420_from_the_decoder_becomes_nv12_and_gray8_exactly_as_videoconvert_makes_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let (w, h, n) = (330u32, 96u32, 20u32);
+    let path = encode_colour_video(dir.path(), "colour.mp4", w, h, n);
+    let frames = |tail: &str, format: DecodeFormat| {
+        let mut s = open(
+            dir.path(),
+            GstreamerParams {
+                pipeline: Some(format!(
+                    "filesrc location=\"{}\" ! qtdemux ! h264parse ! avdec_h264 ! {tail}appsink name=sink",
+                    path.display()
+                )),
+                realtime: Some(false),
+                format,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        play_all(&mut s, |f| {
+            assert_eq!((f.width, f.height), (w, h));
+            f.data.to_vec()
+        })
+    };
+    let reference = frames(
+        "videoconvert ! video/x-raw,format=NV12 ! ",
+        DecodeFormat::Nv12,
+    );
+    assert_eq!(reference.len(), n as usize);
+    let luma = (w * h) as usize;
+    let chroma = &reference[0][luma..];
+    assert_eq!(chroma.len(), luma / 2);
+    let swapped = chroma
+        .chunks_exact(2)
+        .filter(|p| p[0].abs_diff(p[1]) > 64)
+        .count();
+    assert!(
+        swapped > chroma.len() / 20,
+        "the video has colour: {swapped}"
+    );
+    let nv12 = frames("", DecodeFormat::Nv12);
+    assert_eq!(nv12.len(), reference.len());
+    for (i, (ours, theirs)) in nv12.iter().zip(&reference).enumerate() {
+        if let Some(at) = ours.iter().zip(theirs).position(|(a, b)| a != b) {
+            panic!("frame {i}: first difference at byte {at} (luma is {luma} bytes)");
+        }
+    }
+    let gray = frames("", DecodeFormat::Gray8);
+    assert_eq!(gray.len(), reference.len());
+    for (i, (ours, theirs)) in gray.iter().zip(&reference).enumerate() {
+        assert!(ours[..] == theirs[..luma], "gray frame {i}");
     }
 }
 

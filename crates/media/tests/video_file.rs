@@ -13,7 +13,7 @@ use framebus_core::observer::{Observer, SnapshotOut};
 use framebus_core::protocol::ServerMessage;
 use framebus_core::runtime::{Runtime, RuntimeOptions};
 use framebus_core::source::{Source, SourceInit};
-use framebus_media::{DecodeFormat, VideoFile, VideoFileParams};
+use framebus_media::{DecodeFormat, VideoDecoder, VideoFile, VideoFileParams};
 use framebus_testkit::counter;
 use framebus_testkit::video::{VideoSpec, encode_counter_video, picture_types};
 
@@ -67,6 +67,10 @@ fn params(path: &str, realtime: bool, looping: bool) -> VideoFileParams {
         looping,
         speed: 1.0,
         format: DecodeFormat::Rgb8,
+        // `auto`: OpenH264, or libavcodec when the tests are built with `--features ffmpeg`
+        // (scripts/test.sh runs this file both ways).
+        decoder: VideoDecoder::Auto,
+        threads: 1,
     }
 }
 
@@ -272,6 +276,54 @@ fn a_truncated_file_names_file_and_frame_and_keeps_what_decoded() {
         e.contains("cut2.mp4") && e.contains("not a readable MP4"),
         "{e}"
     );
+}
+
+/// `decoder` picks the H.264 decoder: `openh264` in every build, `auto` = libavcodec when
+/// built with `--features ffmpeg`, and `ffmpeg` without the feature is an error naming the
+/// file and the feature. `threads` outside 1..=64 is refused.
+#[test]
+fn the_decoder_param_picks_the_decoder_and_ffmpeg_needs_the_feature() {
+    let dir = tempfile::tempdir().unwrap();
+    encode_counter_video(dir.path(), "v.mp4", &spec(BFRAMES));
+    let open_with = |decoder, threads| {
+        VideoFile::new(
+            VideoFileParams {
+                decoder,
+                threads,
+                ..params("v.mp4", false, false)
+            },
+            &init(dir.path(), Arc::new(ManualClock::new())),
+        )
+        .map_err(|e| e.to_string())
+    };
+    let mut s = open_with(VideoDecoder::Openh264, 1).unwrap();
+    assert_eq!(s.decoder(), VideoDecoder::Openh264);
+    assert_eq!(play_all(&mut s), expected(1..=u64::from(N)));
+    let with_ffmpeg = cfg!(feature = "ffmpeg");
+    let auto = open_with(VideoDecoder::Auto, 1).unwrap();
+    let want = if with_ffmpeg {
+        VideoDecoder::Ffmpeg
+    } else {
+        VideoDecoder::Openh264
+    };
+    assert_eq!(auto.decoder(), want);
+    match open_with(VideoDecoder::Ffmpeg, 1) {
+        Ok(mut s) => {
+            assert!(with_ffmpeg);
+            assert_eq!(play_all(&mut s), expected(1..=u64::from(N)));
+        }
+        Err(e) => {
+            assert!(!with_ffmpeg, "{e}");
+            assert!(
+                e.contains("v.mp4") && e.contains("--features ffmpeg"),
+                "{e}"
+            );
+        }
+    }
+    for threads in [0, 65] {
+        let e = open_with(VideoDecoder::Auto, threads).err().unwrap();
+        assert!(e.contains("`threads` must be 1 to 64"), "{e}");
+    }
 }
 
 #[test]

@@ -96,3 +96,35 @@ pub fn picture_types(path: &Path) -> std::collections::BTreeMap<char, usize> {
     }
     counts
 }
+
+/// Encodes `frames` frames of ffmpeg's `testsrc2` pattern (colour bars, a gradient and a
+/// moving square: chroma that differs between U and V everywhere) at `width`×`height`, 25 fps,
+/// with libx264 (yuv420p) into `dir/name` and returns the path. For tests that check the
+/// chroma planes of decoded frames, which the gray [`encode_counter_video`] leaves neutral.
+///
+/// # Panics
+/// When ffmpeg is missing or fails (its stderr is in the message).
+pub fn encode_colour_video(
+    dir: &Path,
+    name: &str,
+    width: u32,
+    height: u32,
+    frames: u32,
+) -> PathBuf {
+    let path = dir.join(name);
+    let out = Command::new("ffmpeg")
+        .args(["-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi"])
+        .arg("-i")
+        .arg(format!("testsrc2=size={width}x{height}:rate=25"))
+        .args(["-frames:v", &frames.to_string()])
+        .args(["-c:v", "libx264", "-pix_fmt", "yuv420p", "-bf", "2"])
+        .arg(&path)
+        .output()
+        .expect("ffmpeg is needed for video tests (scripts/test.sh installs it)");
+    assert!(
+        out.status.success(),
+        "ffmpeg failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    path
+}

@@ -23,10 +23,11 @@ impl CpuInstant {
     }
 }
 
-/// CPU time (user + system) of this whole process and of its waited-for children, from
-/// `/proc/self/stat` (in the kernel's fixed 1/100 s ticks): for work spread over threads this
-/// process does not own (GStreamer's streaming threads) and for child processes (ffmpeg,
-/// gst-launch), which `CpuInstant` cannot see.
+/// CPU time (user + system) of this whole process (`CLOCK_PROCESS_CPUTIME_ID`, in
+/// nanoseconds) and of its waited-for children (from `/proc/self/stat`, in the kernel's fixed
+/// 1/100 s ticks): for work spread over threads this process does not own (GStreamer's
+/// streaming threads) and for child processes (ffmpeg, gst-launch), which `CpuInstant` cannot
+/// see.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct ProcessCpu {
     /// This process, all its threads.
@@ -49,8 +50,9 @@ impl ProcessCpu {
             .map(|x| x.parse().ok())
             .collect::<Option<_>>()?;
         let ticks = |t: u64| Duration::from_millis(t * 10);
+        let own = clock_gettime(ClockId::ProcessCPUTime);
         (f.len() == 4).then(|| Self {
-            own: ticks(f[0] + f[1]),
+            own: Duration::new(own.tv_sec as u64, own.tv_nsec as u32),
             children: ticks(f[2] + f[3]),
         })
     }

@@ -3,7 +3,9 @@
 //!
 //! # How it works
 //! Both build a pipeline from gst-launch syntax ([`player`]) whose `appsink name=sink` has
-//! its caps forced to RGB; each sample is copied into a pooled `Rgb8` frame. `t_ns` is the
+//! its caps set from the frame format: RGB for `rgb8`; the decoder's I420 or NV12 for `nv12`
+//! and `gray8`, converted while each sample is copied into the pooled frame (I420 → NV12
+//! interleaves the chroma; gray keeps the luma plane), so no `videoconvert` pass is needed. `t_ns` is the
 //! buffer's PTS less the first PTS of the stream ([`stamp`]); frame ids count from 1.
 //!
 //! - `gstreamer`: a pipeline string that does not parse, has no `appsink name=sink`, or fails

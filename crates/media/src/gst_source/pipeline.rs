@@ -21,8 +21,10 @@ use crate::decode::DecodeFormat;
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct GstreamerParams {
-    /// A gst-launch pipeline ending in `appsink name=sink`; its caps are forced to RGB, so
-    /// end with `videoconvert ! appsink name=sink` when the stream is not RGB already.
+    /// A gst-launch pipeline ending in `appsink name=sink`; its caps are set from `format`
+    /// (RGB; or I420/NV12 for `nv12` and `gray8`), so end with `videoconvert ! appsink
+    /// name=sink` when the stream may be in another layout (it passes the decoder's I420
+    /// through untouched).
     pub pipeline: Option<String>,
     /// A URI (`file:///…`, `http://…`) or a file path (relative to the config file), played
     /// through `uridecodebin ! videoconvert ! appsink`.
@@ -31,9 +33,10 @@ pub struct GstreamerParams {
     /// pipeline takes frames, none lost. Unset: `uri` paces, `pipeline` keeps its appsink's
     /// own `sync`.
     pub realtime: Option<bool>,
-    /// Pixel format of the frames: `rgb8` (default), `nv12` or `gray8`; the appsink's caps
-    /// ask for it, so a decoder's YUV reaches the frame without an RGB conversion (keep a
-    /// `videoconvert` before the appsink for streams in other layouts).
+    /// Pixel format of the frames: `rgb8` (default), `nv12` or `gray8`. For `nv12` and
+    /// `gray8` the appsink takes the decoder's I420 (or NV12) as it is and the one copy into
+    /// the frame interleaves the chroma (or keeps the luma only): no `videoconvert` work and
+    /// no RGB conversion.
     pub format: DecodeFormat,
 }
 

@@ -1,5 +1,5 @@
 //! A running GStreamer pipeline that ends in an `appsink` named `sink`, and the copy of each
-//! sample it gives into a pooled RGB frame. Shared by the `gstreamer` and `rtsp` sources.
+//! sample it gives into a pooled frame (RGB, or NV12 / gray from the decoder's YUV). Shared by the `gstreamer` and `rtsp` sources.
 
 use std::sync::OnceLock;
 
@@ -10,6 +10,8 @@ use gstreamer::prelude::*;
 use gstreamer_app as gst_app;
 use gstreamer_video as gst_video;
 use gstreamer_video::prelude::*;
+
+use crate::yuv::{Planes, copy_rows, write_yuv};
 
 /// Initialises GStreamer once per process; the error (no GStreamer, broken registry) is kept
 /// and returned to every caller.
@@ -27,7 +29,8 @@ pub(crate) struct SinkMode {
     /// Drop the oldest queued sample when the queue is full (live streams) instead of
     /// blocking the pipeline (files: no frame lost).
     pub(crate) drop: bool,
-    /// The frames' pixel format (`Rgb8`, `Nv12` or `Gray8`): the appsink's caps ask for it.
+    /// The frames' pixel format (`Rgb8`, `Nv12` or `Gray8`): the appsink's caps ask for it
+    /// (for `Nv12` and `Gray8`, the decoders' I420 or NV12, converted in the copy).
     pub(crate) format: PixelFormat,
 }
 
@@ -62,8 +65,8 @@ const QUEUE: u32 = 2;
 const ERROR_WAIT: gst::ClockTime = gst::ClockTime::from_seconds(5);
 
 impl Player {
-    /// Parses `description` (gst-launch syntax), finds its `appsink name=sink`, forces its
-    /// caps to RGB and builds the pipeline, without starting it. `prepare` may set properties
+    /// Parses `description` (gst-launch syntax), finds its `appsink name=sink`, sets its caps
+    /// to the formats [`gst_formats`] gives for the frames and builds the pipeline, without starting it. `prepare` may set properties
     /// on named elements first. Errors say what is wrong with the description.
     pub(crate) fn parse(
         description: &str,
@@ -98,7 +101,7 @@ impl Player {
             })?;
         sink.set_caps(Some(
             &gst_video::VideoCapsBuilder::new()
-                .format(gst_format(mode.format))
+                .format_list(gst_formats(mode.format).iter().copied())
                 .build(),
         ));
         if sink.max_buffers() == 0 {
@@ -182,8 +185,9 @@ impl Player {
         }
     }
 
-    /// Copies one sample (RGB, NV12 or gray), plane by plane and row by row (GStreamer pads
-    /// rows), into a pooled frame.
+    /// Copies one sample into a pooled frame: RGB and gray plane by plane and row by row
+    /// (GStreamer pads rows); I420 or NV12 from the decoder as NV12 (the chroma interleaved in
+    /// this copy) or as gray (the luma plane only).
     fn copy(
         &mut self,
         sample: &gst::Sample,
@@ -195,7 +199,7 @@ impl Player {
         if fresh {
             let info = gst_video::VideoInfo::from_caps(caps)
                 .map_err(|e| format!("unusable caps {caps}: {e}"))?;
-            if info.format() != gst_format(self.format) {
+            if !gst_formats(self.format).contains(&info.format()) {
                 return Err(format!("the appsink gave {caps}, not {:?}", self.format));
             }
             self.info = Some((caps.to_owned(), info));
@@ -209,36 +213,51 @@ impl Player {
             return Ok(None);
         };
         let d = frame.get_mut().expect("a freshly acquired frame is unique");
-        let row = self.format.min_stride(w);
         let dst_stride = d.stride;
-        // (plane, rows, first destination byte): NV12's chroma plane follows the luma rows.
-        let planes: &[(u32, usize, usize)] = match self.format {
-            PixelFormat::Nv12 => &[
-                (0, h as usize, 0),
-                (1, h.div_ceil(2) as usize, dst_stride * h as usize),
-            ],
-            _ => &[(0, h as usize, 0)],
-        };
-        for &(plane, rows, start) in planes {
-            let src_stride = video.plane_stride()[plane as usize] as usize;
-            let src = video
-                .plane_data(plane)
+        let plane = |i: u32| -> Result<(&[u8], usize), String> {
+            let data = video
+                .plane_data(i)
                 .map_err(|e| format!("cannot read a frame: {e}"))?;
-            for y in 0..rows {
-                let at = start + y * dst_stride;
-                d.data[at..at + row].copy_from_slice(&src[y * src_stride..y * src_stride + row]);
+            Ok((data, video.plane_stride()[i as usize] as usize))
+        };
+        let size = (w as usize, h as usize);
+        match video.format() {
+            gst_video::VideoFormat::I420 => {
+                let planes = Planes::I420 {
+                    y: plane(0)?,
+                    u: plane(1)?,
+                    v: plane(2)?,
+                };
+                write_yuv(&planes, size, self.format, &mut d.data, dst_stride)?;
+            }
+            gst_video::VideoFormat::Nv12 => {
+                let planes = Planes::Nv12 {
+                    y: plane(0)?,
+                    uv: plane(1)?,
+                };
+                write_yuv(&planes, size, self.format, &mut d.data, dst_stride)?;
+            }
+            // RGB into RGB, gray into gray.
+            _ => {
+                let (src, src_stride) = plane(0)?;
+                let row = self.format.min_stride(w);
+                copy_rows(src, src_stride, &mut d.data, dst_stride, row, h as usize)?;
             }
         }
         Ok(Some(frame))
     }
 }
 
-/// GStreamer's name for a frame format the sources hand out.
-fn gst_format(format: PixelFormat) -> gst_video::VideoFormat {
+/// The GStreamer formats the appsink takes for a frame format, preferred first: RGB for
+/// RGB frames; for NV12 and gray frames the decoders' own I420 or NV12 (converted in the copy
+/// into the frame, so a `videoconvert` before the appsink passes them through untouched), and
+/// gray itself for gray frames.
+fn gst_formats(format: PixelFormat) -> &'static [gst_video::VideoFormat] {
+    use gst_video::VideoFormat as F;
     match format {
-        PixelFormat::Nv12 => gst_video::VideoFormat::Nv12,
-        PixelFormat::Gray8 => gst_video::VideoFormat::Gray8,
-        _ => gst_video::VideoFormat::Rgb,
+        PixelFormat::Nv12 => &[F::I420, F::Nv12],
+        PixelFormat::Gray8 => &[F::I420, F::Nv12, F::Gray8],
+        _ => &[F::Rgb],
     }
 }
 
@@ -268,7 +287,9 @@ fn describe_error(e: &gst::message::Error) -> String {
         out.push_str(&format!(" ({})", last.trim()));
     }
     if out.contains("not-negotiated") || out.contains("not negotiated") {
-        out.push_str("; the appsink takes RGB: put `videoconvert` before it");
+        out.push_str(
+            "; the appsink takes RGB (or I420/NV12 for nv12 and gray8 frames): put `videoconvert` before it",
+        );
     }
     out
 }

@@ -9,6 +9,8 @@ use openh264::OpenH264API;
 use openh264::decoder::{DecodedYUV, Decoder, DecoderConfig, Flush};
 use openh264::formats::YUVSource;
 
+use crate::yuv::{Planes, write_yuv};
+
 /// A decoded picture's size.
 pub(crate) type Dims = (u32, u32);
 
@@ -55,7 +57,7 @@ impl H264Decoder {
             let slot = &mut tail[i];
             slot.0 = (w, h);
             slot.1.resize(format.buffer_len(format.min_stride(w), h), 0);
-            write(yuv, format, &mut slot.1);
+            write(yuv, format, &mut slot.1)?;
         }
         Ok(pictures.len())
     }
@@ -72,38 +74,30 @@ impl Picture<'_> {
 
     /// Writes the picture in `format` (`Rgb8`, `Nv12` or `Gray8`) into `buf`, which holds
     /// `format.buffer_len(format.min_stride(width), height)` bytes.
-    pub(crate) fn write(&self, format: PixelFormat, buf: &mut [u8]) {
-        write(&self.0, format, buf);
+    pub(crate) fn write(&self, format: PixelFormat, buf: &mut [u8]) -> Result<(), String> {
+        write(&self.0, format, buf)
     }
 }
 
 /// Writes `yuv` in `format` into `buf` (packed rows, no padding). RGB goes through
 /// OpenH264's converter (AVX2 when the CPU has it); NV12 copies the luma rows and interleaves
-/// the chroma planes; gray copies the luma rows.
-fn write(yuv: &DecodedYUV<'_>, format: PixelFormat, buf: &mut [u8]) {
+/// the chroma planes; gray copies the luma rows ([`crate::yuv`]).
+fn write(yuv: &DecodedYUV<'_>, format: PixelFormat, buf: &mut [u8]) -> Result<(), String> {
     let (w, h) = yuv.dimensions();
     let (y_stride, u_stride, v_stride) = yuv.strides();
     match format {
         PixelFormat::Nv12 | PixelFormat::Gray8 => {
-            let (luma, chroma) = buf.split_at_mut(w * h);
-            for (row, out) in luma.chunks_exact_mut(w).enumerate() {
-                out.copy_from_slice(&yuv.y()[row * y_stride..][..w]);
-            }
-            if format == PixelFormat::Nv12 {
-                let (cw, ch) = (w.div_ceil(2), h.div_ceil(2));
-                // NV12 chroma rows are `w` bytes (the core's layout): an odd width loses its last
-                // chroma column, which 4:2:0 H.264 (even coded sizes) does not have.
-                for (row, out) in chroma.chunks_exact_mut(w).take(ch).enumerate() {
-                    let u = &yuv.u()[row * u_stride..][..cw];
-                    let v = &yuv.v()[row * v_stride..][..cw];
-                    for ((pair, &u), &v) in out.chunks_exact_mut(2).zip(u).zip(v) {
-                        pair[0] = u;
-                        pair[1] = v;
-                    }
-                }
-            }
+            let planes = Planes::I420 {
+                y: (yuv.y(), y_stride),
+                u: (yuv.u(), u_stride),
+                v: (yuv.v(), v_stride),
+            };
+            write_yuv(&planes, (w, h), format, buf, w)
         }
-        _ => yuv.write_rgb8(buf),
+        _ => {
+            yuv.write_rgb8(buf);
+            Ok(())
+        }
     }
 }
 
