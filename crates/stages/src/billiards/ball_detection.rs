@@ -31,6 +31,7 @@ use framebus_core::prelude::*;
 
 use super::assign::Hungarian;
 use super::geometry::{LABELS, RadialLens};
+use super::pocket_jaws::{self, HOLE, JAW, JawRegion, PLAY};
 use super::table_detection::TableGeometry;
 
 /// `DetectedBall::number` of a ball whose identity is unknown.
@@ -45,6 +46,12 @@ const COARSE_RADIUS_PX: f64 = 20.0;
 
 /// Rays per ball for the edge fit.
 const RAYS: usize = 64;
+
+/// Least fraction of rays on the fitted rim for a ball past the cushion nose.
+const JAW_SUPPORT: f64 = 0.28;
+
+/// Inside a pocket circle, a pixel whose brightest channel is at most this is the hole.
+const HOLE_DARK: f64 = 40.0;
 
 /// Params of [`BallDetection`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -138,6 +145,7 @@ pub struct BallDetection {
     params: BallDetectionParams,
     mask: Vec<u8>,
     dt: Vec<u16>,
+    jaws: JawRegion,
     peaks: Vec<(u16, u32, u32)>,
     found: Vec<DetectedBall>,
     feats: Vec<Features>,
@@ -205,6 +213,28 @@ impl BallDetection {
         let (c, s) = chroma_of(p);
         let q = s / felt_s;
         l1(c, felt_c) > self.params.chroma_threshold || !(0.45..=1.6).contains(&q)
+    }
+
+    /// [`Self::not_felt`] in a pocket's mouth: the bed between the jaws is darker felt
+    /// (shaded by the rails), so only a colour unlike the felt or a near-black pixel counts.
+    fn not_felt_in_jaws(&self, p: [f64; 3], felt_c: [f64; 3], felt_s: f64) -> bool {
+        let (c, s) = chroma_of(p);
+        let q = s / felt_s;
+        l1(c, felt_c) > self.params.chroma_threshold || !(0.2..=1.6).contains(&q)
+    }
+
+    /// Whether the sample `p` of a region labelled `label` (see [`pocket_jaws`]) may be part
+    /// of a ball: not felt; in a pocket hole also not dark (the hole itself; an 8 ball hanging
+    /// over the hole is lost in it).
+    fn ball_sample(&self, label: u8, p: [f64; 3], felt_c: [f64; 3], felt_s: f64) -> bool {
+        match label {
+            PLAY => self.not_felt(p, felt_c, felt_s),
+            JAW => self.not_felt_in_jaws(p, felt_c, felt_s),
+            HOLE => {
+                p[0].max(p[1]).max(p[2]) > HOLE_DARK && self.not_felt_in_jaws(p, felt_c, felt_s)
+            }
+            _ => false,
+        }
     }
 
     /// Refines a candidate centre; returns (x, y, r, support) or `None`. A first pass with
@@ -575,6 +605,7 @@ impl Stage for BallDetection {
             params,
             mask: Vec::new(),
             dt: Vec::new(),
+            jaws: JawRegion::default(),
             peaks: Vec::with_capacity(4096),
             found: Vec::with_capacity(64),
             feats: Vec::with_capacity(64),
@@ -607,12 +638,18 @@ impl Stage for BallDetection {
         };
         let r = table.ball_radius_px;
         let (felt_c, felt_s) = chroma_of(table.felt);
-        // Region of interest: the playing area's bounding box.
+        // Region of interest: the playing area's bounding box grown to the pocket holes (a
+        // ball resting in a pocket's jaws has its centre past the cushion nose; one can be
+        // seen over the hole); outside the playing area only the pocket mouths and holes are
+        // searched (`pocket_jaws`).
+        let reach = pocket_jaws::reach_m();
+        let grow = |m: f64| (m * table.px_per_m).ceil() + 2.0;
+        let (gx, gy) = (grow(reach[0]), grow(reach[1]));
         let [bx0, by0, bx1, by1] = table.bounds;
-        let x0 = bx0.floor().max(1.0) as usize;
-        let x1 = (bx1.ceil().max(0.0) as usize).min(img.w - 2);
-        let y0 = by0.floor().max(1.0) as usize;
-        let y1 = (by1.ceil().max(0.0) as usize).min(img.h - 2);
+        let x0 = (bx0 - gx).floor().max(1.0) as usize;
+        let x1 = ((bx1 + gx).ceil().max(0.0) as usize).min(img.w - 2);
+        let y0 = (by0 - gy).floor().max(1.0) as usize;
+        let y1 = ((by1 + gy).ceil().max(0.0) as usize).min(img.h - 2);
         if x1 <= x0 + 4 || y1 <= y0 + 4 {
             return Ok(Flow::Continue);
         }
@@ -631,20 +668,36 @@ impl Stage for BallDetection {
         let (rw, rh) = (rw.div_ceil(step), rh.div_ceil(step));
         self.mask.resize(rw * rh, 0);
         self.dt.resize(rw * rh, 0);
+        self.jaws.update(&table, (x0, y0), (rw, rh), step);
+        let mut mask = std::mem::take(&mut self.mask);
         for y in 0..rh {
-            for x in 0..rw {
-                let m = self.not_felt(img.at(x0 + step * x, y0 + step * y), felt_c, felt_s);
-                self.mask[y * rw + x] = u8::from(m);
+            let labels = &self.jaws.labels()[y * rw..(y + 1) * rw];
+            for (x, (m, &label)) in mask[y * rw..(y + 1) * rw]
+                .iter_mut()
+                .zip(labels)
+                .enumerate()
+            {
+                let p = img.at(x0 + step * x, y0 + step * y);
+                *m = u8::from(self.ball_sample(label, p, felt_c, felt_s));
             }
         }
+        self.mask = mask;
         chamfer(&self.mask, &mut self.dt, rw, rh);
         // Peaks of the distance transform (chamfer units: 3 per mask pixel).
         let rm = r / step as f64;
         let (lo, hi) = ((0.6 * rm * 3.0) as u16, (1.45 * rm * 3.0) as u16);
+        // Over a pocket hole a ball can be half hidden by the rail beyond it (a ball that
+        // stopped on the rim and rolls on round it): shallower peaks there.
+        let lo_hole = (0.35 * rm * 3.0) as u16;
         self.peaks.clear();
         for y in 1..rh - 1 {
             for x in 1..rw - 1 {
                 let v = self.dt[y * rw + x];
+                let lo = if self.jaws.labels()[y * rw + x] == HOLE {
+                    lo_hole
+                } else {
+                    lo
+                };
                 if v < lo || v > hi {
                     continue;
                 }
@@ -702,14 +755,13 @@ impl Stage for BallDetection {
             {
                 continue;
             }
-            if table.inside_by_px([x, y]) < 0.0 {
-                continue;
-            }
-            let near_pocket = table
-                .pockets
-                .iter()
-                .any(|p| (p[0] - x).hypot(p[1] - y) < 0.5 * r);
-            if near_pocket {
+            let m = table.to_table.apply(ideal);
+            // Past the cushion nose: only in a pocket's jaws or over its hole, and with the
+            // edge found on a good part of the rim (the cue stick over a hole fits a circle
+            // to a few rays only).
+            if table.inside_by_px([x, y]) < 0.0
+                && (!pocket_jaws::centre_in_jaws(m) || support < JAW_SUPPORT)
+            {
                 continue;
             }
             self.found.push(DetectedBall {
@@ -718,7 +770,7 @@ impl Stage for BallDetection {
                 x,
                 y,
                 r: fr,
-                m: table.to_table.apply(ideal),
+                m,
                 confidence: 0.0,
                 edge_support: support,
             });
