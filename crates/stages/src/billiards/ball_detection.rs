@@ -3,7 +3,13 @@
 //!
 //! # How it works
 //! Inside the playing area found by `table_detection`, a pixel is "not felt" when its
-//! chromaticity is far from the felt's or it is much darker or brighter. A chamfer distance
+//! chromaticity is far from the felt's or it is much darker or brighter. Beyond it only the
+//! pocket mouths and holes are searched (`pocket_jaws`): a ball resting in the jaws has its
+//! centre past the cushion nose, and one can be seen over the hole. There the darker bed
+//! between the jaws counts as felt, the hole's near-black pixels count as background (so a
+//! ball beside it is a blob of its own; an 8 ball over the hole is lost in it), peaks over
+//! the hole may be shallower (a ball half behind the rail), and a ball needs its edge on at
+//! least 28 % of its rays (the cue stick over a hole fits a circle to a few). A chamfer distance
 //! transform of that mask (on every second pixel when the ball radius is 20 px or more)
 //! peaks at ball centres (touching balls, a whole rack, still give one
 //! peak each); peaks at least 0.6 R deep, at most 1.45 R (pockets are wider), kept greedily

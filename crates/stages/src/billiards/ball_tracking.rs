@@ -17,7 +17,8 @@
 //! collisions. A lost track is pocketed when its centre, run on from where it was lost
 //! along its velocity with rolling friction, is inside a pocket circle (the physics' rule;
 //! a fast ball fades over the pocket mouth, a slow one merges with the hole in the jaws),
-//! or after it has been missed near a pocket for a few frames more (stopped short of the
+//! at once when it was last seen on a pocket circle's rim (knocked in from there), or after
+//! it has been missed near a pocket for a few frames more (stopped short of the
 //! circle by the estimate); one missed elsewhere for `max_missed` frames is dropped; an unmatched
 //! detection starts a track (replacing a pocketed track with its identity: a re-spotted or
 //! re-racked ball) unless it overlaps a ball tracked this frame (a blur smear's second
