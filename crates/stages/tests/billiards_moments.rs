@@ -6,7 +6,9 @@
 //!
 //! `FRAMEBUS_BILLIARDS_FROM` / `FRAMEBUS_BILLIARDS_TO` (seconds) play any other stretch in
 //! the ignored test `stretch`, describing the frames before each switch;
-//! `FRAMEBUS_BILLIARDS_BALL=n` also prints ball `n`'s truth every frame.
+//! `FRAMEBUS_BILLIARDS_BALL=n` also prints ball `n`'s truth every frame, with the detections
+//! and tracks near it (and the pocketed tracks); `FRAMEBUS_BILLIARDS_EVENTS=s` prints the
+//! true events since `s` seconds.
 
 use std::sync::Arc;
 
@@ -43,6 +45,47 @@ fn play(from: f64, to: f64) -> TrackingReport {
             );
         }
         drop(f);
+        if let Some(n) = std::env::var("FRAMEBUS_BILLIARDS_BALL")
+            .ok()
+            .and_then(|s| s.parse::<usize>().ok())
+        {
+            // What the stages saw within three radii of the ball.
+            let at = cam.truth().balls[n % 16].m;
+            let near = |m: [f64; 2]| (m[0] - at[0]).hypot(m[1] - at[1]) < 0.09;
+            if let Some(d) = h.result::<DetectedBalls>("ball_detection") {
+                for b in d.balls.iter().filter(|b| near(b.m)) {
+                    println!("  detected {} {:?} conf {:.2}", b.label, b.m, b.confidence);
+                }
+            }
+            for t in &h.result::<TrackedBalls>("ball_tracking").unwrap().balls {
+                if near([t.x, t.y]) || t.pocketed {
+                    println!(
+                        "  tracked {} [{:.4}, {:.4}] v [{:.3}, {:.3}] rest {} pocketed {}",
+                        t.id, t.x, t.y, t.vx, t.vy, t.at_rest, t.pocketed
+                    );
+                }
+            }
+        }
+        if let Some(d) = h.result::<DetectedBalls>("ball_detection")
+            && std::env::var_os("FRAMEBUS_BILLIARDS_OFF_TABLE").is_some()
+        {
+            // Detections past the cushion noses (in a pocket's jaws or over its hole).
+            for b in d
+                .balls
+                .iter()
+                .filter(|b| !(0.0..=1.9812).contains(&b.m[0]) || !(0.0..=0.9906).contains(&b.m[1]))
+            {
+                println!(
+                    "  f{} past the nose: {} {:?} r {:.2} px conf {:.2} support {:.2}",
+                    cam.truth().frame_id,
+                    b.label,
+                    b.m,
+                    b.r,
+                    b.confidence,
+                    b.edge_support
+                );
+            }
+        }
         if let Some(d) = h.result::<DetectedBalls>("ball_detection") {
             score.detections(d.balls.iter().map(|b| (b.number, b.m, b.confidence)));
         }
@@ -55,6 +98,14 @@ fn play(from: f64, to: f64) -> TrackingReport {
         }
     }
     let r = score.report(cam.events());
+    if let Some(since) = std::env::var("FRAMEBUS_BILLIARDS_EVENTS")
+        .ok()
+        .and_then(|s| s.parse::<f64>().ok())
+    {
+        for e in cam.events().iter().filter(|e| e.t >= since) {
+            println!("  truth event {:.3} s {:?} {} {}", e.t, e.kind, e.a, e.b);
+        }
+    }
     println!("{from}..{to} s: {r}");
     for (i, s) in r.switch_log.iter().enumerate() {
         let detail = r.switch_detail.get(i).map_or("", String::as_str);
@@ -150,33 +201,55 @@ fn ball_knocked_in_after_a_collision_is_reported_in_time() {
     jaw_drop(410.5, 412.5, "1");
 }
 
-#[test]
-fn slow_ball_hanging_in_the_jaws_is_not_called_early() {
-    // Ball 11 at 31.30 s: lost in a corner pocket's jaws at 5 cm/s 15 frames before it
-    // drops (called 7 frames early by a rule that ignored its heading).
-    // (The shot started before the window: its `balls_at_rest` is not scored here.)
-    let r = play(30.0, 32.0);
-    assert_eq!(r.counts[1], 1, "{r}");
-    assert_pots_on_time(&r);
+/// Nothing missed and nothing spurious in the window: every shot start, pot and rest on
+/// time.
+fn assert_all_on_time(r: &TrackingReport) {
+    assert!(r.missed.is_empty(), "{r}: {:?}", r.missed);
+    assert_eq!(r.spurious, [0, 0, 0], "{:?}", r.spurious_log);
 }
 
 #[test]
-fn ball_knocked_in_from_beside_a_pocket_is_reported_and_the_balls_come_to_rest() {
-    // Ball 14 at 458.54 s rests beside a corner pocket, is knocked in; its filtered velocity
-    // still points out of the mouth. Once never reported, so the balls never came to rest
-    // in time (458.78 s); now reported late (8 frames: counted missed and spurious), and
-    // `balls_at_rest` on time.
+fn slow_ball_stopping_on_a_pocket_rim_stays_on_the_table() {
+    // Ball 11 at 31.30 s stops in a corner pocket's jaws, its centre past the cushion nose on
+    // the pocket circle's rim. It stays there (the synthetic table once logged it pocketed
+    // while drawing it on; the tracker called it pocketed: `ball_detection` looked for
+    // centres inside the playing area only), and the balls come to rest.
+    let r = play(29.0, 32.5);
+    assert_eq!(r.counts, [1, 0, 1], "{r}");
+    assert_all_on_time(&r);
+}
+
+#[test]
+fn ball_on_a_pocket_rim_knocked_in_is_seen_until_it_drops() {
+    // Ball 11, on the rim since 31.3 s, is knocked at 185.3 s and rolls on round inside the
+    // circle, over the hole and half behind the rail, until it drops at 186.22 s (the
+    // physics finds a pocket only as a centre enters a circle). Once never reported (not
+    // detected in the jaws), then called pocketed as soon as it was lost over the hole.
+    let r = play(184.0, 188.0);
+    assert_eq!(r.counts, [1, 1, 1], "{r}");
+    assert_all_on_time(&r);
+    assert_eq!(r.switches_by_ball[11], 0, "{:?}", r.switch_log);
+}
+
+#[test]
+fn ball_knocked_in_from_beside_a_pocket_is_reported_in_time() {
+    // Ball 14 at 458.54 s rests on a corner pocket's rim and is knocked in by the cue ball;
+    // its filter, pulled by the hit, points out of the mouth. Once reported 8 frames late
+    // (by the rule for a ball lost in the mouth heading out); now as soon as it vanishes
+    // where it was last seen, at the circle. The cue ball stops on that pocket's rim past
+    // the nose (458.78 s): seen there, not pocketed.
     let r = play(457.5, 459.5);
-    assert!(
-        r.spurious_log.iter().any(|s| s.starts_with("pocketed 14")),
-        "reported: {:?} {:?}",
-        r.missed,
-        r.spurious_log
-    );
-    assert!(
-        !r.missed.iter().any(|m| m.starts_with("balls_at_rest")),
-        "{:?}",
-        r.missed
-    );
+    assert_eq!(r.counts[1], 1, "{r}");
+    assert_all_on_time(&r);
     assert_eq!(r.switches_by_ball[14], 0, "{:?}", r.switch_log);
+}
+
+#[test]
+fn cue_ball_played_from_a_pocket_rim_starts_a_shot_and_comes_to_rest() {
+    // The cue ball, on a corner pocket's rim past the cushion nose since 458.78 s, is played
+    // at 459.92 s: once neither the shot nor the rest after it (465.09 s) was seen.
+    let r = play(459.0, 466.0);
+    assert_eq!(r.counts, [1, 0, 1], "{r}");
+    assert_all_on_time(&r);
+    assert_eq!(r.switches_by_ball[0], 0, "{:?}", r.switch_log);
 }

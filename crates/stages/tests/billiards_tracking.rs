@@ -89,9 +89,10 @@ fn scripted_shots_keep_identities_follow_the_truth_and_do_not_allocate() {
         r.counts[0] >= shots as usize && r.counts[2] >= shots as usize,
         "{r}"
     );
-    // The first 7 shots pot a ball (11 at 31.3 s, rolling slowly into a corner pocket's
-    // jaws, lost there 15 frames before it drops): scored within 2 frames, never early.
-    assert!(r.counts[1] >= 1, "{r}");
+    // The first 7 shots pot no ball: 11 rolls slowly into a corner pocket's jaws at 31.3 s
+    // and stops on the rim, its centre past the cushion nose — seen there, not pocketed
+    // (the synthetic table once logged it pocketed while drawing it on).
+    assert_eq!(r.counts[1], 0, "{r}");
     // The counted frames really played shots: started, hit balls, came to rest.
     for k in ["shot_started", "ball_collision", "balls_at_rest"] {
         assert!(

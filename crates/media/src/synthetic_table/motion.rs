@@ -138,15 +138,19 @@ impl Motion {
             }
             self.t += step;
         }
+        // States and events are taken at the same simulation time: `(t0 + d) − t0` can fall
+        // an ulp short of `d`, and a pocket that is a shot's last event was once logged while
+        // the ball stayed drawn on the pocket's lip (and played on in the next shots).
+        let ts = (target - t0).max(0.0);
         for (k, &n) in self.numbers.iter().enumerate() {
-            let st = sim.state_at(k, (target - t0).max(0.0), &self.params);
+            let st = sim.state_at(k, ts, &self.params);
             let b = &mut self.balls[n];
             b.pos = from_physics(st.r);
             b.vel = [st.v.y, st.v.x];
             b.on_table = st.s != MotionState::Pocketed;
         }
         while let Some(e) = sim.events.get(next_event) {
-            if t0 + e.t > target {
+            if e.t > ts {
                 break;
             }
             let te = t0 + e.t;

@@ -151,3 +151,48 @@ fn skip_to_joins_the_scene_where_playing_it_would() {
     skipped.skip_to(10);
     assert_eq!(skipped.next_frame().unwrap().unwrap().frame_id, 72);
 }
+
+#[test]
+fn a_pocket_is_logged_only_for_a_ball_that_leaves_the_table() {
+    // In the scored scene ball 11 ends a shot on a corner pocket's lip (31.3 s) and the cue
+    // ball on another's (458.8 s): the pocket would be the shot's last event, but the state
+    // is taken an ulp before it. Once the pocket was logged (and the cue ball's scratch)
+    // while the ball stayed drawn there and was played on. Every pocket logged is a ball
+    // that left the table, up to each moment checked.
+    let mut cam = SyntheticTable::scored_scene(Arc::new(ManualClock::new())).unwrap();
+    let fps = cam.scene_fps();
+    for (secs, ball) in [(31.5, 11usize), (459.0, 0)] {
+        cam.skip_to((secs * fps) as u64);
+        cam.next_frame().unwrap().unwrap();
+        let truth = cam.truth();
+        assert!(
+            !truth.balls[ball].pocketed,
+            "ball {ball} is drawn at {secs} s"
+        );
+        let last_rack = cam
+            .events()
+            .iter()
+            .filter(|e| e.kind == EventKind::Rack)
+            .map(|e| e.t)
+            .fold(0.0, f64::max);
+        for e in cam.events().iter().filter(|e| e.t >= last_rack) {
+            let gone = truth.balls[usize::from(e.a)].pocketed;
+            match e.kind {
+                // A scratched cue ball is put back on the head spot.
+                EventKind::Pocketed if e.a != 0 => {
+                    assert!(
+                        gone,
+                        "ball {} logged pocketed at {:.3} s is drawn",
+                        e.a, e.t
+                    );
+                }
+                EventKind::Scratch => assert!(
+                    e.t < secs - 1.0,
+                    "a scratch at {:.3} s, the cue ball still on the lip",
+                    e.t
+                ),
+                _ => {}
+            }
+        }
+    }
+}

@@ -3,7 +3,13 @@
 //!
 //! # How it works
 //! Inside the playing area found by `table_detection`, a pixel is "not felt" when its
-//! chromaticity is far from the felt's or it is much darker or brighter. A chamfer distance
+//! chromaticity is far from the felt's or it is much darker or brighter. Beyond it only the
+//! pocket mouths and holes are searched (`pocket_jaws`): a ball resting in the jaws has its
+//! centre past the cushion nose, and one can be seen over the hole. There the darker bed
+//! between the jaws counts as felt, the hole's near-black pixels count as background (so a
+//! ball beside it is a blob of its own; an 8 ball over the hole is lost in it), peaks over
+//! the hole may be shallower (a ball half behind the rail), and a ball needs its edge on at
+//! least 28 % of its rays (the cue stick over a hole fits a circle to a few). A chamfer distance
 //! transform of that mask (on every second pixel when the ball radius is 20 px or more)
 //! peaks at ball centres (touching balls, a whole rack, still give one
 //! peak each); peaks at least 0.6 R deep, at most 1.45 R (pockets are wider), kept greedily
@@ -30,7 +36,11 @@
 use framebus_core::prelude::*;
 
 use super::assign::Hungarian;
-use super::geometry::{LABELS, RadialLens};
+use super::ball_edges::{
+    Img, chamfer, chroma_of, fit_circle, l1, ray_edge, ray_edge_narrow, solve3,
+};
+use super::geometry::LABELS;
+use super::pocket_jaws::{self, HOLE, JAW, JawRegion, PLAY};
 use super::table_detection::TableGeometry;
 
 /// `DetectedBall::number` of a ball whose identity is unknown.
@@ -45,6 +55,12 @@ const COARSE_RADIUS_PX: f64 = 20.0;
 
 /// Rays per ball for the edge fit.
 const RAYS: usize = 64;
+
+/// Least fraction of rays on the fitted rim for a ball past the cushion nose.
+const JAW_SUPPORT: f64 = 0.28;
+
+/// Inside a pocket circle, a pixel whose brightest channel is at most this is the hole.
+const HOLE_DARK: f64 = 40.0;
 
 /// Params of [`BallDetection`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -138,6 +154,7 @@ pub struct BallDetection {
     params: BallDetectionParams,
     mask: Vec<u8>,
     dt: Vec<u16>,
+    jaws: JawRegion,
     peaks: Vec<(u16, u32, u32)>,
     found: Vec<DetectedBall>,
     feats: Vec<Features>,
@@ -149,62 +166,33 @@ pub struct BallDetection {
     pal_sum: [f64; 7],
 }
 
-fn chroma_of(p: [f64; 3]) -> ([f64; 3], f64) {
-    let s = (p[0] + p[1] + p[2]).max(1.0);
-    ([p[0] / s, p[1] / s, p[2] / s], s)
-}
-
-fn l1(a: [f64; 3], b: [f64; 3]) -> f64 {
-    (a[0] - b[0]).abs() + (a[1] - b[1]).abs() + (a[2] - b[2]).abs()
-}
-
-struct Img<'a> {
-    rgb: &'a [u8],
-    w: usize,
-    h: usize,
-    /// The camera's lens: [`Img::sample`] takes ideal-image coordinates (balls are circles
-    /// there), [`Img::at`] image pixels.
-    lens: RadialLens,
-}
-
-impl Img<'_> {
-    fn at(&self, x: usize, y: usize) -> [f64; 3] {
-        let i = 3 * (y * self.w + x);
-        [
-            f64::from(self.rgb[i]),
-            f64::from(self.rgb[i + 1]),
-            f64::from(self.rgb[i + 2]),
-        ]
-    }
-
-    /// Bilinear sample at a point of the ideal (undistorted) image; `None` outside.
-    fn sample(&self, x: f64, y: f64) -> Option<[f64; 3]> {
-        let [x, y] = self.lens.distort([x, y]);
-        if x < 0.0 || y < 0.0 || x >= (self.w - 1) as f64 || y >= (self.h - 1) as f64 {
-            return None;
-        }
-        let (x0, y0) = (x as usize, y as usize);
-        let (fx, fy) = (x - x0 as f64, y - y0 as f64);
-        let (a, b, c, d) = (
-            self.at(x0, y0),
-            self.at(x0 + 1, y0),
-            self.at(x0, y0 + 1),
-            self.at(x0 + 1, y0 + 1),
-        );
-        let mut o = [0.0; 3];
-        for k in 0..3 {
-            o[k] =
-                (a[k] * (1.0 - fx) + b[k] * fx) * (1.0 - fy) + (c[k] * (1.0 - fx) + d[k] * fx) * fy;
-        }
-        Some(o)
-    }
-}
-
 impl BallDetection {
     fn not_felt(&self, p: [f64; 3], felt_c: [f64; 3], felt_s: f64) -> bool {
         let (c, s) = chroma_of(p);
         let q = s / felt_s;
         l1(c, felt_c) > self.params.chroma_threshold || !(0.45..=1.6).contains(&q)
+    }
+
+    /// [`Self::not_felt`] in a pocket's mouth: the bed between the jaws is darker felt
+    /// (shaded by the rails), so only a colour unlike the felt or a near-black pixel counts.
+    fn not_felt_in_jaws(&self, p: [f64; 3], felt_c: [f64; 3], felt_s: f64) -> bool {
+        let (c, s) = chroma_of(p);
+        let q = s / felt_s;
+        l1(c, felt_c) > self.params.chroma_threshold || !(0.2..=1.6).contains(&q)
+    }
+
+    /// Whether the sample `p` of a region labelled `label` (see [`pocket_jaws`]) may be part
+    /// of a ball: not felt; in a pocket hole also not dark (the hole itself; an 8 ball hanging
+    /// over the hole is lost in it).
+    fn ball_sample(&self, label: u8, p: [f64; 3], felt_c: [f64; 3], felt_s: f64) -> bool {
+        match label {
+            PLAY => self.not_felt(p, felt_c, felt_s),
+            JAW => self.not_felt_in_jaws(p, felt_c, felt_s),
+            HOLE => {
+                p[0].max(p[1]).max(p[2]) > HOLE_DARK && self.not_felt_in_jaws(p, felt_c, felt_s)
+            }
+            _ => false,
+        }
     }
 
     /// Refines a candidate centre; returns (x, y, r, support) or `None`. A first pass with
@@ -411,148 +399,6 @@ impl BallDetection {
     }
 }
 
-/// Distance along the ray from `(x, y)` in direction `(dx, dy)` to the half-coverage edge.
-fn ray_edge(img: &Img<'_>, x: f64, y: f64, dx: f64, dy: f64, r: f64) -> Option<f64> {
-    // Outside colour F well beyond the edge (blur widens it), inside colour B from the
-    // outermost "inside" region found walking inward.
-    let reach = r + 0.45 * r;
-    let f = img.sample(x + reach * dx, y + reach * dy)?;
-    // Walk inward from `reach` to find where the colour leaves F.
-    let mut step = reach;
-    let mut leave = None;
-    while step > 0.3 * r {
-        let p = img.sample(x + step * dx, y + step * dy)?;
-        if l1(p, f) > 60.0 {
-            leave = Some(step);
-            break;
-        }
-        step -= 0.5;
-    }
-    let leave = leave?;
-    let bpos = leave - 2.0;
-    let b = img.sample(x + bpos * dx, y + bpos * dy)?;
-    let bf = [b[0] - f[0], b[1] - f[1], b[2] - f[2]];
-    let n2 = bf[0] * bf[0] + bf[1] * bf[1] + bf[2] * bf[2];
-    if n2 < 40.0 * 40.0 {
-        return None;
-    }
-    let alpha = |s: f64| -> Option<f64> {
-        let p = img.sample(x + s * dx, y + s * dy)?;
-        Some(((p[0] - f[0]) * bf[0] + (p[1] - f[1]) * bf[1] + (p[2] - f[2]) * bf[2]) / n2)
-    };
-    let mut s = bpos;
-    let mut prev = alpha(s)?;
-    while s < leave + 3.0 {
-        let ns = s + 0.25;
-        let a = alpha(ns)?;
-        if prev >= 0.5 && a < 0.5 {
-            return Some(s + 0.25 * (prev - 0.5) / (prev - a));
-        }
-        prev = a;
-        s = ns;
-    }
-    None
-}
-
-/// Distance along the ray to the half-coverage edge near `rho`: outside colour 3 px beyond,
-/// inside colour 2.5 px within.
-fn ray_edge_narrow(img: &Img<'_>, x: f64, y: f64, dx: f64, dy: f64, rho: f64) -> Option<f64> {
-    let f = img.sample(x + (rho + 2.5) * dx, y + (rho + 2.5) * dy)?;
-    // Inside colour extrapolated to the rim from two samples (shading darkens the limb).
-    let b1 = img.sample(x + (rho - 1.5) * dx, y + (rho - 1.5) * dy)?;
-    let b2 = img.sample(x + (rho - 3.0) * dx, y + (rho - 3.0) * dy)?;
-    let b = [
-        b1[0] + (b1[0] - b2[0]) / 1.5,
-        b1[1] + (b1[1] - b2[1]) / 1.5,
-        b1[2] + (b1[2] - b2[2]) / 1.5,
-    ];
-    let bf = [b[0] - f[0], b[1] - f[1], b[2] - f[2]];
-    let n2 = bf[0] * bf[0] + bf[1] * bf[1] + bf[2] * bf[2];
-    if n2 < 30.0 * 30.0 {
-        return None;
-    }
-    let alpha = |s: f64| -> Option<f64> {
-        let p = img.sample(x + s * dx, y + s * dy)?;
-        Some(((p[0] - f[0]) * bf[0] + (p[1] - f[1]) * bf[1] + (p[2] - f[2]) * bf[2]) / n2)
-    };
-    let mut s = rho - 1.5;
-    let mut prev = alpha(s)?;
-    while s < rho + 2.5 {
-        let ns = s + 0.25;
-        let a = alpha(ns)?;
-        if prev >= 0.5 && a < 0.5 {
-            return Some(s + 0.25 * (prev - 0.5) / (prev - a));
-        }
-        prev = a;
-        s = ns;
-    }
-    None
-}
-
-/// Solves a 3×3 linear system (Cramer's rule).
-fn solve3(a: [[f64; 3]; 3], b: [f64; 3]) -> Option<[f64; 3]> {
-    let det = |m: [[f64; 3]; 3]| {
-        m[0][0] * (m[1][1] * m[2][2] - m[1][2] * m[2][1])
-            - m[0][1] * (m[1][0] * m[2][2] - m[1][2] * m[2][0])
-            + m[0][2] * (m[1][0] * m[2][1] - m[1][1] * m[2][0])
-    };
-    let d = det(a);
-    if d.abs() < 1e-9 {
-        return None;
-    }
-    let mut out = [0.0; 3];
-    for (k, o) in out.iter_mut().enumerate() {
-        let mut m = a;
-        for i in 0..3 {
-            m[i][k] = b[i];
-        }
-        *o = det(m) / d;
-    }
-    Some(out)
-}
-
-/// Algebraic circle fit, refitted without points more than 1 px off. (x, y, r).
-fn fit_circle(pts: &mut Vec<[f64; 2]>) -> Option<(f64, f64, f64)> {
-    let mut res = None;
-    for _ in 0..3 {
-        if pts.len() < 6 {
-            return None;
-        }
-        let n = pts.len() as f64;
-        let (mx, my) = pts
-            .iter()
-            .fold((0.0, 0.0), |a, p| (a.0 + p[0] / n, a.1 + p[1] / n));
-        let (mut suu, mut svv, mut suv, mut suuu, mut svvv, mut suvv, mut svuu) =
-            (0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0);
-        for p in pts.iter() {
-            let (u, v) = (p[0] - mx, p[1] - my);
-            suu += u * u;
-            svv += v * v;
-            suv += u * v;
-            suuu += u * u * u;
-            svvv += v * v * v;
-            suvv += u * v * v;
-            svuu += v * u * u;
-        }
-        let det = suu * svv - suv * suv;
-        if det.abs() < 1e-9 {
-            return None;
-        }
-        let (b1, b2) = (0.5 * (suuu + suvv), 0.5 * (svvv + svuu));
-        let uc = (b1 * svv - b2 * suv) / det;
-        let vc = (suu * b2 - suv * b1) / det;
-        let r = (uc * uc + vc * vc + (suu + svv) / n).sqrt();
-        let (cx, cy) = (mx + uc, my + vc);
-        let before = pts.len();
-        pts.retain(|p| ((p[0] - cx).hypot(p[1] - cy) - r).abs() < 1.0);
-        res = Some((cx, cy, r));
-        if pts.len() == before {
-            break;
-        }
-    }
-    res
-}
-
 impl Stage for BallDetection {
     type Params = BallDetectionParams;
 
@@ -575,6 +421,7 @@ impl Stage for BallDetection {
             params,
             mask: Vec::new(),
             dt: Vec::new(),
+            jaws: JawRegion::default(),
             peaks: Vec::with_capacity(4096),
             found: Vec::with_capacity(64),
             feats: Vec::with_capacity(64),
@@ -607,12 +454,18 @@ impl Stage for BallDetection {
         };
         let r = table.ball_radius_px;
         let (felt_c, felt_s) = chroma_of(table.felt);
-        // Region of interest: the playing area's bounding box.
+        // Region of interest: the playing area's bounding box grown to the pocket holes (a
+        // ball resting in a pocket's jaws has its centre past the cushion nose; one can be
+        // seen over the hole); outside the playing area only the pocket mouths and holes are
+        // searched (`pocket_jaws`).
+        let reach = pocket_jaws::reach_m();
+        let grow = |m: f64| (m * table.px_per_m).ceil() + 2.0;
+        let (gx, gy) = (grow(reach[0]), grow(reach[1]));
         let [bx0, by0, bx1, by1] = table.bounds;
-        let x0 = bx0.floor().max(1.0) as usize;
-        let x1 = (bx1.ceil().max(0.0) as usize).min(img.w - 2);
-        let y0 = by0.floor().max(1.0) as usize;
-        let y1 = (by1.ceil().max(0.0) as usize).min(img.h - 2);
+        let x0 = (bx0 - gx).floor().max(1.0) as usize;
+        let x1 = ((bx1 + gx).ceil().max(0.0) as usize).min(img.w - 2);
+        let y0 = (by0 - gy).floor().max(1.0) as usize;
+        let y1 = ((by1 + gy).ceil().max(0.0) as usize).min(img.h - 2);
         if x1 <= x0 + 4 || y1 <= y0 + 4 {
             return Ok(Flow::Continue);
         }
@@ -631,20 +484,36 @@ impl Stage for BallDetection {
         let (rw, rh) = (rw.div_ceil(step), rh.div_ceil(step));
         self.mask.resize(rw * rh, 0);
         self.dt.resize(rw * rh, 0);
+        self.jaws.update(&table, (x0, y0), (rw, rh), step);
+        let mut mask = std::mem::take(&mut self.mask);
         for y in 0..rh {
-            for x in 0..rw {
-                let m = self.not_felt(img.at(x0 + step * x, y0 + step * y), felt_c, felt_s);
-                self.mask[y * rw + x] = u8::from(m);
+            let labels = &self.jaws.labels()[y * rw..(y + 1) * rw];
+            for (x, (m, &label)) in mask[y * rw..(y + 1) * rw]
+                .iter_mut()
+                .zip(labels)
+                .enumerate()
+            {
+                let p = img.at(x0 + step * x, y0 + step * y);
+                *m = u8::from(self.ball_sample(label, p, felt_c, felt_s));
             }
         }
+        self.mask = mask;
         chamfer(&self.mask, &mut self.dt, rw, rh);
         // Peaks of the distance transform (chamfer units: 3 per mask pixel).
         let rm = r / step as f64;
         let (lo, hi) = ((0.6 * rm * 3.0) as u16, (1.45 * rm * 3.0) as u16);
+        // Over a pocket hole a ball can be half hidden by the rail beyond it (a ball that
+        // stopped on the rim and rolls on round it): shallower peaks there.
+        let lo_hole = (0.35 * rm * 3.0) as u16;
         self.peaks.clear();
         for y in 1..rh - 1 {
             for x in 1..rw - 1 {
                 let v = self.dt[y * rw + x];
+                let lo = if self.jaws.labels()[y * rw + x] == HOLE {
+                    lo_hole
+                } else {
+                    lo
+                };
                 if v < lo || v > hi {
                     continue;
                 }
@@ -702,14 +571,13 @@ impl Stage for BallDetection {
             {
                 continue;
             }
-            if table.inside_by_px([x, y]) < 0.0 {
-                continue;
-            }
-            let near_pocket = table
-                .pockets
-                .iter()
-                .any(|p| (p[0] - x).hypot(p[1] - y) < 0.5 * r);
-            if near_pocket {
+            let m = table.to_table.apply(ideal);
+            // Past the cushion nose: only in a pocket's jaws or over its hole, and with the
+            // edge found on a good part of the rim (the cue stick over a hole fits a circle
+            // to a few rays only).
+            if table.inside_by_px([x, y]) < 0.0
+                && (!pocket_jaws::centre_in_jaws(m) || support < JAW_SUPPORT)
+            {
                 continue;
             }
             self.found.push(DetectedBall {
@@ -718,7 +586,7 @@ impl Stage for BallDetection {
                 x,
                 y,
                 r: fr,
-                m: table.to_table.apply(ideal),
+                m,
                 confidence: 0.0,
                 edge_support: support,
             });
@@ -774,47 +642,6 @@ impl Stage for BallDetection {
         out.count = self.found.len();
         ctx.signal("balls_detected", self.found.len() as f64);
         Ok(Flow::Continue)
-    }
-}
-
-/// Two-pass 3-4 chamfer distance to the nearest zero of `mask` (out of range = 0).
-fn chamfer(mask: &[u8], dt: &mut [u16], w: usize, h: usize) {
-    const BIG: u16 = u16::MAX / 2;
-    for i in 0..w * h {
-        dt[i] = if mask[i] != 0 { BIG } else { 0 };
-    }
-    for y in 0..h {
-        for x in 0..w {
-            let i = y * w + x;
-            if dt[i] == 0 {
-                continue;
-            }
-            let mut v = dt[i];
-            if x == 0 || y == 0 || x == w - 1 || y == h - 1 {
-                dt[i] = 3;
-                continue;
-            }
-            v = v
-                .min(dt[i - 1] + 3)
-                .min(dt[i - w] + 3)
-                .min(dt[i - w - 1] + 4)
-                .min(dt[i - w + 1] + 4);
-            dt[i] = v;
-        }
-    }
-    for y in (0..h).rev() {
-        for x in (0..w).rev() {
-            let i = y * w + x;
-            if dt[i] == 0 || x == 0 || y == 0 || x == w - 1 || y == h - 1 {
-                continue;
-            }
-            let v = dt[i]
-                .min(dt[i + 1] + 3)
-                .min(dt[i + w] + 3)
-                .min(dt[i + w + 1] + 4)
-                .min(dt[i + w - 1] + 4);
-            dt[i] = v;
-        }
     }
 }
 

@@ -17,7 +17,8 @@
 //! collisions. A lost track is pocketed when its centre, run on from where it was lost
 //! along its velocity with rolling friction, is inside a pocket circle (the physics' rule;
 //! a fast ball fades over the pocket mouth, a slow one merges with the hole in the jaws),
-//! or after it has been missed near a pocket for a few frames more (stopped short of the
+//! at once when it was last seen on a pocket circle's rim (knocked in from there), or after
+//! it has been missed near a pocket for a few frames more (stopped short of the
 //! circle by the estimate); one missed elsewhere for `max_missed` frames is dropped; an unmatched
 //! detection starts a track (replacing a pocketed track with its identity: a re-spotted or
 //! re-racked ball) unless it overlaps a ball tracked this frame (a blur smear's second
@@ -540,10 +541,14 @@ impl Stage for BallTracking {
                 // The run-on must reach a quarter of a ball inside the circle (the estimate of
                 // a ball lost in the jaws runs a little fast: it rubs the jaw, and an early
                 // call is worse than a frame late); a ball that vanishes at a circle's edge
-                // has dropped (its tracked centre lags the true one by a frame's travel).
+                // has dropped (its tracked centre lags the true one by a frame's travel). So
+                // has one last seen there: a ball resting on the rim knocked in by another
+                // (its filter, pulled by the hit, may already point out of the mouth).
+                let [zx, zy] = tr.z_last;
                 let into_pocket = pk.iter().any(|(c, r)| {
                     segment_distance(*c, [lx, ly], end) < r - 0.25 * radius
                         || (c[0] - lx).hypot(c[1] - ly) < r + 0.15 * radius
+                        || (c[0] - zx).hypot(c[1] - zy) < r + 0.2 * radius
                 });
                 let near_pocket = pk.iter().any(|(c, r)| {
                     (c[0] - end[0]).hypot(c[1] - end[1]) < r + 2.5 * radius

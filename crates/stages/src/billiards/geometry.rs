@@ -9,6 +9,9 @@ use framebus_billiards::{Params, Table};
 pub const TABLE_LENGTH: f64 = 1.9812;
 /// Playing area width (y), metres.
 pub const TABLE_WIDTH: f64 = 0.9906;
+/// Cushion width from the nose to the rail, metres (the physics 7-ft table's: its pocket
+/// jaws end there).
+pub const CUSHION_WIDTH: f64 = 0.0508;
 
 /// Ball radius, metres (the physics default).
 pub fn ball_radius() -> f64 {

@@ -9,15 +9,21 @@
 //!   [`game_state`]: the camera side, checked against the synthetic table's ground truth.
 //! - [`trajectory`]: predicts the aimed shot and answers `simulate` what-if commands.
 //! - [`geometry`]: table model, labels, homographies; [`assign`]: the Hungarian solver.
+//! - `ball_edges`: the pixel-level parts of `ball_detection` (edge rays, circle fit,
+//!   chamfer distance).
+//! - `pocket_jaws`: where in the image a ball can rest in a pocket's mouth (for
+//!   `ball_detection`).
 //! - [`reuse_list`]: a result list that keeps its elements' buffers (no per-frame allocation).
 //! - [`vision_harness`]: the camera side in process (what the tracking test and bench score).
 
 pub mod assign;
 pub mod ball_detection;
+mod ball_edges;
 pub mod ball_tracking;
 pub mod cue_detection;
 pub mod game_state;
 pub mod geometry;
+mod pocket_jaws;
 pub mod reuse_list;
 pub mod table_detection;
 pub mod trajectory;
