@@ -79,8 +79,8 @@ struct Predicted {
     pockets: Vec<Value>,
 }
 
-/// Whether `needle` occurs in `hay` (SIMD substring search: a window-by-window compare cost
-/// ~15 µs per scan of a 12 KB sensor snapshot, on the pipeline thread before every publish).
+/// Whether `needle` occurs in `hay` (SIMD substring search: this runs twice over every
+/// snapshot, on the pipeline thread before the publish; 12 KB for a sensor snapshot).
 fn contains(hay: &[u8], needle: &[u8]) -> bool {
     memchr::memmem::find(hay, needle).is_some()
 }

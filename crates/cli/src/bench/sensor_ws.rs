@@ -187,6 +187,11 @@ pub(crate) fn run(secs: f64) -> anyhow::Result<Vec<Row>> {
     for (inline, direct, how) in [
         (true, true, "inline"),
         (true, false, "inline, no direct sends (before)"),
+        (
+            false,
+            false,
+            "capture thread + edge, no direct sends (before)",
+        ),
         (false, true, "capture thread + edge"),
     ] {
         let Measured {
