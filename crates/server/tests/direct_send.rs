@@ -84,6 +84,19 @@ async fn every_client_gets_every_source_in_order_direct_or_not() {
         assert!(c.stats.snapshots_direct <= c.stats.snapshots_sent, "{c:?}");
         assert_eq!(c.stats.failed_sends, 0, "{c:?}");
     }
+    // Counted in /metrics too.
+    let metrics = reqwest::get(server.url("/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let line = metrics
+        .lines()
+        .find(|l| l.starts_with("framebus_ws_snapshots_direct_total "))
+        .expect("the direct-send counter in /metrics");
+    let n: f64 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
+    assert!(n >= 1.0, "{line}");
     server.stop().await;
 }
 
