@@ -2,7 +2,8 @@
 //!
 //! The runtime calls the hub's [`Observer`] on pipeline threads. It never blocks there: a
 //! snapshot's JSON is copied once into shared bytes and swapped into its source's latest-wins
-//! slot; an event is serialized once and put on a bounded broadcast ring; the frame goes to
+//! slot, written at once to the first few clients whose sockets take it without waiting
+//! (`ws::direct`), and then the other clients' writer tasks are woken; an event is serialized once and put on a bounded broadcast ring; the frame goes to
 //! the video encoder only while someone watches. Clients read all of it at their own pace.
 
 use std::sync::Arc;
@@ -17,6 +18,7 @@ use tokio::sync::broadcast;
 use crate::latest::{Latest, Numbered};
 use crate::payload::Payload;
 use crate::video::{PreviewSettings, VideoShared};
+use crate::ws::direct::DirectClients;
 
 /// Events kept for clients that fall behind; older ones are dropped (and counted) for them.
 const EVENT_RING: usize = 256;
@@ -59,6 +61,8 @@ pub(crate) struct HubInner {
     pub(crate) video: Arc<VideoShared>,
     /// Events published.
     pub(crate) events_published: AtomicU64,
+    /// `/ws/stream` clients a publishing thread may write a snapshot to itself.
+    pub(crate) direct: DirectClients,
 }
 
 /// Receives snapshots and events from the runtime and holds the latest of each for clients.
@@ -79,6 +83,7 @@ impl Hub {
                 events: broadcast::channel(EVENT_RING).0,
                 video,
                 events_published: AtomicU64::new(0),
+                direct: DirectClients::default(),
             }),
         }
     }
@@ -157,7 +162,11 @@ impl Observer for HubObserver {
             number: hub.snapshots.next_number(slot),
             published: Instant::now(),
         };
-        hub.snapshots.publish(slot, Arc::new(snap));
+        // The first clients get it from this thread before any writer task is woken.
+        if hub.snapshots.store(slot, Arc::new(snap)) {
+            hub.direct.offer(&hub.snapshots, slot);
+            hub.snapshots.wake();
+        }
         // Sample pipelines lend an empty frame: nothing to encode.
         if s.frame.width > 0 {
             hub.video.offer(slot, s.frame);

@@ -49,10 +49,23 @@ impl<T: Numbered> Latest<T> {
     /// Replaces the item of `slot` and wakes readers. Never blocks for long: the slot is
     /// swapped lock-free, the generation is bumped under a short internal lock.
     pub(crate) fn publish(&self, slot: usize, item: Arc<T>) {
+        if self.store(slot, item) {
+            self.wake();
+        }
+    }
+
+    /// Replaces the item of `slot` without waking readers (then call [`Latest::wake`]);
+    /// false if there is no such slot.
+    pub(crate) fn store(&self, slot: usize, item: Arc<T>) -> bool {
         let Some(s) = self.slots.get(slot) else {
-            return;
+            return false;
         };
         s.store(Some(item));
+        true
+    }
+
+    /// Wakes readers: bumps the generation under a short internal lock.
+    pub(crate) fn wake(&self) {
         self.generation.send_modify(|g| *g += 1);
     }
 

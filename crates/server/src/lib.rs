@@ -20,6 +20,7 @@
 //! - `commands`: commands into the bus and replies back, shared by WS and REST.
 //! - [`error`]: `ApiError` (JSON `{code, message}` with the right status) and [`Error`].
 //! - [`serve`]: bind, print, serve, shut down on SIGINT/SIGTERM (used by `framebus`).
+//! - [`trace`]: per-send timestamps for latency benchmarks (off unless enabled).
 //! - [`ui`]: the embedded web UI (mounted as the fallback).
 
 mod commands;
@@ -33,6 +34,7 @@ mod rest;
 mod security;
 pub mod serve;
 mod table;
+pub mod trace;
 pub mod ui;
 pub mod video;
 mod ws;
@@ -54,6 +56,7 @@ pub use hub::Hub;
 pub use serve::{ServeOptions, serve};
 pub use video::PreviewSettings;
 pub use ws::client::{ClientTotals, ClientView, SendCounts};
+pub use ws::direct::set_direct_sends;
 
 /// How long [`run`] waits for WebSocket connections to close after shutdown begins.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(3);

@@ -238,7 +238,7 @@ pub(crate) fn render(state: &AppState) -> String {
         t.closed_idle,
     );
     let c = &t.stats;
-    let counters: [(&str, &str, u64); 12] = [
+    let counters: [(&str, &str, u64); 13] = [
         (
             "framebus_ws_bytes_sent_total",
             "Payload bytes sent to WebSocket clients",
@@ -253,6 +253,11 @@ pub(crate) fn render(state: &AppState) -> String {
             "framebus_ws_snapshots_sent_total",
             "Snapshots sent",
             c.snapshots_sent,
+        ),
+        (
+            "framebus_ws_snapshots_direct_total",
+            "Snapshots written by the publishing thread itself (no writer task woken)",
+            c.snapshots_direct,
         ),
         (
             "framebus_ws_video_frames_sent_total",

@@ -10,8 +10,17 @@
 //! measures it with a capture thread and a `block` edge (`inline = false`, as before) beside
 //! it, and the generator's own pacing alone (how late `next_packet` returns after the clock
 //! reached the packet's last sample), which is part of both.
+//!
+//! Publish → client is split per snapshot by the server's send trace
+//! (`framebus_server::trace`): the hub's copy, the wait until a thread picks it up (none when
+//! the pipeline thread writes it itself, `ws::direct`; a tokio worker's wake-up otherwise),
+//! the write, and the client's wake-up and read. The inline row is measured again with direct
+//! sends off (`framebus_server::set_direct_sends(false)`: every snapshot through the client's
+//! writer task, as before) in the same run.
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use framebus_core::clock::{Clock, MonotonicClock};
 use framebus_core::observer::{Observer, SnapshotOut};
@@ -45,16 +54,42 @@ impl Observer for Published {
     }
 }
 
-/// Latencies (ns) of the snapshots a WebSocket client received during `secs`: from the
-/// last sample to the client, and the part of it from the pipeline's publish to the client.
-/// `inline` sets the sources' `inline` (the example's is `true`).
-fn measure(secs: f64, inline: bool) -> anyhow::Result<(Vec<u64>, Vec<u64>)> {
+/// What one run measured, ns per snapshot.
+struct Measured {
+    /// Last sample → client.
+    total: Vec<u64>,
+    /// Snapshot published by the pipeline → client.
+    hop: Vec<u64>,
+    /// The stages of `hop` ([`STAGES`]), from the server's send trace.
+    stages: [Vec<u64>; 5],
+    /// Snapshots written by the publishing thread itself (no writer task woken).
+    direct: usize,
+}
+
+/// The stages of publish → client, in order.
+const STAGES: [&str; 5] = [
+    "publish → the server's hub has it (copied, checked)",
+    "hub → sending thread picks it up",
+    "picked up → write begins",
+    "write (WebSocket frame into the socket)",
+    "write returned → client has the message",
+];
+
+/// Latencies of the snapshots a WebSocket client received during `secs`: from the last
+/// sample to the client, the part of it from the pipeline's publish to the client, and that
+/// part split by the server's send trace. `inline` sets the sources' `inline` (the
+/// example's is `true`).
+fn measure(secs: f64, inline: bool, direct: bool) -> anyhow::Result<Measured> {
+    framebus_server::set_direct_sends(direct);
     let mut cfg = config(EXAMPLE)?;
     for src in &mut cfg.sources {
         src.snapshot_hz = Some(1000.0);
         src.inline = inline;
     }
     let clock = Arc::new(MonotonicClock::new());
+    // Instants (the server's trace) on the runtime's clock.
+    let (base, base_ns) = (Instant::now(), clock.now_ns());
+    let ns = |i: Instant| base_ns + i.saturating_duration_since(base).as_nanos() as u64;
     let published = Arc::new(Published {
         clock: clock.clone(),
         at: Mutex::new(Vec::with_capacity(4096)),
@@ -62,6 +97,7 @@ fn measure(secs: f64, inline: bool) -> anyhow::Result<(Vec<u64>, Vec<u64>)> {
     let served = Served::start(cfg, clock.clone(), ".".into(), vec![published.clone()])?;
     let packet_ns = (BATCH as f64 * 1e9 / RATE) as u64;
     let mut arrivals = Vec::new();
+    framebus_server::trace::enable();
     let got = served.receive(&*clock, secs, |text, now| {
         let v: serde_json::Value = serde_json::from_str(text)?;
         if v["type"] == "snapshot" {
@@ -70,20 +106,53 @@ fn measure(secs: f64, inline: bool) -> anyhow::Result<(Vec<u64>, Vec<u64>)> {
         }
         Ok(())
     });
+    let sends = framebus_server::trace::take();
     served.stop();
+    framebus_server::set_direct_sends(true);
     got?;
+    // The hub numbers the snapshots it receives 1, 2, … in the order this observer sees them.
     let at = std::mem::take(&mut *published.at.lock().unwrap_or_else(|e| e.into_inner()));
-    let at: std::collections::HashMap<u64, u64> = at.into_iter().collect();
+    let by_number: HashMap<u64, (u64, u64)> = (1..).zip(at.iter().copied()).collect();
+    let at: HashMap<u64, u64> = at.into_iter().collect();
     // The first snapshots include the connection's start-up.
-    let steady = arrivals.iter().skip(10);
+    let steady = &arrivals[arrivals.len().min(10)..];
     let total = steady
-        .clone()
+        .iter()
         .map(|&(_, t, now)| now.saturating_sub(t))
         .collect();
     let hop = steady
+        .iter()
         .filter_map(|&(seq, _, now)| at.get(&seq).map(|&p| now.saturating_sub(p)))
         .collect();
-    Ok((total, hop))
+    let received: HashMap<u64, u64> = steady.iter().map(|&(seq, _, now)| (seq, now)).collect();
+    let mut stages: [Vec<u64>; 5] = Default::default();
+    let mut direct = 0;
+    for s in &sends {
+        let Some(&(seq, publish)) = by_number.get(&s.number) else {
+            continue;
+        };
+        let Some(&now) = received.get(&seq) else {
+            continue;
+        };
+        direct += usize::from(s.direct);
+        let marks = [
+            publish,
+            ns(s.published),
+            ns(s.woke),
+            ns(s.write_start),
+            ns(s.write_end),
+            now,
+        ];
+        for (k, w) in marks.windows(2).enumerate() {
+            stages[k].push(w[1].saturating_sub(w[0]));
+        }
+    }
+    Ok(Measured {
+        total,
+        hop,
+        stages,
+        direct,
+    })
 }
 
 /// How late the example's generator, alone on this thread, hands over each packet after
@@ -115,8 +184,22 @@ fn pacing(secs: f64) -> anyhow::Result<Vec<u64>> {
 /// then with a capture thread and an edge, then the generator's pacing alone.
 pub(crate) fn run(secs: f64) -> anyhow::Result<Vec<Row>> {
     let mut rows = Vec::new();
-    for (inline, how) in [(true, "inline"), (false, "capture thread + edge")] {
-        let (mut lat, mut hop) = measure(secs, inline)?;
+    for (inline, direct, how) in [
+        (true, true, "inline"),
+        (true, false, "inline, no direct sends (before)"),
+        (
+            false,
+            false,
+            "capture thread + edge, no direct sends (before)",
+        ),
+        (false, true, "capture thread + edge"),
+    ] {
+        let Measured {
+            total: mut lat,
+            mut hop,
+            stages,
+            direct,
+        } = measure(secs, inline, direct)?;
         let n = lat.len();
         rows.extend([
             Row::new(
@@ -146,6 +229,25 @@ pub(crate) fn run(secs: f64) -> anyhow::Result<Vec<Row>> {
                 "µs",
             ),
         ]);
+        let traced = stages[0].len();
+        for (name, mut v) in STAGES.iter().zip(stages) {
+            let (p50, p99) = (quantile(&mut v, 0.5), quantile(&mut v, 0.99));
+            rows.push(Row::new(
+                "sensor",
+                format!(
+                    "{how}:     {name}: p50 (p99 {p99:.1} µs)",
+                    p99 = p99 as f64 / 1e3
+                ),
+                p50 as f64 / 1e3,
+                "µs",
+            ));
+        }
+        rows.push(Row::new(
+            "sensor",
+            format!("{how}:     snapshots written by the publishing thread (of {traced})"),
+            direct as f64,
+            "",
+        ));
     }
     let mut late = pacing(secs)?;
     rows.extend([

@@ -198,6 +198,9 @@ send_stats! {
     messages_sent,
     /// Snapshots written.
     snapshots_sent,
+    /// Snapshots of those written by the publishing thread itself, before any writer task
+    /// was woken (see `ws::direct`).
+    snapshots_direct,
     /// Video frames written.
     video_sent,
     /// Events and alerts written.

@@ -2,10 +2,12 @@
 //! `/ws/ingest/{source_id}` (browser camera frames).
 //!
 //! - `stream`: one client's reader and writer, generic over `Sink`/`Stream`.
+//! - `direct`: the publishing thread's own writes of a new snapshot to the first clients.
 //! - `ingest`: browser frames into a `browser` source.
 //! - [`client`]: per-client subscription, send metrics and the client registry.
 
 pub(crate) mod client;
+pub(crate) mod direct;
 pub(crate) mod ingest;
 pub(crate) mod stream;
 

@@ -3,8 +3,11 @@
 //! so that it can be driven without a socket.
 //!
 //! The writer never queues snapshots or video: when it is ready to send, it takes the newest
-//! item of each source (latest wins) and counts what it skipped. Events go through a bounded
-//! ring; a client that falls behind loses the oldest and is told how many by the counters.
+//! item of each source (latest wins) and counts what it skipped. Uncapped, uncompressed
+//! snapshots may instead be written by the publishing thread itself (`ws::direct`), through
+//! the same sink and cursor under one lock, so the two never overtake each other. Events go
+//! through a bounded ring; a client that falls behind loses the oldest and is told how many
+//! by the counters.
 //! Replies go through a small bounded queue. So a client's memory is bounded whatever it
 //! does. A send blocked longer than `slow_client_timeout_s` closes the client (1008, "too
 //! slow"); nothing received for `idle_timeout_s` (pings are sent every third of it) closes
@@ -30,6 +33,7 @@ use crate::hub::EventMsg;
 use crate::latest::Cursor;
 use crate::payload::Payload;
 use crate::ws::client::{ClientGuard, ClientInfo, CloseCause, SendStats, Subscription};
+use crate::ws::direct::{self, Direct, Out};
 
 /// Replies waiting for the writer; the reader waits when it is full.
 const REPLY_QUEUE: usize = 64;
@@ -42,14 +46,17 @@ const POLICY: u16 = 1008;
 /// Serves one client until it leaves, is closed for a reason, or the server shuts down.
 pub(crate) async fn serve_client<S, R>(sink: S, stream: R, state: AppState, guard: ClientGuard)
 where
-    S: Sink<Message, Error = axum::Error> + Unpin + Send,
+    S: Sink<Message, Error = axum::Error> + Unpin + Send + 'static,
     R: Stream<Item = Result<Message, axum::Error>> + Unpin + Send + 'static,
 {
     let (reply_tx, reply_rx) = mpsc::channel(REPLY_QUEUE);
     let (sub_tx, sub_rx) = watch::channel(Subscription::default());
     let last_seen = Arc::new(std::sync::Mutex::new(Instant::now()));
-    let mut writer = Writer {
-        sink,
+    let out = Arc::new(Direct::new(sink, guard.info.clone()));
+    // Publishing threads may write snapshots to this client themselves (`ws::direct`).
+    let _direct = Registered::new(&state, guard.info.id, out.clone());
+    let writer = Writer {
+        out,
         state: state.clone(),
         info: guard.info.clone(),
         slow: Duration::from_secs(state.inner.settings.slow_client_timeout_s.max(1)),
@@ -72,7 +79,10 @@ where
     reading.abort();
     if client_left {
         // Let the client's close frame be answered.
-        let _ = timeout(Duration::from_millis(200), writer.sink.close()).await;
+        let _ = timeout(Duration::from_millis(200), async {
+            writer.out.out.lock().await.sink.close().await
+        })
+        .await;
     }
     guard.closed(cause);
     if cause == CloseCause::Slow {
@@ -87,6 +97,32 @@ where
                 info.id, info.remote
             ),
         }));
+    }
+}
+
+/// A client's place among the hub's direct-send clients, left when dropped (also when the
+/// connection's task is dropped mid-way).
+struct Registered {
+    state: AppState,
+    id: u64,
+}
+
+impl Registered {
+    fn new<S>(state: &AppState, id: u64, out: Arc<Direct<S>>) -> Self
+    where
+        S: Sink<Message, Error = axum::Error> + Unpin + Send + 'static,
+    {
+        state.inner.hub.inner.direct.add(id, out);
+        Self {
+            state: state.clone(),
+            id,
+        }
+    }
+}
+
+impl Drop for Registered {
+    fn drop(&mut self) {
+        self.state.inner.hub.inner.direct.remove(self.id);
     }
 }
 
@@ -208,7 +244,8 @@ async fn next_event(
 }
 
 struct Writer<S> {
-    sink: S,
+    /// The sink and snapshot cursor, shared with publishing threads' direct sends.
+    out: Arc<Direct<S>>,
     state: AppState,
     info: Arc<ClientInfo>,
     slow: Duration,
@@ -216,7 +253,6 @@ struct Writer<S> {
 
 /// Per-source pacing of one kind of latest-wins item (snapshots or video).
 struct Pace {
-    cursor: Cursor,
     next_at: Vec<Instant>,
     waited: Vec<bool>,
 }
@@ -225,7 +261,6 @@ impl Pace {
     fn new(slots: usize) -> Self {
         let now = Instant::now();
         Self {
-            cursor: Cursor::default(),
             next_at: vec![now; slots],
             waited: vec![false; slots],
         }
@@ -234,12 +269,13 @@ impl Pace {
     /// The earliest time a waiting slot becomes due.
     fn deadline<T: crate::latest::Numbered>(
         &mut self,
+        cursor: &Cursor,
         board: &crate::latest::Latest<T>,
         now: Instant,
     ) -> Option<Instant> {
         let mut earliest: Option<Instant> = None;
         for slot in 0..board.len() {
-            if self.next_at[slot] > now && self.cursor.has_new(board, slot) {
+            if self.next_at[slot] > now && cursor.has_new(board, slot) {
                 self.waited[slot] = true;
                 earliest = Some(earliest.map_or(self.next_at[slot], |e| e.min(self.next_at[slot])));
             }
@@ -252,15 +288,28 @@ impl<S> Writer<S>
 where
     S: Sink<Message, Error = axum::Error> + Unpin + Send,
 {
-    async fn send(&mut self, msg: Message) -> Result<(), CloseCause> {
+    /// Sends `msg` (taking the sink from direct sends for the time of it).
+    async fn send(&self, msg: Message) -> Result<(), CloseCause> {
+        let mut out = self.out.out.lock().await;
+        self.send_on(&mut out, msg).await
+    }
+
+    /// Sends `msg` on the locked sink.
+    async fn send_on(&self, out: &mut Out<S>, msg: Message) -> Result<(), CloseCause> {
         let bytes = match &msg {
             Message::Text(t) => t.len(),
             Message::Binary(b) => b.len(),
             _ => 0,
         };
         let stats = &self.info.stats;
-        match timeout(self.slow, self.sink.send(msg)).await {
+        if out.broken {
+            SendStats::add(&stats.failed_sends, 1);
+            return Err(CloseCause::Peer);
+        }
+        // A direct write the socket did not take in full goes out first (`send` flushes).
+        match timeout(self.slow, out.sink.send(msg)).await {
             Ok(Ok(())) => {
+                out.unflushed = false;
                 stats.sent(bytes);
                 Ok(())
             }
@@ -275,28 +324,62 @@ where
         }
     }
 
-    async fn send_payload(&mut self, p: &Payload, compress: bool) -> Result<(), CloseCause> {
-        if compress && let Some(z) = p.compressed() {
-            SendStats::add(&self.info.stats.compressed, 1);
-            return self.send(Message::Binary(z.clone())).await;
+    /// Finishes what direct sends left: a broken connection ends the client, a write the
+    /// socket took only in part is flushed (within the slow-client timeout).
+    async fn settle(&self, out: &mut Out<S>) -> Result<(), CloseCause> {
+        let stats = &self.info.stats;
+        if out.broken {
+            SendStats::add(&stats.failed_sends, 1);
+            return Err(CloseCause::Peer);
         }
-        self.send(Message::Text(p.text().clone())).await
+        if out.unflushed {
+            match timeout(self.slow, out.sink.flush()).await {
+                Ok(Ok(())) => out.unflushed = false,
+                Ok(Err(_)) => {
+                    SendStats::add(&stats.failed_sends, 1);
+                    return Err(CloseCause::Peer);
+                }
+                Err(_) => {
+                    SendStats::add(&stats.failed_sends, 1);
+                    return Err(CloseCause::Slow);
+                }
+            }
+        }
+        Ok(())
     }
 
-    async fn close(&mut self, code: u16, reason: &'static str) {
+    async fn send_payload(&self, p: &Payload, compress: bool) -> Result<(), CloseCause> {
+        let mut out = self.out.out.lock().await;
+        self.send_payload_on(&mut out, p, compress).await
+    }
+
+    async fn send_payload_on(
+        &self,
+        out: &mut Out<S>,
+        p: &Payload,
+        compress: bool,
+    ) -> Result<(), CloseCause> {
+        if compress && let Some(z) = p.compressed() {
+            SendStats::add(&self.info.stats.compressed, 1);
+            return self.send_on(out, Message::Binary(z.clone())).await;
+        }
+        self.send_on(out, Message::Text(p.text().clone())).await
+    }
+
+    async fn close(&self, code: u16, reason: &'static str) {
         let frame = CloseFrame {
             code,
             reason: Utf8Bytes::from_static(reason),
         };
-        let _ = timeout(
-            Duration::from_millis(500),
-            self.sink.send(Message::Close(Some(frame))),
-        )
+        let _ = timeout(Duration::from_millis(500), async {
+            let mut out = self.out.out.lock().await;
+            out.sink.send(Message::Close(Some(frame))).await
+        })
         .await;
     }
 
     async fn run(
-        &mut self,
+        &self,
         mut replies: mpsc::Receiver<Bytes>,
         mut sub_rx: watch::Receiver<Subscription>,
         last_seen: Arc<std::sync::Mutex<Instant>>,
@@ -318,7 +401,7 @@ where
     }
 
     async fn pump(
-        &mut self,
+        &self,
         replies: &mut mpsc::Receiver<Bytes>,
         sub_rx: &mut watch::Receiver<Subscription>,
         last_seen: &std::sync::Mutex<Instant>,
@@ -341,17 +424,29 @@ where
         let mut watching = None;
         let mut snaps = Pace::new(hub.snapshots.len());
         let mut video = Pace::new(hub.video.latest.len());
+        let mut video_cursor = Cursor::default();
+        // A direct-send client's writer waits on its own wake-up, which publishing threads
+        // give only when they could not write a snapshot themselves; the others wait on the
+        // generation. Both change under the sink's lock, with the subscription.
+        let mut direct_mode = direct::eligible(&sub);
+        self.out.out.lock().await.eligible = direct_mode;
+        // The latest snapshots go out at once, whichever it waits on.
+        self.out.woken.notify_one();
         let mut ping = tokio::time::interval_at(Instant::now() + idle / 3, idle / 3);
         loop {
             let now = Instant::now();
             let snaps_wanted = sub.state || sub.trajectory;
-            let snap_due = if snaps_wanted {
-                snaps.deadline(&hub.snapshots, now)
-            } else {
-                None
+            let snap_due = {
+                let mut out = self.out.out.lock().await;
+                self.settle(&mut out).await?;
+                if snaps_wanted {
+                    snaps.deadline(&out.snaps, &hub.snapshots, now)
+                } else {
+                    None
+                }
             };
             let video_due = if sub.video {
-                video.deadline(&hub.video.latest, now)
+                video.deadline(&video_cursor, &hub.video.latest, now)
             } else {
                 None
             };
@@ -376,6 +471,8 @@ where
                         return Ok(CloseCause::Peer);
                     }
                     sub = *sub_rx.borrow_and_update();
+                    direct_mode = direct::eligible(&sub);
+                    self.out.out.lock().await.eligible = direct_mode;
                     if sub.video && watching.is_none() {
                         watching = Some(hub.video.watch());
                         video_gen.mark_changed();
@@ -399,7 +496,8 @@ where
                         Err(broadcast::error::RecvError::Closed) => {}
                     }
                 }
-                _ = snap_gen.changed(), if snaps_wanted => {}
+                _ = snap_gen.changed(), if snaps_wanted && !direct_mode => {}
+                _ = self.out.woken.notified(), if direct_mode => {}
                 _ = video_gen.changed(), if sub.video => {}
                 _ = sleep_until(due.unwrap_or(now)), if due.is_some() => {}
                 _ = ping.tick() => {
@@ -410,13 +508,17 @@ where
                     self.send(Message::Ping(Bytes::new())).await?;
                 }
             }
+            let woke = crate::trace::on().then(std::time::Instant::now);
             if sub.state || sub.trajectory {
+                // Held over the take and the sends, so a direct send cannot overtake them.
+                let mut guard = self.out.out.lock().await;
+                let out = &mut *guard;
                 for slot in 0..hub.snapshots.len() {
                     let now = Instant::now();
                     if snaps.next_at[slot] > now {
                         continue;
                     }
-                    let Some((snap, skipped)) = snaps.cursor.take(&hub.snapshots, slot) else {
+                    let Some((snap, skipped)) = out.snaps.take(&hub.snapshots, slot) else {
                         continue;
                     };
                     let counter = if std::mem::take(&mut snaps.waited[slot]) {
@@ -429,17 +531,30 @@ where
                         snaps.next_at[slot] = now + i;
                     }
                     if sub.state {
-                        self.send_payload(&snap.payload, sub.compress).await?;
+                        let write_start = std::time::Instant::now();
+                        self.send_payload_on(out, &snap.payload, sub.compress)
+                            .await?;
+                        if let Some(woke) = woke {
+                            crate::trace::record(crate::trace::SendTrace {
+                                slot,
+                                number: snap.number,
+                                published: snap.published,
+                                woke,
+                                write_start,
+                                write_end: std::time::Instant::now(),
+                                direct: false,
+                            });
+                        }
                         SendStats::add(&stats.snapshots_sent, 1);
                         stats.lag.record(snap.published.elapsed());
                         if let Some(p) = &snap.table.state {
-                            self.send_payload(p, sub.compress).await?;
+                            self.send_payload_on(out, p, sub.compress).await?;
                         }
                     }
                     if sub.trajectory
                         && let Some(p) = &snap.table.trajectory
                     {
-                        self.send_payload(p, sub.compress).await?;
+                        self.send_payload_on(out, p, sub.compress).await?;
                     }
                 }
             }
@@ -449,7 +564,7 @@ where
                     if video.next_at[slot] > now {
                         continue;
                     }
-                    let Some((frame, skipped)) = video.cursor.take(&hub.video.latest, slot) else {
+                    let Some((frame, skipped)) = video_cursor.take(&hub.video.latest, slot) else {
                         continue;
                     };
                     video.waited[slot] = false;
