@@ -271,17 +271,7 @@ async fn silent_clients_are_closed_after_the_idle_timeout() {
     assert_eq!(next_of(&mut alive, "pong").await["id"], "still here");
     // The silent one's connection is over: a close frame with the reason follows the pings
     // it never read (unless answering those pings hits the already closed socket first).
-    let frame = tokio::time::timeout(WAIT, async {
-        loop {
-            match silent.next().await {
-                Some(Ok(Message::Close(f))) => return f,
-                Some(Ok(_)) => {}
-                _ => return None,
-            }
-        }
-    })
-    .await
-    .expect("the silent connection ends");
+    let frame = close_frame(&mut silent).await;
     if let Some(f) = frame {
         assert_eq!(f.code, CloseCode::Away);
         assert_eq!(f.reason.as_str(), "idle timeout");

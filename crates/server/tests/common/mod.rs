@@ -16,6 +16,7 @@ use serde_json::Value;
 use tokio::net::TcpStream;
 use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use tokio_util::sync::CancellationToken;
 
@@ -152,6 +153,26 @@ pub async fn next_json(ws: &mut Ws) -> Value {
 /// The next message of `type` `kind`.
 pub async fn next_of(ws: &mut Ws, kind: &str) -> Value {
     until(ws, |v| v["type"] == kind).await
+}
+
+/// Reads what a closed-by-the-server client had not read yet until its close frame; `None`
+/// when the connection ended without one (answering pings can hit the closed socket first).
+/// Fails when the connection does not end within [`WAIT`].
+pub async fn close_frame<S>(ws: &mut WebSocketStream<S>) -> Option<CloseFrame>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    tokio::time::timeout(WAIT, async {
+        loop {
+            match ws.next().await {
+                Some(Ok(Message::Close(f))) => return f,
+                Some(Ok(_)) => {}
+                _ => return None,
+            }
+        }
+    })
+    .await
+    .expect("the connection ends")
 }
 
 /// The reply (ack or error) with correlation id `id`.

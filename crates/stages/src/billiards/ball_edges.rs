@@ -83,22 +83,7 @@ pub(super) fn ray_edge(img: &Img<'_>, x: f64, y: f64, dx: f64, dy: f64, r: f64) 
     if n2 < 40.0 * 40.0 {
         return None;
     }
-    let alpha = |s: f64| -> Option<f64> {
-        let p = img.sample(x + s * dx, y + s * dy)?;
-        Some(((p[0] - f[0]) * bf[0] + (p[1] - f[1]) * bf[1] + (p[2] - f[2]) * bf[2]) / n2)
-    };
-    let mut s = bpos;
-    let mut prev = alpha(s)?;
-    while s < leave + 3.0 {
-        let ns = s + 0.25;
-        let a = alpha(ns)?;
-        if prev >= 0.5 && a < 0.5 {
-            return Some(s + 0.25 * (prev - 0.5) / (prev - a));
-        }
-        prev = a;
-        s = ns;
-    }
-    None
+    half_crossing(img, (x, y, dx, dy), f, b, bpos, leave + 3.0)
 }
 
 /// Distance along the ray to the half-coverage edge near `rho`: outside colour 3 px beyond,
@@ -121,17 +106,33 @@ pub(super) fn ray_edge_narrow(
         b1[2] + (b1[2] - b2[2]) / 1.5,
     ];
     let bf = [b[0] - f[0], b[1] - f[1], b[2] - f[2]];
-    let n2 = bf[0] * bf[0] + bf[1] * bf[1] + bf[2] * bf[2];
-    if n2 < 30.0 * 30.0 {
+    if bf[0] * bf[0] + bf[1] * bf[1] + bf[2] * bf[2] < 30.0 * 30.0 {
         return None;
     }
+    half_crossing(img, (x, y, dx, dy), f, b, rho - 1.5, rho + 2.5)
+}
+
+/// Walks the ray `(x, y) + s·(dx, dy)` outward in quarter pixels from `from` to `to` and
+/// returns where the colour, as a fraction of the way from outside `f` to inside `b`, first
+/// falls below one half (linear between samples); `None` when it does not or the ray leaves
+/// the image.
+fn half_crossing(
+    img: &Img<'_>,
+    (x, y, dx, dy): (f64, f64, f64, f64),
+    f: [f64; 3],
+    b: [f64; 3],
+    from: f64,
+    to: f64,
+) -> Option<f64> {
+    let bf = [b[0] - f[0], b[1] - f[1], b[2] - f[2]];
+    let n2 = bf[0] * bf[0] + bf[1] * bf[1] + bf[2] * bf[2];
     let alpha = |s: f64| -> Option<f64> {
         let p = img.sample(x + s * dx, y + s * dy)?;
         Some(((p[0] - f[0]) * bf[0] + (p[1] - f[1]) * bf[1] + (p[2] - f[2]) * bf[2]) / n2)
     };
-    let mut s = rho - 1.5;
+    let mut s = from;
     let mut prev = alpha(s)?;
-    while s < rho + 2.5 {
+    while s < to {
         let ns = s + 0.25;
         let a = alpha(ns)?;
         if prev >= 0.5 && a < 0.5 {

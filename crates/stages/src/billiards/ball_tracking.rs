@@ -200,6 +200,10 @@ impl Track {
         *self = Track {
             live: true,
             x: [m[0], m[1], 0.0, 0.0],
+            // Where it was last seen is where it starts (the rim rule reads it even when the
+            // track is lost on its first frames; the table's origin is a pocket).
+            z_last: m,
+            z_prev: m,
             ..Default::default()
         };
         let pv = meas * meas;
