@@ -79,6 +79,8 @@ say "GStreamer and ffmpeg features (framebus-media --features gstreamer,ffmpeg)"
 cargo clippy -p framebus-media --features gstreamer,ffmpeg --all-targets -- -D warnings
 cargo test -p framebus-media --features gstreamer,ffmpeg --test gstreamer --test ffmpeg_decode \
   --test video_file --test no_alloc
+# The binary's feature-gated code (bench rows for the GStreamer source and libavcodec).
+cargo clippy -p framebus --features gstreamer,ffmpeg --all-targets -- -D warnings
 
 say "web unit tests (vitest)"
 (cd web && npm test)
