@@ -278,7 +278,7 @@ fn beside_gst_source(
         eprintln!("bench: decode: the gstreamer source row needs avdec_h264 (gstreamer1.0-libav)");
         return Ok(());
     }
-    for (format, metric) in [
+    let rows = [
         (
             DecodeFormat::Rgb8,
             "gstreamer source (avdec_h264 max-threads=1) → RGB, CPU",
@@ -291,18 +291,13 @@ fn beside_gst_source(
             DecodeFormat::Gray8,
             "gstreamer source (avdec_h264 max-threads=1, I420 in the copy) → gray8, CPU",
         ),
-    ] {
-        let fps = Fps::best_of_three(false, || {
-            let n = run_gst_source(dir, path, format)?;
-            anyhow::ensure!(
-                n == frames,
-                "the gstreamer source gave {n} of {frames} frames"
-            );
-            Ok(n)
-        })?;
-        beside(metric, fps.cpu, |f| f.cpu);
-    }
-    Ok(())
+    ];
+    cpu_rows(
+        &rows,
+        frames,
+        |format| run_gst_source(dir, path, format),
+        beside,
+    )
 }
 
 /// Without the `gstreamer` feature the `gstreamer` source's row is absent; says so.
@@ -327,7 +322,7 @@ fn beside_ffmpeg_decoder(
     frames: u64,
     beside: &mut impl FnMut(&str, f64, fn(&Fps) -> f64),
 ) -> anyhow::Result<()> {
-    for (format, metric) in [
+    let rows = [
         (
             DecodeFormat::Rgb8,
             "video_file decoder=ffmpeg (libavcodec, 1 thread) → RGB, CPU",
@@ -340,10 +335,28 @@ fn beside_ffmpeg_decoder(
             DecodeFormat::Gray8,
             "video_file decoder=ffmpeg (libavcodec, 1 thread) → gray8, CPU",
         ),
-    ] {
+    ];
+    cpu_rows(
+        &rows,
+        frames,
+        |format| run_video_file(dir, path, VideoDecoder::Ffmpeg, format),
+        beside,
+    )
+}
+
+/// One CPU-time row per `(format, metric)`: `decode` decodes the file into frames of that
+/// format (best of three passes) and must give all `frames`.
+#[cfg(any(feature = "gstreamer", feature = "ffmpeg"))]
+fn cpu_rows(
+    rows: &[(DecodeFormat, &str)],
+    frames: u64,
+    mut decode: impl FnMut(DecodeFormat) -> anyhow::Result<u64>,
+    beside: &mut impl FnMut(&str, f64, fn(&Fps) -> f64),
+) -> anyhow::Result<()> {
+    for &(format, metric) in rows {
         let fps = Fps::best_of_three(false, || {
-            let n = run_video_file(dir, path, VideoDecoder::Ffmpeg, format)?;
-            anyhow::ensure!(n == frames, "decoded {n} of {frames} frames");
+            let n = decode(format)?;
+            anyhow::ensure!(n == frames, "{metric}: decoded {n} of {frames} frames");
             Ok(n)
         })?;
         beside(metric, fps.cpu, |f| f.cpu);

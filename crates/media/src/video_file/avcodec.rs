@@ -15,7 +15,7 @@ use ff::software::scaling;
 use ffmpeg_next as ff;
 use framebus_core::frame::PixelFormat;
 
-use super::decode::Dims;
+use super::decode::{Dims, tail_slot};
 use crate::yuv::{Planes, copy_rows, write_yuv};
 
 /// A libavcodec H.264 decoder with its reused output picture and colour converter.
@@ -110,14 +110,8 @@ impl AvDecoder {
         let _ = self.dec.send_eof();
         let mut n = 0;
         while let Some((w, h)) = self.receive()? {
-            if tail.len() <= n {
-                tail.push(((0, 0), Vec::new()));
-            }
-            let stride = format.min_stride(w);
-            let mut buf = std::mem::take(&mut tail[n].1);
-            buf.resize(format.buffer_len(stride, h), 0);
-            self.write(format, &mut buf, stride)?;
-            tail[n] = ((w, h), buf);
+            let buf = tail_slot(tail, n, format, (w, h));
+            self.write(format, buf, format.min_stride(w))?;
             n += 1;
         }
         Ok(n)

@@ -50,17 +50,28 @@ impl H264Decoder {
             .flush_remaining()
             .map_err(|e| format!("H.264 decoder flush failed: {e}"))?;
         for (i, yuv) in pictures.iter().enumerate() {
-            if tail.len() <= i {
-                tail.push(((0, 0), Vec::new()));
-            }
-            let (w, h) = dims(yuv);
-            let slot = &mut tail[i];
-            slot.0 = (w, h);
-            slot.1.resize(format.buffer_len(format.min_stride(w), h), 0);
-            write(yuv, format, &mut slot.1)?;
+            write(yuv, format, tail_slot(tail, i, format, dims(yuv)))?;
         }
         Ok(pictures.len())
     }
+}
+
+/// Slot `n` of a drain's `tail` (added when missing) made ready for a `dims` picture in
+/// `format`: its size recorded and its buffer resized (buffers are kept between drains).
+pub(crate) fn tail_slot(
+    tail: &mut Vec<(Dims, Vec<u8>)>,
+    n: usize,
+    format: PixelFormat,
+    dims: Dims,
+) -> &mut Vec<u8> {
+    if tail.len() <= n {
+        tail.push(((0, 0), Vec::new()));
+    }
+    let slot = &mut tail[n];
+    slot.0 = dims;
+    slot.1
+        .resize(format.buffer_len(format.min_stride(dims.0), dims.1), 0);
+    &mut slot.1
 }
 
 /// A decoded picture, still in the decoder's buffers.
