@@ -9,6 +9,12 @@ pub trait Clock: Send + Sync + 'static {
     fn now_ns(&self) -> u64;
     /// Waits until `t_ns` (returns at once when it is past).
     fn sleep_until(&self, t_ns: u64);
+    /// Waits until about `t_ns` without spending CPU on precision: it may return somewhat
+    /// before or after it. For waits whose end only needs to be near, such as when to start
+    /// preparing work that is due later. The default waits exactly ([`Clock::sleep_until`]).
+    fn nap_until(&self, t_ns: u64) {
+        self.sleep_until(t_ns);
+    }
 }
 
 /// Real time from [`Instant`].
@@ -49,6 +55,14 @@ impl Clock for MonotonicClock {
         }
         while self.now_ns() < t_ns {
             std::hint::spin_loop();
+        }
+    }
+    /// The sleep of [`MonotonicClock::sleep_until`] without its spin: returns up to
+    /// [`WAKE_EARLY_NS`] early (at once for a nearer `t_ns`), or late by the wake-up.
+    fn nap_until(&self, t_ns: u64) {
+        let now = self.now_ns();
+        if t_ns > now + WAKE_EARLY_NS {
+            std::thread::sleep(Duration::from_nanos(t_ns - now - WAKE_EARLY_NS));
         }
     }
 }

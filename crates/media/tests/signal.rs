@@ -98,6 +98,64 @@ fn realtime_generator_waits_for_the_clock() {
     assert_eq!(clock.now_ns() - t0, 2_000_000);
 }
 
+/// A manual clock that logs its waits: `("nap" | "sleep", target)`.
+#[derive(Default)]
+struct LoggedClock {
+    inner: ManualClock,
+    waits: std::sync::Mutex<Vec<(&'static str, u64)>>,
+}
+
+impl Clock for LoggedClock {
+    fn now_ns(&self) -> u64 {
+        self.inner.now_ns()
+    }
+    fn sleep_until(&self, t_ns: u64) {
+        self.waits.lock().unwrap().push(("sleep", t_ns));
+        self.inner.sleep_until(t_ns);
+    }
+    fn nap_until(&self, t_ns: u64) {
+        self.waits.lock().unwrap().push(("nap", t_ns));
+        self.inner.sleep_until(t_ns);
+    }
+}
+
+#[test]
+fn realtime_generator_fills_half_a_packet_before_it_is_due() {
+    let p = SignalGeneratorParams {
+        realtime: true,
+        batch_size: 1000,
+        sample_rate: 1_000_000.0,
+        ..Default::default()
+    };
+    let clock = Arc::new(LoggedClock::default());
+    clock.inner.advance(5_000_000);
+    let mut g = SignalGenerator::new(p.clone(), &init(clock.clone(), ".".into())).unwrap();
+    let mut got = Vec::new();
+    for i in 0..3 {
+        let packet = g.next_packet().unwrap().unwrap();
+        assert_eq!(packet.header.t_ns, 5_000_000 + 1_000_000 * i);
+        got.extend_from_slice(&packet.data);
+    }
+    // The first packet is filled at once (its time starts the clock); each later one after
+    // a nap to half a packet (0.5 ms) before it is due, then the exact wait until it is.
+    assert_eq!(
+        *clock.waits.lock().unwrap(),
+        [
+            ("sleep", 6_000_000),
+            ("nap", 6_500_000),
+            ("sleep", 7_000_000),
+            ("nap", 7_500_000),
+            ("sleep", 8_000_000),
+        ]
+    );
+    // Waiting changes when samples are computed, never which.
+    let p = SignalGeneratorParams {
+        realtime: false,
+        ..p
+    };
+    assert_eq!(got, samples(p, 3));
+}
+
 #[test]
 fn wav_round_trip() {
     let dir = tempfile::tempdir().unwrap();

@@ -289,6 +289,9 @@ impl Source for SignalGenerator {
         let d = packet.get_mut().expect("a fresh packet is unique");
         // The samples first, then (realtime) the wait until the clock reaches the last one:
         // the packet leaves when an ADC would have delivered it, not a fill's time later.
+        // The fill itself waits until half a packet before that, away from the previous
+        // packet's processing.
+        self.pacer.nap_before_fill(self.p.batch_size);
         self.fill(&mut d.data);
         let (seq, t_ns) = self.pacer.next(self.p.batch_size);
         d.header.seq = seq;

@@ -27,15 +27,34 @@ impl Pacer {
         }
     }
 
+    /// In realtime mode, naps ([`Clock::nap_until`]) until half a packet of `batch` samples
+    /// before the next packet is due; a source that computes its samples calls it first.
+    /// Filling right after the previous packet left would take a core at the moment that
+    /// packet's pipeline, or the thread reading its snapshot, needs one (on two cores: a
+    /// few hundred µs on a packet's latency in one packet of five). Not before the first
+    /// packet, whose time starts the clock.
+    pub(crate) fn nap_before_fill(&self, batch: usize) {
+        let Some(start) = self.start_ns.filter(|_| self.realtime) else {
+            return;
+        };
+        let end = self.time_of(start, self.samples + batch as u64);
+        let half = (batch as f64 * 0.5e9 / self.sample_rate) as u64;
+        self.clock.nap_until(end.saturating_sub(half));
+    }
+
+    /// The clock's time of sample number `samples` when sample 0 was at `start`.
+    fn time_of(&self, start: u64, samples: u64) -> u64 {
+        start + (samples as f64 * 1e9 / self.sample_rate) as u64
+    }
+
     /// `(seq, t_ns)` of the next packet of `batch` samples per channel; in realtime mode
     /// returns once the clock has reached the end of the packet.
     pub(crate) fn next(&mut self, batch: usize) -> (u64, u64) {
         let start = *self.start_ns.get_or_insert_with(|| self.clock.now_ns());
-        let t = start + (self.samples as f64 * 1e9 / self.sample_rate) as u64;
+        let t = self.time_of(start, self.samples);
         self.samples += batch as u64;
         if self.realtime {
-            let end = start + (self.samples as f64 * 1e9 / self.sample_rate) as u64;
-            self.clock.sleep_until(end);
+            self.clock.sleep_until(self.time_of(start, self.samples));
         }
         self.seq += 1;
         (self.seq, t)
