@@ -16,7 +16,8 @@
 //! the pipeline thread writes it itself, `ws::direct`; a tokio worker's wake-up otherwise),
 //! the write, and the client's wake-up and read. The inline row is measured again with direct
 //! sends off (`framebus_server::set_direct_sends(false)`: every snapshot through the client's
-//! writer task, as before) in the same run.
+//! writer task, as before) in the same run. A last row runs the example as shipped (30
+//! snapshots a second) for a client that subscribes as the web UI does (`max_fps` 30).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -75,16 +76,84 @@ const STAGES: [&str; 5] = [
     "write returned → client has the message",
 ];
 
+/// One way of running the example and reading it.
+struct Path {
+    /// Row label.
+    how: &'static str,
+    /// The sources' `inline` (the example's is `true`).
+    inline: bool,
+    /// Direct sends on (the default).
+    direct: bool,
+    /// A snapshot per packet (`snapshot_hz` 1000) instead of the example's 30 a second.
+    every_packet: bool,
+    /// The client's `subscribe` message, if it sends one.
+    subscribe: Option<&'static str>,
+    /// How long it runs, in units of the bench's `secs`.
+    runs_for: f64,
+}
+
+/// What the web UI subscribes to (`web/src/main.tsx`).
+const WEB_UI: &str =
+    r#"{"type":"subscribe","streams":["state","video","events","alerts","config"],"max_fps":30}"#;
+
+/// The paths measured, in order.
+const PATHS: [Path; 5] = [
+    Path {
+        how: "inline",
+        inline: true,
+        direct: true,
+        every_packet: true,
+        subscribe: None,
+        runs_for: 1.0,
+    },
+    Path {
+        how: "inline, no direct sends (before)",
+        inline: true,
+        direct: false,
+        every_packet: true,
+        subscribe: None,
+        runs_for: 1.0,
+    },
+    Path {
+        how: "capture thread + edge, no direct sends (before)",
+        inline: false,
+        direct: false,
+        every_packet: true,
+        subscribe: None,
+        runs_for: 1.0,
+    },
+    Path {
+        how: "capture thread + edge",
+        inline: false,
+        direct: true,
+        every_packet: true,
+        subscribe: None,
+        runs_for: 1.0,
+    },
+    // The example as shipped (30 snapshots a second) read as the web UI reads it: the cap
+    // holds back a snapshot that comes sooner than 1/30 s after the last, so some wait for
+    // it by design. Twice as long, for as many snapshots as the rows above.
+    Path {
+        how: "as shipped (snapshot_hz 30), client subscribed as the web UI (max_fps 30)",
+        inline: true,
+        direct: true,
+        every_packet: false,
+        subscribe: Some(WEB_UI),
+        runs_for: 2.0,
+    },
+];
+
 /// Latencies of the snapshots a WebSocket client received during `secs`: from the last
 /// sample to the client, the part of it from the pipeline's publish to the client, and that
-/// part split by the server's send trace. `inline` sets the sources' `inline` (the
-/// example's is `true`).
-fn measure(secs: f64, inline: bool, direct: bool) -> anyhow::Result<Measured> {
-    framebus_server::set_direct_sends(direct);
+/// part split by the server's send trace.
+fn measure(secs: f64, how: &Path) -> anyhow::Result<Measured> {
+    framebus_server::set_direct_sends(how.direct);
     let mut cfg = config(EXAMPLE)?;
     for src in &mut cfg.sources {
-        src.snapshot_hz = Some(1000.0);
-        src.inline = inline;
+        if how.every_packet {
+            src.snapshot_hz = Some(1000.0);
+        }
+        src.inline = how.inline;
     }
     let clock = Arc::new(MonotonicClock::new());
     // Instants (the server's trace) on the runtime's clock.
@@ -98,7 +167,7 @@ fn measure(secs: f64, inline: bool, direct: bool) -> anyhow::Result<Measured> {
     let packet_ns = (BATCH as f64 * 1e9 / RATE) as u64;
     let mut arrivals = Vec::new();
     framebus_server::trace::enable();
-    let got = served.receive(&*clock, secs, |text, now| {
+    let got = served.receive_subscribed(&*clock, secs, how.subscribe, |text, now| {
         let v: serde_json::Value = serde_json::from_str(text)?;
         if v["type"] == "snapshot" {
             let t = v["t_ns"].as_u64().unwrap_or(0) + packet_ns;
@@ -184,22 +253,14 @@ fn pacing(secs: f64) -> anyhow::Result<Vec<u64>> {
 /// then with a capture thread and an edge, then the generator's pacing alone.
 pub(crate) fn run(secs: f64) -> anyhow::Result<Vec<Row>> {
     let mut rows = Vec::new();
-    for (inline, direct, how) in [
-        (true, true, "inline"),
-        (true, false, "inline, no direct sends (before)"),
-        (
-            false,
-            false,
-            "capture thread + edge, no direct sends (before)",
-        ),
-        (false, true, "capture thread + edge"),
-    ] {
+    for path in &PATHS {
+        let how = path.how;
         let Measured {
             total: mut lat,
             mut hop,
             stages,
             direct,
-        } = measure(secs, inline, direct)?;
+        } = measure(secs * path.runs_for, path)?;
         let n = lat.len();
         rows.extend([
             Row::new(

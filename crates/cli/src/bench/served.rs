@@ -14,7 +14,7 @@ use framebus_core::config::Config;
 use framebus_core::observer::Observer;
 use framebus_core::runtime::RuntimeOptions;
 use framebus_server::ServeOptions;
-use futures_util::StreamExt;
+use futures_util::{SinkExt, StreamExt};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_util::sync::CancellationToken;
 
@@ -74,6 +74,18 @@ impl Served {
         &self,
         clock: &dyn Clock,
         secs: f64,
+        on_text: impl FnMut(&str, u64) -> anyhow::Result<()>,
+    ) -> anyhow::Result<()> {
+        self.receive_subscribed(clock, secs, None, on_text)
+    }
+
+    /// [`Served::receive`], sending `subscribe` (a `subscribe` message's JSON) first when
+    /// given; its `ack` goes to `on_text` like any message.
+    pub(crate) fn receive_subscribed(
+        &self,
+        clock: &dyn Clock,
+        secs: f64,
+        subscribe: Option<&str>,
         mut on_text: impl FnMut(&str, u64) -> anyhow::Result<()>,
     ) -> anyhow::Result<()> {
         let url = format!("ws://{}/ws/stream", self.addr);
@@ -82,6 +94,9 @@ impl Served {
             .build()?;
         client.block_on(async {
             let (mut ws, _) = tokio_tungstenite::connect_async(url).await?;
+            if let Some(sub) = subscribe {
+                ws.send(Message::Text(sub.into())).await?;
+            }
             let until = clock.now_ns() + (secs * 1e9) as u64;
             while clock.now_ns() < until {
                 let next = tokio::time::timeout(STALL, ws.next()).await;

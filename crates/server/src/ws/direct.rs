@@ -7,8 +7,11 @@
 //! mutex that its writer task holds while it sends. The publishing thread only ever
 //! `try_lock`s it and polls the sink once with a no-op waker, so it never waits: a client
 //! whose writer is busy, whose socket is full or that wants something the direct path does
-//! not do (compression, an fps cap, seed 002's table messages) is left to its writer task,
-//! which the publish wakes right after, exactly as without direct sends. A write the socket
+//! not do (compression, seed 002's table messages) is left to its writer task, which the
+//! publish wakes right after, exactly as without direct sends. A client's fps cap
+//! (`max_fps`, the web UI's 30) lives beside its sink ([`Out::pace`]), so a snapshot due
+//! under the cap is written directly and one that is not wakes the writer, which sends the
+//! newest when it falls due. A write the socket
 //! took only in part is finished by the writer task (with the slow-client timeout).
 //!
 //! After writing to at least one client the publishing thread yields its core once. The
@@ -25,10 +28,12 @@ use std::task::{Context, Poll, Waker};
 use axum::extract::ws::Message;
 use futures_util::Sink;
 use tokio::sync::{Mutex, Notify};
+use tokio::time::{Duration, Instant};
 
 use crate::hub::Snap;
 use crate::latest::{Cursor, Latest};
 use crate::ws::client::{ClientInfo, SendStats, Subscription};
+use crate::ws::pace::Pace;
 
 /// Direct writes one publish makes at most (each is a non-blocking write of one message,
 /// tens of µs on loopback); further clients are served by their writer tasks.
@@ -44,6 +49,9 @@ pub(crate) enum Offer {
     Woken,
     /// Not a direct-send client (its subscription): its writer waits on the generation.
     NotDirect,
+    /// Not due under the client's fps cap; the writer task was woken to send the newest
+    /// snapshot when it is.
+    Held,
     /// Nothing newer than what the client has.
     Nothing,
 }
@@ -69,6 +77,25 @@ pub(crate) struct Out<S> {
     pub(crate) broken: bool,
     /// The writer's subscription allows direct snapshots (set under this lock).
     pub(crate) eligible: bool,
+    /// The subscription's fps cap: at most one snapshot per source per this interval.
+    pub(crate) min_interval: Option<Duration>,
+    /// When each source's next snapshot may go out under that cap.
+    pub(crate) pace: Pace,
+}
+
+impl<S> Out<S> {
+    /// Takes a new subscription: whether it allows direct snapshots, and its cap (every
+    /// source due again at `now`).
+    pub(crate) fn subscribed(
+        &mut self,
+        eligible: bool,
+        min_interval: Option<Duration>,
+        now: Instant,
+    ) {
+        self.eligible = eligible;
+        self.min_interval = min_interval;
+        self.pace.reset(now);
+    }
 }
 
 /// One client's [`Out`] and what the direct path needs beside it.
@@ -92,8 +119,8 @@ pub fn set_direct_sends(on: bool) {
 }
 
 impl<S> Direct<S> {
-    /// The sending side of a client with `sink`.
-    pub(crate) fn new(sink: S, info: Arc<ClientInfo>) -> Self {
+    /// The sending side of a client with `sink`, for `slots` sources.
+    pub(crate) fn new(sink: S, info: Arc<ClientInfo>, slots: usize) -> Self {
         Self {
             out: Mutex::new(Out {
                 sink,
@@ -101,6 +128,8 @@ impl<S> Direct<S> {
                 unflushed: false,
                 broken: false,
                 eligible: false,
+                min_interval: None,
+                pace: Pace::new(slots),
             }),
             woken: Notify::new(),
             info,
@@ -108,10 +137,10 @@ impl<S> Direct<S> {
     }
 }
 
-/// Whether snapshots under `sub` can be written directly: plain JSON text, uncapped, with no
-/// companion messages.
+/// Whether snapshots under `sub` can be written directly: plain JSON text with no companion
+/// messages (capped or not).
 pub(crate) fn eligible(sub: &Subscription) -> bool {
-    sub.state && !sub.trajectory && sub.min_interval.is_none() && !sub.compress
+    sub.state && !sub.trajectory && !sub.compress
 }
 
 impl<S> DirectSend for Direct<S>
@@ -130,6 +159,13 @@ where
         }
         if !out.snaps.has_new(board, slot) {
             return Offer::Nothing;
+        }
+        let now = Instant::now();
+        if !out.pace.due(slot, now) {
+            // Held by the cap: the writer sends the newest when it falls due.
+            out.pace.hold(slot);
+            self.wake();
+            return Offer::Held;
         }
         // Billiards snapshots travel with their `state` message: the writer sends both. A
         // write left unflushed goes first, and a broken connection ends in the writer.
@@ -180,7 +216,12 @@ where
         stats.sent(bytes);
         SendStats::add(&stats.snapshots_sent, 1);
         SendStats::add(&stats.snapshots_direct, 1);
-        SendStats::add(&stats.dropped, skipped);
+        let counter = if out.pace.sent(slot, now, out.min_interval) {
+            &stats.capped
+        } else {
+            &stats.dropped
+        };
+        SendStats::add(counter, skipped);
         stats.lag.record(snap.published.elapsed());
         if crate::trace::on() {
             crate::trace::record(crate::trace::SendTrace {
@@ -253,7 +294,7 @@ impl DirectClients {
                     tried += 1;
                 }
                 Offer::Woken => tried += 1,
-                Offer::NotDirect | Offer::Nothing => {}
+                Offer::NotDirect | Offer::Nothing | Offer::Held => {}
             }
         }
         if sent > 0 {
@@ -324,7 +365,7 @@ mod tests {
 
     fn client(clients: &Arc<Clients>, eligible: bool) -> Arc<Direct<Socket>> {
         let guard = clients.register("stream", "test".into(), 100).unwrap();
-        let d = Direct::new(Socket::default(), guard.info.clone());
+        let d = Direct::new(Socket::default(), guard.info.clone(), 2);
         d.out.try_lock().unwrap().eligible = eligible;
         Arc::new(d)
     }
@@ -367,6 +408,40 @@ mod tests {
     }
 
     #[test]
+    fn keeps_the_fps_cap_and_counts_what_it_held_as_capped() {
+        let clients = Arc::new(Clients::default());
+        let board = Latest::<Snap>::new(1);
+        let d = client(&clients, true);
+        d.out.try_lock().unwrap().subscribed(
+            true,
+            Some(Duration::from_secs(3600)),
+            tokio::time::Instant::now(),
+        );
+        publish(&board, 0, "a", TableMessages::default());
+        assert_eq!(d.offer(&board, 0), Offer::Sent);
+        assert!(!woken(&d));
+        // Within the interval: held, and the writer woken to send it when it falls due.
+        publish(&board, 0, "b", TableMessages::default());
+        assert_eq!(d.offer(&board, 0), Offer::Held);
+        assert!(woken(&d));
+        assert_eq!(written(&d), ["a"]);
+        // Due again (as when the writer's deadline passes): the newest goes out, and the
+        // one it replaced counts as held back by the cap, not dropped.
+        d.out
+            .try_lock()
+            .unwrap()
+            .pace
+            .reset(tokio::time::Instant::now());
+        publish(&board, 0, "c", TableMessages::default());
+        assert_eq!(d.offer(&board, 0), Offer::Sent);
+        assert_eq!(written(&d), ["a", "c"]);
+        let stats = &d.info.stats;
+        assert_eq!(stats.capped.load(Ordering::Relaxed), 1);
+        assert_eq!(stats.dropped.load(Ordering::Relaxed), 0);
+        assert_eq!(stats.snapshots_direct.load(Ordering::Relaxed), 2);
+    }
+
+    #[test]
     fn leaves_other_subscriptions_to_the_writer() {
         let clients = Arc::new(Clients::default());
         let board = Latest::<Snap>::new(1);
@@ -374,16 +449,17 @@ mod tests {
         publish(&board, 0, "a", TableMessages::default());
         assert_eq!(d.offer(&board, 0), Offer::NotDirect);
         assert!(written(&d).is_empty());
-        // Seed 002's subscriptions: compressed, capped or with trajectories are not direct.
+        // Seed 002's subscriptions: compressed or with trajectories are not direct; a cap
+        // (the web UI's `max_fps`) is kept by the direct path itself.
         let plain = Subscription::default();
         assert!(eligible(&plain));
+        assert!(eligible(&Subscription {
+            min_interval: Some(Duration::from_millis(100)),
+            ..plain
+        }));
         for sub in [
             Subscription {
                 compress: true,
-                ..plain
-            },
-            Subscription {
-                min_interval: Some(std::time::Duration::from_millis(100)),
                 ..plain
             },
             Subscription {

@@ -3,12 +3,14 @@
 //!
 //! - `stream`: one client's reader and writer, generic over `Sink`/`Stream`.
 //! - `direct`: the publishing thread's own writes of a new snapshot to the first clients.
+//! - `pace`: a client's fps cap on snapshots and video.
 //! - `ingest`: browser frames into a `browser` source.
 //! - [`client`]: per-client subscription, send metrics and the client registry.
 
 pub(crate) mod client;
 pub(crate) mod direct;
 pub(crate) mod ingest;
+pub(crate) mod pace;
 pub(crate) mod stream;
 
 use std::net::SocketAddr;

@@ -34,6 +34,7 @@ use crate::latest::Cursor;
 use crate::payload::Payload;
 use crate::ws::client::{ClientGuard, ClientInfo, CloseCause, SendStats, Subscription};
 use crate::ws::direct::{self, Direct, Out};
+use crate::ws::pace::Pace;
 
 /// Replies waiting for the writer; the reader waits when it is full.
 const REPLY_QUEUE: usize = 64;
@@ -52,7 +53,8 @@ where
     let (reply_tx, reply_rx) = mpsc::channel(REPLY_QUEUE);
     let (sub_tx, sub_rx) = watch::channel(Subscription::default());
     let last_seen = Arc::new(std::sync::Mutex::new(Instant::now()));
-    let out = Arc::new(Direct::new(sink, guard.info.clone()));
+    let slots = state.inner.hub.inner.snapshots.len();
+    let out = Arc::new(Direct::new(sink, guard.info.clone(), slots));
     // Publishing threads may write snapshots to this client themselves (`ws::direct`).
     let _direct = Registered::new(&state, guard.info.id, out.clone());
     let writer = Writer {
@@ -251,39 +253,6 @@ struct Writer<S> {
     slow: Duration,
 }
 
-/// Per-source pacing of one kind of latest-wins item (snapshots or video).
-struct Pace {
-    next_at: Vec<Instant>,
-    waited: Vec<bool>,
-}
-
-impl Pace {
-    fn new(slots: usize) -> Self {
-        let now = Instant::now();
-        Self {
-            next_at: vec![now; slots],
-            waited: vec![false; slots],
-        }
-    }
-
-    /// The earliest time a waiting slot becomes due.
-    fn deadline<T: crate::latest::Numbered>(
-        &mut self,
-        cursor: &Cursor,
-        board: &crate::latest::Latest<T>,
-        now: Instant,
-    ) -> Option<Instant> {
-        let mut earliest: Option<Instant> = None;
-        for slot in 0..board.len() {
-            if self.next_at[slot] > now && cursor.has_new(board, slot) {
-                self.waited[slot] = true;
-                earliest = Some(earliest.map_or(self.next_at[slot], |e| e.min(self.next_at[slot])));
-            }
-        }
-        earliest
-    }
-}
-
 impl<S> Writer<S>
 where
     S: Sink<Message, Error = axum::Error> + Unpin + Send,
@@ -422,14 +391,18 @@ where
         let mut events = ReusableBoxFuture::new(next_event(hub.events.subscribe()));
         let mut sub = *sub_rx.borrow_and_update();
         let mut watching = None;
-        let mut snaps = Pace::new(hub.snapshots.len());
+        // The snapshots' cap lives with the sink (`Out::pace`): direct sends keep it too.
         let mut video = Pace::new(hub.video.latest.len());
         let mut video_cursor = Cursor::default();
         // A direct-send client's writer waits on its own wake-up, which publishing threads
         // give only when they could not write a snapshot themselves; the others wait on the
         // generation. Both change under the sink's lock, with the subscription.
         let mut direct_mode = direct::eligible(&sub);
-        self.out.out.lock().await.eligible = direct_mode;
+        self.out
+            .out
+            .lock()
+            .await
+            .subscribed(direct_mode, sub.min_interval, Instant::now());
         // The latest snapshots go out at once, whichever it waits on.
         self.out.woken.notify_one();
         let mut ping = tokio::time::interval_at(Instant::now() + idle / 3, idle / 3);
@@ -440,7 +413,8 @@ where
                 let mut out = self.out.out.lock().await;
                 self.settle(&mut out).await?;
                 if snaps_wanted {
-                    snaps.deadline(&out.snaps, &hub.snapshots, now)
+                    let out = &mut *out;
+                    out.pace.deadline(&out.snaps, &hub.snapshots, now)
                 } else {
                     None
                 }
@@ -472,7 +446,7 @@ where
                     }
                     sub = *sub_rx.borrow_and_update();
                     direct_mode = direct::eligible(&sub);
-                    self.out.out.lock().await.eligible = direct_mode;
+                    self.out.out.lock().await.subscribed(direct_mode, sub.min_interval, now);
                     if sub.video && watching.is_none() {
                         watching = Some(hub.video.watch());
                         video_gen.mark_changed();
@@ -480,8 +454,7 @@ where
                         watching = None;
                     }
                     snap_gen.mark_changed();
-                    snaps.next_at.iter_mut().for_each(|t| *t = now);
-                    video.next_at.iter_mut().for_each(|t| *t = now);
+                    video.reset(now);
                 }
                 (r, rx) = events.get_pin(), if wants_events => {
                     events.set(next_event(rx));
@@ -515,21 +488,18 @@ where
                 let out = &mut *guard;
                 for slot in 0..hub.snapshots.len() {
                     let now = Instant::now();
-                    if snaps.next_at[slot] > now {
+                    if !out.pace.due(slot, now) {
                         continue;
                     }
                     let Some((snap, skipped)) = out.snaps.take(&hub.snapshots, slot) else {
                         continue;
                     };
-                    let counter = if std::mem::take(&mut snaps.waited[slot]) {
+                    let counter = if out.pace.sent(slot, now, sub.min_interval) {
                         &stats.capped
                     } else {
                         &stats.dropped
                     };
                     SendStats::add(counter, skipped);
-                    if let Some(i) = sub.min_interval {
-                        snaps.next_at[slot] = now + i;
-                    }
                     if sub.state {
                         let write_start = std::time::Instant::now();
                         self.send_payload_on(out, &snap.payload, sub.compress)
@@ -561,17 +531,14 @@ where
             if sub.video {
                 for slot in 0..hub.video.latest.len() {
                     let now = Instant::now();
-                    if video.next_at[slot] > now {
+                    if !video.due(slot, now) {
                         continue;
                     }
                     let Some((frame, skipped)) = video_cursor.take(&hub.video.latest, slot) else {
                         continue;
                     };
-                    video.waited[slot] = false;
+                    video.sent(slot, now, sub.min_interval);
                     SendStats::add(&stats.video_dropped, skipped);
-                    if let Some(i) = sub.min_interval {
-                        video.next_at[slot] = now + i;
-                    }
                     self.send(Message::Binary(frame.data.clone())).await?;
                     SendStats::add(&stats.video_sent, 1);
                 }
