@@ -194,3 +194,68 @@ pub async fn eventually(mut cond: impl FnMut() -> bool) {
     .await
     .expect("condition in time")
 }
+
+/// Clients that each count, in a spawned task, the snapshots they receive.
+#[derive(Default)]
+pub struct SnapshotCounters {
+    counts: Arc<Vec<std::sync::atomic::AtomicU64>>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl SnapshotCounters {
+    /// Room for `n` readers.
+    pub fn new(n: usize) -> Self {
+        Self {
+            counts: Arc::new((0..n).map(|_| Default::default()).collect()),
+            tasks: Vec::new(),
+        }
+    }
+
+    /// Counts what `ws` receives from now on, as the next reader.
+    pub fn spawn(&mut self, mut ws: Ws) {
+        let (counts, i) = (self.counts.clone(), self.tasks.len());
+        assert!(i < counts.len(), "room for {} readers", counts.len());
+        self.tasks.push(tokio::spawn(async move {
+            while let Some(Ok(m)) = ws.next().await {
+                if let Message::Text(t) = m
+                    && t.starts_with("{\"type\":\"snapshot\"")
+                {
+                    counts[i].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
+            }
+        }));
+    }
+
+    /// How many snapshots each reader has counted so far.
+    pub fn counted(&self) -> Vec<u64> {
+        self.counts
+            .iter()
+            .map(|c| c.load(std::sync::atomic::Ordering::Relaxed))
+            .collect()
+    }
+
+    /// Asserts that every reader received at least three quarters of the `published`
+    /// snapshots since it had counted `start` (latest wins: a reader may skip a snapshot
+    /// now and then, never most of them).
+    pub fn assert_most_of(&self, start: &[u64], published: u64) {
+        let received: Vec<u64> = self
+            .counted()
+            .iter()
+            .zip(start)
+            .map(|(c, s)| c - s)
+            .collect();
+        for (i, r) in received.iter().enumerate() {
+            assert!(
+                *r * 4 >= published * 3,
+                "reader {i} got {r} of {published} snapshots: {received:?}"
+            );
+        }
+    }
+
+    /// Stops the readers.
+    pub fn abort(self) {
+        for t in self.tasks {
+            t.abort();
+        }
+    }
+}
