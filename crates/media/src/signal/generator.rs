@@ -2,7 +2,9 @@
 //! a linear chirp and a staircase of steps, plus an offset, in full-scale units (±1), then
 //! quantized to a signed ADC of `bits` bits (counts, as `to_voltage` expects) unless
 //! `bits = 0`. The same seed gives the same samples. With `realtime` the injected clock
-//! paces packets at `sample_rate`; without it packets come as fast as the pipeline takes them.
+//! paces packets at `sample_rate` (each is computed half a packet before it is due, and
+//! handed over when the clock reaches its last sample); without it packets come as fast as
+//! the pipeline takes them.
 
 use std::sync::Arc;
 
