@@ -49,10 +49,7 @@ impl Clock for MonotonicClock {
     /// yield: when another thread is runnable, a yield hands it the core until the next
     /// scheduler tick (4 ms here), which is what the sensor generator's pacing p99 was.
     fn sleep_until(&self, t_ns: u64) {
-        let now = self.now_ns();
-        if t_ns > now + WAKE_EARLY_NS {
-            std::thread::sleep(Duration::from_nanos(t_ns - now - WAKE_EARLY_NS));
-        }
+        self.nap_until(t_ns);
         while self.now_ns() < t_ns {
             std::hint::spin_loop();
         }

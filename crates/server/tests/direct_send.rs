@@ -81,12 +81,7 @@ async fn every_client_gets_every_source_in_order_direct_or_not() {
         assert_eq!(c.stats.failed_sends, 0, "{c:?}");
     }
     // Counted in /metrics too.
-    let metrics = reqwest::get(server.url("/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = server.get_text("/metrics").await;
     let line = metrics
         .lines()
         .find(|l| l.starts_with("framebus_ws_snapshots_direct_total "))

@@ -133,12 +133,7 @@ async fn jpeg_frames_reach_the_pipeline_and_garbage_is_refused() {
         ingest["sources"][0]["rejected"], 4,
         "undecodable frames seen by the source: {ingest}"
     );
-    let metrics = reqwest::get(server.url("/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = server.get_text("/metrics").await;
     assert!(
         metrics.contains(&format!("framebus_ingest_frames_refused_total {refused}")),
         "{metrics}"

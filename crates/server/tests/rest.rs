@@ -292,12 +292,9 @@ async fn per_plugin_routes() {
         (StatusCode::NOT_FOUND, Some("not_found"))
     );
 
-    let text = reqwest::get(server.url("/api/v1/plugins/blob_detection/hello"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = server
+        .get_text("/api/v1/plugins/blob_detection/hello")
+        .await;
     assert_eq!(text, "hello from blob_detection");
     server.stop().await;
 }

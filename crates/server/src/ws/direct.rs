@@ -96,6 +96,18 @@ impl<S> Out<S> {
         self.min_interval = min_interval;
         self.pace.reset(now);
     }
+
+    /// Books a snapshot of `slot` taken to send at `now` in place of `skipped` older ones
+    /// (by the direct path or the writer): when the cap lets the next one out, and the
+    /// skipped ones as `capped` if the cap held one back since the last send, else `dropped`.
+    pub(crate) fn taken(&mut self, slot: usize, now: Instant, skipped: u64, stats: &SendStats) {
+        let counter = if self.pace.sent(slot, now, self.min_interval) {
+            &stats.capped
+        } else {
+            &stats.dropped
+        };
+        SendStats::add(counter, skipped);
+    }
 }
 
 /// One client's [`Out`] and what the direct path needs beside it.
@@ -216,12 +228,7 @@ where
         stats.sent(bytes);
         SendStats::add(&stats.snapshots_sent, 1);
         SendStats::add(&stats.snapshots_direct, 1);
-        let counter = if out.pace.sent(slot, now, out.min_interval) {
-            &stats.capped
-        } else {
-            &stats.dropped
-        };
-        SendStats::add(counter, skipped);
+        out.taken(slot, now, skipped, stats);
         stats.lag.record(snap.published.elapsed());
         if crate::trace::on() {
             crate::trace::record(crate::trace::SendTrace {

@@ -3,9 +3,10 @@
 //! so that it can be driven without a socket.
 //!
 //! The writer never queues snapshots or video: when it is ready to send, it takes the newest
-//! item of each source (latest wins) and counts what it skipped. Uncapped, uncompressed
-//! snapshots may instead be written by the publishing thread itself (`ws::direct`), through
-//! the same sink and cursor under one lock, so the two never overtake each other. Events go
+//! item of each source (latest wins) and counts what it skipped. Uncompressed snapshots
+//! (capped or not) may instead be written by the publishing thread itself (`ws::direct`),
+//! through the same sink, cursor and fps-cap pacing under one lock, so the two never
+//! overtake each other. Events go
 //! through a bounded ring; a client that falls behind loses the oldest and is told how many
 //! by the counters.
 //! Replies go through a small bounded queue. So a client's memory is bounded whatever it
@@ -494,12 +495,7 @@ where
                     let Some((snap, skipped)) = out.snaps.take(&hub.snapshots, slot) else {
                         continue;
                     };
-                    let counter = if out.pace.sent(slot, now, sub.min_interval) {
-                        &stats.capped
-                    } else {
-                        &stats.dropped
-                    };
-                    SendStats::add(counter, skipped);
+                    out.taken(slot, now, skipped, stats);
                     if sub.state {
                         let write_start = std::time::Instant::now();
                         self.send_payload_on(out, &snap.payload, sub.compress)
